@@ -1,0 +1,1740 @@
+/* pipecom-client.c: persistent connections to a listener
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "pipecom-private.h"
+
+/**
+ * SECTION:pipecom-client
+ * @title: PipecomClient
+ * @short_description: a persistent connection to a pipe
+ *
+ * A #PipecomClient keeps one private connection to the listener of a pipe
+ * and sends any number of messages over it, each acknowledged by the
+ * listener after its handler ran. Several asynchronous requests may be in
+ * flight at once; each reply reaches the request it answers.
+ *
+ * The connection is made by pipecom_client_connect() or, lazily, by the
+ * first message. If the listener goes away, messages in flight fail with
+ * %PIPECOM_ERROR_CLOSED (they are never sent twice), and the next call
+ * connects again.
+ *
+ * All methods may be called from any thread. Asynchronous calls complete in
+ * the thread-default main context of the thread that started them.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(PipecomClient) client = pipecom_client_new ("my_pipe");
+ * g_autoptr(GError) error = NULL;
+ * g_autofree char *reply = NULL;
+ *
+ * pipecom_client_set_timeout (client, 5);
+ * reply = pipecom_client_request (client, "status", NULL, &error);
+ * ]|
+ */
+
+typedef enum
+{
+  STATE_IDLE,
+  STATE_CONNECTING,
+  STATE_CONNECTED,
+} ClientState;
+
+typedef struct _Core Core;
+typedef struct _Op Op;
+
+typedef struct
+{
+  Core              *core;
+  char              *base;
+  int                rep_fd;
+  PipecomConnection *conn;        /* reading the reply channel before HELLO */
+  gboolean           oneshot;
+  Op                *inline_op;
+  guint              attempts;
+  guint              backoff_ms;
+  gboolean           announced;
+  gboolean           ever_announced;
+  gboolean           last_busy;
+  dev_t              dev;
+  ino_t              ino;
+  GSource           *retry_source;
+  GSource           *probe_source;
+} Connector;
+
+/* Worker-side state of a client: touched only in the worker thread. */
+struct _Core
+{
+  GMainContext      *worker;
+  char              *name;
+  char              *path;
+  guint              max_attempts;
+  gboolean           oneshot;
+  ClientState        state;
+  Connector         *connector;
+  PipecomConnection *conn;
+  GHashTable        *pending;      /* id → Op */
+  GQueue             waiting;      /* Op, before the connection is up */
+  guint32            next_id;
+  guint64            max_size;
+  gint               connected;    /* atomic, read by the client */
+};
+
+struct _Op
+{
+  Core         *core;
+  PipecomClient *client;       /* (owned) keeps the core alive */
+  gboolean      detached;
+  GTask        *task;          /* (owned) */
+  GBytes       *payload;       /* (owned) (nullable): NULL for connect */
+  guint32       id;
+  guint         timeout;
+  gboolean      sent;
+  GSource      *timer;         /* (owned) (nullable) */
+  GSource      *cancel_source; /* (owned) (nullable) */
+};
+
+struct _PipecomClient
+{
+  GObject       parent_instance;
+
+  char         *pipe_name;
+  char         *path;          /* (nullable) resolved lazily */
+  GMutex        lock;
+  guint         timeout;
+  guint         max_attempts;
+  gboolean      oneshot;
+  Core         *core;          /* (owned) lives in the worker */
+};
+
+G_DEFINE_FINAL_TYPE (PipecomClient, pipecom_client, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PIPE_NAME,
+  PROP_TIMEOUT,
+  PROP_MAX_ATTEMPTS,
+  PROP_CONNECTED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void connector_attempt (Connector *connector);
+static const PipecomConnectionFuncs connector_funcs;
+static void core_connection_closed (Core *core, const GError *error);
+
+/* ------------------------------------------------------------------ */
+/* Ops                                                                 */
+
+static void
+op_free (Op *op)
+{
+  if (op->timer)
+    {
+      g_source_destroy (op->timer);
+      g_source_unref (op->timer);
+    }
+  if (op->cancel_source)
+    {
+      g_source_destroy (op->cancel_source);
+      g_source_unref (op->cancel_source);
+    }
+  g_clear_pointer (&op->payload, g_bytes_unref);
+  g_clear_object (&op->task);
+  g_clear_object (&op->client);
+  g_slice_free (Op, op);
+}
+
+static void connector_free (Connector *connector);
+
+static void
+core_abort_connecting_if_unused (Core *core)
+{
+  if (core->state == STATE_CONNECTING && g_queue_is_empty (&core->waiting) &&
+      (core->connector->inline_op == NULL))
+    {
+      g_clear_pointer (&core->connector, connector_free);
+      core->state = STATE_IDLE;
+    }
+}
+
+/* Removes @op from wherever it is and completes its task. Takes @error. */
+static void
+op_complete (Op      *op,
+             GBytes  *reply,
+             GError  *error)
+{
+  Core *core = op->core;
+
+  if (op->detached)
+    ;
+  else if (op->sent)
+    g_hash_table_remove (core->pending, GUINT_TO_POINTER (op->id));
+  else if (core->connector != NULL && core->connector->inline_op == op)
+    core->connector->inline_op = NULL;
+  else
+    g_queue_remove (&core->waiting, op);
+
+  if (error != NULL)
+    g_task_return_error (op->task, error);
+  else
+    g_task_return_pointer (op->task, reply, (GDestroyNotify) g_bytes_unref);
+
+  op_free (op);
+}
+
+/* Fails every op of @core: pending replies, waiting for the connection,
+ * and the one inside the announcement. */
+static void
+fail_all (Core         *core,
+          const GError *error)
+{
+  GList *ops = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, core->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ops = g_list_prepend (ops, value);
+  g_hash_table_remove_all (core->pending);
+  while (!g_queue_is_empty (&core->waiting))
+    ops = g_list_prepend (ops, g_queue_pop_tail (&core->waiting));
+  if (core->connector != NULL && core->connector->inline_op != NULL)
+    ops = g_list_prepend (ops, g_steal_pointer (&core->connector->inline_op));
+
+  for (GList *l = ops; l; l = l->next)
+    ((Op *) l->data)->detached = TRUE;
+  for (GList *l = ops; l; l = l->next)
+    op_complete (l->data, NULL, g_error_copy (error));
+  g_list_free (ops);
+}
+
+static void
+op_send (Op *op)
+{
+  Core *core = op->core;
+
+  if (op->payload == NULL)
+    {
+      /* connect: done as soon as the connection is up */
+      op_complete (op, NULL, NULL);
+      return;
+    }
+
+  if (core->max_size > 0 && g_bytes_get_size (op->payload) > core->max_size)
+    {
+      op_complete (op, NULL,
+                   g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_MESSAGE_TOO_LARGE,
+                                "Message of %zu bytes is larger than the %" G_GUINT64_FORMAT
+                                " bytes the listener of “%s” accepts",
+                                g_bytes_get_size (op->payload), core->max_size, core->name));
+      return;
+    }
+
+  if (++core->next_id == 0)
+    core->next_id = 1;
+  op->id = core->next_id;
+  op->sent = TRUE;
+  g_hash_table_insert (core->pending, GUINT_TO_POINTER (op->id), op);
+
+  /* On failure the connection reports itself closed, failing the op. */
+  _pipecom_connection_send (core->conn, PIPECOM_FRAME_MESSAGE, op->id, op->payload);
+}
+
+static GError *
+connecting_error (Core *core, guint timeout)
+{
+  Connector *connector = core->connector;
+  guint attempts = connector ? connector->attempts : 0;
+
+  if (connector != NULL && connector->announced)
+    return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
+                        "The listener of pipe “%s” (%s) did not accept the connection "
+                        "within %u s", core->name, core->path, timeout);
+  if (connector != NULL && connector->last_busy)
+    return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_BUSY,
+                        "Pipe “%s” (%s) stayed busy for %u s (%u attempts)",
+                        core->name, core->path, timeout, attempts);
+  return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED,
+                      "No listener on pipe “%s” (%s) within %u s (%u attempts)",
+                      core->name, core->path ? core->path : core->name, timeout, attempts);
+}
+
+static gboolean
+op_timeout_cb (gpointer data)
+{
+  Op *op = data;
+  Core *core = op->core;
+  GError *error;
+
+  if (op->sent)
+    error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
+                         "No answer from the listener of pipe “%s” (%s) within %u s",
+                         core->name, core->path, op->timeout);
+  else
+    error = connecting_error (core, op->timeout);
+
+  op_complete (op, NULL, error);
+  core_abort_connecting_if_unused (core);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+op_cancelled_cb (GCancellable *cancellable,
+                 gpointer      data)
+{
+  Op *op = data;
+  Core *core = op->core;
+
+  op_complete (op, NULL, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                              "Operation was cancelled"));
+  core_abort_connecting_if_unused (core);
+  return G_SOURCE_REMOVE;
+}
+
+static void core_start_connecting (Core *core, Op *first);
+
+static gboolean
+op_start_cb (gpointer data)
+{
+  Op *op = data;
+  Core *core = op->core;
+  GCancellable *cancellable = g_task_get_cancellable (op->task);
+  g_autoptr(GError) error = NULL;
+
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_task_return_new_error (op->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "Operation was cancelled");
+      op_free (op);
+      return G_SOURCE_REMOVE;
+    }
+
+  if (core->path == NULL)
+    {
+      core->path = _pipecom_transport_resolve (core->name, &error);
+      if (core->path == NULL)
+        {
+          g_task_return_error (op->task, g_steal_pointer (&error));
+          op_free (op);
+          return G_SOURCE_REMOVE;
+        }
+    }
+
+  if (op->timeout > 0)
+    {
+      op->timer = g_timeout_source_new (op->timeout * 1000);
+      g_source_set_static_name (op->timer, "[pipecom] operation timeout");
+      g_source_set_callback (op->timer, op_timeout_cb, op, NULL);
+      g_source_attach (op->timer, core->worker);
+    }
+
+  if (cancellable != NULL)
+    {
+      op->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (op->cancel_source, G_SOURCE_FUNC (op_cancelled_cb), op, NULL);
+      g_source_attach (op->cancel_source, core->worker);
+    }
+
+  g_mutex_lock (&op->client->lock);
+  core->max_attempts = op->client->max_attempts;
+  g_mutex_unlock (&op->client->lock);
+
+  switch (core->state)
+    {
+    case STATE_CONNECTED:
+      op_send (op);
+      break;
+    case STATE_CONNECTING:
+      g_queue_push_tail (&core->waiting, op);
+      break;
+    case STATE_IDLE:
+    default:
+      core_start_connecting (core, op);
+      break;
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+client_start_op (PipecomClient       *self,
+                 gpointer             source_object,
+                 GBytes              *payload,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data,
+                 gpointer             source_tag)
+{
+  Op *op = g_slice_new0 (Op);
+  GSource *idle;
+
+  op->core = self->core;
+  op->client = g_object_ref (self);
+  op->task = g_task_new (source_object, cancellable, callback, user_data);
+  g_task_set_source_tag (op->task, source_tag);
+  g_task_set_name (op->task, "[pipecom] message");
+  op->payload = payload ? g_bytes_ref (payload) : NULL;
+  g_mutex_lock (&self->lock);
+  op->timeout = self->timeout;
+  g_mutex_unlock (&self->lock);
+
+  idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (idle, "[pipecom] start operation");
+  g_source_set_callback (idle, op_start_cb, op, NULL);
+  g_source_attach (idle, self->core->worker);
+  g_source_unref (idle);
+}
+
+/* ------------------------------------------------------------------ */
+/* Frames from the listener                                            */
+
+static void
+core_set_connected (Core     *core,
+                    gboolean  connected)
+{
+  g_atomic_int_set (&core->connected, connected);
+}
+
+static void
+core_frame_cb (PipecomConnection *conn,
+               guint8             type,
+               guint32            id,
+               GBytes            *payload,
+               gpointer           user_data)
+{
+  Core *core = user_data;
+  Op *op;
+
+  if (type == PIPECOM_FRAME_ERROR && id == 0)
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (payload, &size);
+      guint32 code = size >= 4 ? (data[0] | data[1] << 8 | data[2] << 16 | (guint32) data[3] << 24) : PIPECOM_ERROR_PROTOCOL;
+      g_autofree char *text = size > 4 ? g_strndup ((const char *) data + 4, size - 4) : g_strdup ("refused");
+      g_autoptr(GError) error = g_error_new (PIPECOM_ERROR, code,
+                                             "The listener of pipe “%s” refused the connection: %s",
+                                             core->name, text);
+      fail_all (core, error);
+      core_connection_closed (core, NULL);
+      return;
+    }
+
+  if (type != PIPECOM_FRAME_ACK && type != PIPECOM_FRAME_REPLY && type != PIPECOM_FRAME_ERROR)
+    {
+      g_autoptr(GError) error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                                             "Unexpected frame of type %u from the listener of “%s”",
+                                             type, core->name);
+      fail_all (core, error);
+      core_connection_closed (core, NULL);
+      return;
+    }
+
+  op = g_hash_table_lookup (core->pending, GUINT_TO_POINTER (id));
+  if (op == NULL)
+    return;  /* timed out or cancelled meanwhile */
+
+  if (type == PIPECOM_FRAME_ACK)
+    op_complete (op, NULL, NULL);
+  else if (type == PIPECOM_FRAME_REPLY)
+    op_complete (op, g_bytes_ref (payload), NULL);
+  else
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (payload, &size);
+      guint32 code = size >= 4 ? (data[0] | data[1] << 8 | data[2] << 16 | (guint32) data[3] << 24) : PIPECOM_ERROR_PROTOCOL;
+      g_autofree char *text = size > 4 ? g_strndup ((const char *) data + 4, size - 4) : g_strdup ("error");
+
+      op_complete (op, NULL, g_error_new_literal (PIPECOM_ERROR, code, text));
+    }
+}
+
+static void
+core_closed_cb (PipecomConnection *conn,
+                const GError      *error,
+                gpointer           user_data)
+{
+  Core *core = user_data;
+  g_autoptr(GError) closed = NULL;
+
+  if (core->state == STATE_CONNECTING)
+    {
+      /* Closed before HELLO: the listener died or refused our channel.
+       * Nothing was handled: announce again on a fresh channel. */
+      Connector *connector = core->connector;
+
+      g_clear_pointer (&connector->conn, _pipecom_connection_unref);
+      _pipecom_transport_remove_channel (connector->base);
+      g_clear_pointer (&connector->base, g_free);
+      connector->announced = FALSE;
+      connector_attempt (connector);
+      return;
+    }
+
+  closed = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                        "The listener of pipe “%s” (%s) closed the connection%s%s",
+                        core->name, core->path, error ? ": " : "",
+                        error ? error->message : "");
+  core_connection_closed (core, closed);
+}
+
+static void
+core_connection_closed (Core         *core,
+                        const GError *error)
+{
+  if (core->conn != NULL)
+    {
+      _pipecom_connection_close (core->conn);
+      g_clear_pointer (&core->conn, _pipecom_connection_unref);
+    }
+  g_clear_pointer (&core->connector, connector_free);
+  core->state = STATE_IDLE;
+  core_set_connected (core, FALSE);
+  if (error != NULL)
+    fail_all (core, error);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Connecting                                                          */
+
+static void
+connector_free (Connector *connector)
+{
+  if (connector->retry_source)
+    {
+      g_source_destroy (connector->retry_source);
+      g_source_unref (connector->retry_source);
+    }
+  if (connector->probe_source)
+    {
+      g_source_destroy (connector->probe_source);
+      g_source_unref (connector->probe_source);
+    }
+  if (connector->conn)
+    {
+      _pipecom_connection_close (connector->conn);
+      _pipecom_connection_unref (connector->conn);
+    }
+  else if (connector->rep_fd >= 0)
+    close (connector->rep_fd);
+  if (connector->base)
+    {
+      _pipecom_transport_remove_channel (connector->base);
+      g_free (connector->base);
+    }
+  g_slice_free (Connector, connector);
+}
+
+static void
+connector_fail (Connector *connector,
+                GError    *error)
+{
+  Core *core = connector->core;
+
+  g_assert (core->connector == connector);
+
+  fail_all (core, error);
+  g_error_free (error);
+  core->connector = NULL;
+  core->state = STATE_IDLE;
+  connector_free (connector);
+}
+
+static gboolean
+connector_retry_cb (gpointer data)
+{
+  Connector *connector = data;
+
+  g_clear_pointer (&connector->retry_source, g_source_unref);
+  connector_attempt (connector);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+connector_probe_cb (gpointer data)
+{
+  Connector *connector = data;
+  Core *core = connector->core;
+  struct pollfd pfd = { connector->rep_fd, POLLIN, 0 };
+  struct stat st;
+  gboolean lost = FALSE;
+
+  if (poll (&pfd, 1, 0) > 0)
+    return G_SOURCE_CONTINUE;  /* the HELLO is there, let it be read */
+
+  if (stat (core->path, &st) != 0 || st.st_dev != connector->dev || st.st_ino != connector->ino)
+    lost = TRUE;
+  else
+    {
+      int saved_errno;
+      int fd = _pipecom_transport_open_fifo (core->path, O_WRONLY, &saved_errno);
+
+      if (fd >= 0)
+        close (fd);
+      else if (saved_errno == ENXIO || saved_errno == ENOENT)
+        lost = TRUE;
+    }
+
+  if (!lost)
+    return G_SOURCE_CONTINUE;
+
+  /* The listener that read our record is gone without answering: nothing
+   * was handled, so announcing again is safe. */
+  g_clear_pointer (&connector->probe_source, g_source_unref);
+  g_clear_pointer (&connector->conn, _pipecom_connection_unref);
+  connector->rep_fd = -1;
+  _pipecom_transport_remove_channel (connector->base);
+  g_clear_pointer (&connector->base, g_free);
+  connector->announced = FALSE;
+  connector_attempt (connector);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+connector_attempt (Connector *connector)
+{
+  Core *core = connector->core;
+  guint8 record[PIPECOM_ANNOUNCE_MAX];
+  GError *error = NULL;
+  gboolean busy = FALSE;
+  gsize len;
+  ssize_t n;
+  int saved_errno;
+  int fd;
+  struct stat st;
+
+  if (core->max_attempts > 0 && connector->attempts >= core->max_attempts)
+    {
+      if (connector->last_busy)
+        error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_BUSY,
+                             "Pipe “%s” (%s) was busy for all %u attempts",
+                             core->name, core->path, connector->attempts);
+      else
+        error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED,
+                             "No listener on pipe “%s” (%s) after %u attempts",
+                             core->name, core->path, connector->attempts);
+      connector_fail (connector, error);
+      return;
+    }
+
+  connector->attempts++;
+
+  if (connector->base == NULL)
+    {
+      connector->base = _pipecom_transport_new_channel (!connector->oneshot, &connector->rep_fd, &error);
+      if (connector->base == NULL)
+        {
+          connector_fail (connector, error);
+          return;
+        }
+    }
+
+  if (connector->oneshot)
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (connector->inline_op->payload, &size);
+      len = _pipecom_encode_announce (record, PIPECOM_ANNOUNCE_ONESHOT, connector->base, data, size);
+    }
+  else
+    len = _pipecom_encode_announce (record, PIPECOM_ANNOUNCE_CONNECT, connector->base, NULL, 0);
+
+  fd = _pipecom_transport_open_fifo (core->path, O_WRONLY, &saved_errno);
+  if (fd < 0)
+    {
+      if (saved_errno != ENXIO && saved_errno != ENOENT)
+        {
+          _pipecom_set_error_from_errno (&error, saved_errno, "Cannot open pipe", core->path);
+          if (saved_errno == EPERM)
+            {
+              g_clear_error (&error);
+              error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                                   "Refusing pipe “%s”: “%s” is not a FIFO owned by you",
+                                   core->name, core->path);
+            }
+          connector_fail (connector, error);
+          return;
+        }
+    }
+  else
+    {
+      if (fstat (fd, &st) == 0)
+        {
+          connector->dev = st.st_dev;
+          connector->ino = st.st_ino;
+        }
+
+      do
+        n = write (fd, record, len);
+      while (n < 0 && errno == EINTR);
+      saved_errno = errno;
+      close (fd);
+
+      if (n == (ssize_t) len)
+        {
+          connector->announced = TRUE;
+          connector->ever_announced = TRUE;
+          connector->last_busy = FALSE;
+          if (connector->conn == NULL)
+            connector->conn = _pipecom_connection_new (connector->rep_fd, -1, 65536, 0,
+                                                       &connector_funcs, core, core->worker);
+          connector->probe_source = g_timeout_source_new (100);
+          g_source_set_static_name (connector->probe_source, "[pipecom] listener probe");
+          g_source_set_callback (connector->probe_source, connector_probe_cb, connector, NULL);
+          g_source_attach (connector->probe_source, core->worker);
+          return;
+        }
+
+      if (n < 0 && saved_errno == EAGAIN)
+        busy = TRUE;
+      else if (!(n < 0 && saved_errno == EPIPE))
+        {
+          _pipecom_set_error_from_errno (&error, n < 0 ? saved_errno : EIO,
+                                         "Cannot announce a connection on", core->path);
+          connector_fail (connector, error);
+          return;
+        }
+    }
+
+  /* Absent or busy: back off and try again. */
+  connector->last_busy = busy;
+  connector->backoff_ms = connector->backoff_ms ? MIN (connector->backoff_ms * 2, 250) : 5;
+
+  if (core->max_attempts > 0 && connector->attempts >= core->max_attempts)
+    {
+      connector_attempt (connector);  /* reports the failure */
+      return;
+    }
+
+  connector->retry_source = g_timeout_source_new (connector->backoff_ms);
+  g_source_set_static_name (connector->retry_source, "[pipecom] connect retry");
+  g_source_set_callback (connector->retry_source, connector_retry_cb, connector, NULL);
+  g_source_attach (connector->retry_source, core->worker);
+}
+
+static void
+connector_hello (Connector *connector,
+                 GBytes    *payload)
+{
+  Core *core = connector->core;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+  guint32 version;
+
+  if (size < PIPECOM_HELLO_SIZE ||
+      (version = data[0] | data[1] << 8 | data[2] << 16 | (guint32) data[3] << 24) != PIPECOM_PROTOCOL_VERSION)
+    {
+      connector_fail (connector, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                                              "The listener of pipe “%s” speaks an unknown "
+                                              "protocol version", core->name));
+      return;
+    }
+
+  core->max_size = 0;
+  for (int i = 7; i >= 0; i--)
+    core->max_size = (core->max_size << 8) | data[8 + i];
+
+  g_clear_pointer (&connector->probe_source, g_source_destroy);
+
+  if (!connector->oneshot)
+    {
+      g_autofree char *req = g_strconcat (connector->base, ".req", NULL);
+      int saved_errno;
+      int fd = _pipecom_transport_open_fifo (req, O_WRONLY, &saved_errno);
+
+      if (fd < 0)
+        {
+          connector_fail (connector, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                                                  "The listener of pipe “%s” went away while "
+                                                  "connecting (%s)", core->name,
+                                                  g_strerror (saved_errno)));
+          return;
+        }
+      _pipecom_connection_set_out_fd (connector->conn, fd);
+    }
+
+  /* Both ends of both channels are open: the files are no longer needed. */
+  _pipecom_transport_remove_channel (connector->base);
+  g_clear_pointer (&connector->base, g_free);
+
+  core->conn = g_steal_pointer (&connector->conn);
+  connector->rep_fd = -1;
+  core->state = STATE_CONNECTED;
+  core_set_connected (core, TRUE);
+  core->next_id = 0;
+
+  if (connector->inline_op != NULL)
+    {
+      Op *op = g_steal_pointer (&connector->inline_op);
+      op->id = core->next_id = 1;
+      op->sent = TRUE;
+      g_hash_table_insert (core->pending, GUINT_TO_POINTER (op->id), op);
+    }
+
+  core->connector = NULL;
+  connector_free (connector);
+
+  while (!g_queue_is_empty (&core->waiting) && core->state == STATE_CONNECTED)
+    op_send (g_queue_pop_head (&core->waiting));
+}
+
+static void
+connector_frame_cb (PipecomConnection *conn,
+                    guint8             type,
+                    guint32            id,
+                    GBytes            *payload,
+                    gpointer           user_data)
+{
+  Core *core = user_data;
+
+  if (core->state == STATE_CONNECTING && type == PIPECOM_FRAME_HELLO)
+    connector_hello (core->connector, payload);
+  else
+    core_frame_cb (conn, type, id, payload, user_data);
+}
+
+static const PipecomConnectionFuncs connector_funcs = {
+  connector_frame_cb,
+  NULL,
+  core_closed_cb,
+};
+
+static void
+core_start_connecting (Core *core,
+                       Op   *first)
+{
+  Connector *connector = g_slice_new0 (Connector);
+
+  connector->core = core;
+  connector->rep_fd = -1;
+  core->connector = connector;
+  core->state = STATE_CONNECTING;
+
+  /* A one-shot message small enough travels inside the announcement. */
+  if (core->oneshot && first->payload != NULL &&
+      g_bytes_get_size (first->payload) <= PIPECOM_ANNOUNCE_MAX - PIPECOM_ANNOUNCE_HEADER_SIZE - 160)
+    {
+      connector->oneshot = TRUE;
+      connector->inline_op = first;
+    }
+  else
+    g_queue_push_tail (&core->waiting, first);
+
+  connector_attempt (connector);
+}
+
+/* ------------------------------------------------------------------ */
+/* Core lifetime                                                       */
+
+static Core *
+core_new (PipecomClient *self)
+{
+  Core *core = g_slice_new0 (Core);
+
+  core->worker = _pipecom_worker_ref ();
+  core->name = g_strdup (self->pipe_name);
+  core->oneshot = self->oneshot;
+  core->pending = g_hash_table_new (NULL, NULL);
+  g_queue_init (&core->waiting);
+  return core;
+}
+
+static gboolean
+core_free_cb (gpointer data)
+{
+  Core *core = data;
+
+  /* No op can be pending: each holds a reference to the client. */
+  if (core->conn != NULL)
+    {
+      _pipecom_connection_close (core->conn);
+      g_clear_pointer (&core->conn, _pipecom_connection_unref);
+    }
+  g_clear_pointer (&core->connector, connector_free);
+  g_hash_table_unref (core->pending);
+  g_free (core->name);
+  g_free (core->path);
+  g_slice_free (Core, core);
+  _pipecom_worker_unref ();
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+core_close_cb (gpointer data)
+{
+  PipecomClient *self = data;
+  Core *core = self->core;
+  g_autoptr(GError) error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                                         "The connection to pipe “%s” was closed",
+                                         core->name);
+
+  core_connection_closed (core, error);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------ */
+/* GObject                                                             */
+
+/* ------------------------------------------------------------------ */
+/* GObject                                                             */
+
+static void
+pipecom_client_constructed (GObject *object)
+{
+  PipecomClient *self = (PipecomClient *)object;
+
+  G_OBJECT_CLASS (pipecom_client_parent_class)->constructed (object);
+
+  _pipecom_init_once ();
+  self->core = core_new (self);
+}
+
+static void
+pipecom_client_finalize (GObject *object)
+{
+  PipecomClient *self = (PipecomClient *)object;
+  GMainContext *worker = self->core->worker;
+  GSource *source;
+
+  /* Tear the worker-side state down in the worker, where it lives. No op
+   * can be pending: each holds a reference to the client. */
+  source = g_idle_source_new ();
+  g_source_set_static_name (source, "[pipecom] free client");
+  g_source_set_callback (source, core_free_cb, g_steal_pointer (&self->core), NULL);
+  g_source_attach (source, worker);
+  g_source_unref (source);
+
+  g_free (self->pipe_name);
+  g_free (self->path);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (pipecom_client_parent_class)->finalize (object);
+}
+
+static void
+pipecom_client_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  PipecomClient *self = PIPECOM_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_PIPE_NAME:
+      g_value_set_string (value, self->pipe_name);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, pipecom_client_get_timeout (self));
+      break;
+    case PROP_MAX_ATTEMPTS:
+      g_value_set_uint (value, pipecom_client_get_max_attempts (self));
+      break;
+    case PROP_CONNECTED:
+      g_value_set_boolean (value, pipecom_client_get_connected (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pipecom_client_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  PipecomClient *self = PIPECOM_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_PIPE_NAME:
+      self->pipe_name = g_value_dup_string (value);
+      break;
+    case PROP_TIMEOUT:
+      pipecom_client_set_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_ATTEMPTS:
+      pipecom_client_set_max_attempts (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pipecom_client_class_init (PipecomClientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = pipecom_client_constructed;
+  object_class->finalize = pipecom_client_finalize;
+  object_class->get_property = pipecom_client_get_property;
+  object_class->set_property = pipecom_client_set_property;
+
+  /**
+   * PipecomClient:pipe-name:
+   *
+   * The name of the pipe to talk to: a simple name in the per-user pipe
+   * directory, or a path if it contains a “/”.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PIPE_NAME] =
+    g_param_spec_string ("pipe-name", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomClient:timeout:
+   *
+   * The time budget of each operation in seconds, connecting included;
+   * 0 means no limit.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL,
+                       0, G_MAXUINT / 1000, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomClient:max-attempts:
+   *
+   * How many times to try to connect while the listener is absent or busy,
+   * with a short backoff in between; 0 means no limit (within the timeout).
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_ATTEMPTS] =
+    g_param_spec_uint ("max-attempts", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomClient:connected:
+   *
+   * Whether the client currently has a connection to the listener. It may
+   * be read from any thread; it is not notified, since it changes in the
+   * client's I/O thread.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CONNECTED] =
+    g_param_spec_boolean ("connected", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+pipecom_client_init (PipecomClient *self)
+{
+  g_mutex_init (&self->lock);
+}
+
+/**
+ * pipecom_client_new:
+ * @pipe_name: the name or path of the pipe
+ *
+ * Creates a client for the pipe @pipe_name. Nothing is opened until
+ * pipecom_client_connect() or the first message.
+ *
+ * Returns: (transfer full): a new #PipecomClient
+ *
+ * Since: 1.0
+ */
+PipecomClient *
+pipecom_client_new (const char *pipe_name)
+{
+  g_return_val_if_fail (pipe_name != NULL, NULL);
+
+  return g_object_new (PIPECOM_TYPE_CLIENT, "pipe-name", pipe_name, NULL);
+}
+
+/**
+ * pipecom_client_get_pipe_name:
+ * @self: a #PipecomClient
+ *
+ * Gets the name of the pipe the client talks to.
+ *
+ * Returns: the pipe name
+ *
+ * Since: 1.0
+ */
+const char *
+pipecom_client_get_pipe_name (PipecomClient *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), NULL);
+
+  return self->pipe_name;
+}
+
+/**
+ * pipecom_client_get_timeout:
+ * @self: a #PipecomClient
+ *
+ * Gets #PipecomClient:timeout.
+ *
+ * Returns: the time budget of each operation, in seconds (0: none)
+ *
+ * Since: 1.0
+ */
+guint
+pipecom_client_get_timeout (PipecomClient *self)
+{
+  guint ret;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), 0);
+
+  g_mutex_lock (&self->lock);
+  ret = self->timeout;
+  g_mutex_unlock (&self->lock);
+
+  return ret;
+}
+
+/**
+ * pipecom_client_set_timeout:
+ * @self: a #PipecomClient
+ * @timeout: seconds, 0 for no limit
+ *
+ * Sets #PipecomClient:timeout, the time budget of each later operation.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_client_set_timeout (PipecomClient *self,
+                            guint          timeout)
+{
+  gboolean changed;
+
+  g_return_if_fail (PIPECOM_IS_CLIENT (self));
+
+  g_mutex_lock (&self->lock);
+  changed = self->timeout != timeout;
+  self->timeout = timeout;
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * pipecom_client_get_max_attempts:
+ * @self: a #PipecomClient
+ *
+ * Gets #PipecomClient:max-attempts.
+ *
+ * Returns: the maximum number of connection attempts (0: unlimited)
+ *
+ * Since: 1.0
+ */
+guint
+pipecom_client_get_max_attempts (PipecomClient *self)
+{
+  guint ret;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), 0);
+
+  g_mutex_lock (&self->lock);
+  ret = self->max_attempts;
+  g_mutex_unlock (&self->lock);
+
+  return ret;
+}
+
+/**
+ * pipecom_client_set_max_attempts:
+ * @self: a #PipecomClient
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ *
+ * Sets #PipecomClient:max-attempts.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_client_set_max_attempts (PipecomClient *self,
+                                 guint          max_attempts)
+{
+  gboolean changed;
+
+  g_return_if_fail (PIPECOM_IS_CLIENT (self));
+
+  g_mutex_lock (&self->lock);
+  changed = self->max_attempts != max_attempts;
+  self->max_attempts = max_attempts;
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_ATTEMPTS]);
+}
+
+/**
+ * pipecom_client_get_connected:
+ * @self: a #PipecomClient
+ *
+ * Gets whether the client has a connection to the listener right now.
+ *
+ * Returns: %TRUE if connected
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_client_get_connected (PipecomClient *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), FALSE);
+
+  return g_atomic_int_get (&self->core->connected);
+}
+
+static const char *
+client_target_path (PipecomClient *self)
+{
+  const char *path;
+
+  g_mutex_lock (&self->lock);
+  if (self->path == NULL)
+    self->path = _pipecom_transport_resolve (self->pipe_name, NULL);
+  path = self->path;
+  g_mutex_unlock (&self->lock);
+
+  return path;
+}
+
+static GBytes *
+op_finish (gpointer       source_object,
+           GAsyncResult  *result,
+           gboolean      *ok,
+           GError       **error)
+{
+  GError *local_error = NULL;
+  GBytes *ret;
+
+  g_return_val_if_fail (g_task_is_valid (result, source_object), NULL);
+
+  ret = g_task_propagate_pointer (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      *ok = FALSE;
+      return NULL;
+    }
+
+  *ok = TRUE;
+  return ret;
+}
+
+static char *
+bytes_to_string (GBytes *bytes)
+{
+  gsize size;
+  const char *data;
+
+  if (bytes == NULL)
+    return NULL;
+  data = g_bytes_get_data (bytes, &size);
+  return g_strndup (data ? data : "", size);
+}
+
+/**
+ * pipecom_client_connect_async:
+ * @self: a #PipecomClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when connected, or on failure
+ * @user_data: (closure): data for @callback
+ *
+ * Connects to the listener, retrying while it is absent or busy within
+ * #PipecomClient:max-attempts and #PipecomClient:timeout. Does nothing if
+ * already connected.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_client_connect_async (PipecomClient       *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_return_if_fail (PIPECOM_IS_CLIENT (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  client_start_op (self, self, NULL, cancellable, callback, user_data,
+                   pipecom_client_connect_async);
+}
+
+/**
+ * pipecom_client_connect_finish:
+ * @self: a #PipecomClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_client_connect_async().
+ *
+ * Returns: %TRUE if connected
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_client_connect_finish (PipecomClient  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  g_autoptr(GBytes) reply = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), FALSE);
+
+  reply = op_finish (self, result, &ok, error);
+  return ok;
+}
+
+/**
+ * pipecom_client_connect:
+ * @self: a #PipecomClient
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Synchronously connects to the listener. See
+ * pipecom_client_connect_async().
+ *
+ * Returns: %TRUE if connected
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_client_connect (PipecomClient  *self,
+                        GCancellable   *cancellable,
+                        GError        **error)
+{
+  PipecomSyncWait wait;
+  gboolean ret;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), FALSE);
+
+  _pipecom_sync_wait_begin (&wait, client_target_path (self));
+  pipecom_client_connect_async (self, cancellable, _pipecom_sync_wait_cb, &wait);
+  _pipecom_sync_wait_run (&wait);
+  ret = pipecom_client_connect_finish (self, wait.result, error);
+  _pipecom_sync_wait_end (&wait);
+
+  return ret;
+}
+
+/**
+ * pipecom_client_send_bytes_async:
+ * @self: a #PipecomClient
+ * @message: the message
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the listener handled the message
+ * @user_data: (closure): data for @callback
+ *
+ * Sends @message, connecting first if needed, and completes once the
+ * listener's handlers ran.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_client_send_bytes_async (PipecomClient       *self,
+                                 GBytes              *message,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_return_if_fail (PIPECOM_IS_CLIENT (self));
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  client_start_op (self, self, message, cancellable, callback, user_data,
+                   pipecom_client_send_bytes_async);
+}
+
+/**
+ * pipecom_client_send_bytes_finish:
+ * @self: a #PipecomClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_client_send_bytes_async().
+ *
+ * Returns: %TRUE if the listener handled the message
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_client_send_bytes_finish (PipecomClient  *self,
+                                  GAsyncResult   *result,
+                                  GError        **error)
+{
+  g_autoptr(GBytes) reply = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), FALSE);
+
+  reply = op_finish (self, result, &ok, error);
+  return ok;
+}
+
+/**
+ * pipecom_client_send_bytes:
+ * @self: a #PipecomClient
+ * @message: the message
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Sends @message and waits until the listener handled it.
+ *
+ * Returns: %TRUE if the listener handled the message
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_client_send_bytes (PipecomClient  *self,
+                           GBytes         *message,
+                           GCancellable   *cancellable,
+                           GError        **error)
+{
+  PipecomSyncWait wait;
+  gboolean ret;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), FALSE);
+
+  _pipecom_sync_wait_begin (&wait, client_target_path (self));
+  pipecom_client_send_bytes_async (self, message, cancellable, _pipecom_sync_wait_cb, &wait);
+  _pipecom_sync_wait_run (&wait);
+  ret = pipecom_client_send_bytes_finish (self, wait.result, error);
+  _pipecom_sync_wait_end (&wait);
+
+  return ret;
+}
+
+/**
+ * pipecom_client_send_async:
+ * @self: a #PipecomClient
+ * @message: the message text
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the listener handled the message
+ * @user_data: (closure): data for @callback
+ *
+ * Sends the string @message (without its trailing NUL). See
+ * pipecom_client_send_bytes_async().
+ *
+ * Since: 1.0
+ */
+void
+pipecom_client_send_async (PipecomClient       *self,
+                           const char          *message,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_if_fail (PIPECOM_IS_CLIENT (self));
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  bytes = g_bytes_new (message, strlen (message));
+  client_start_op (self, self, bytes, cancellable, callback, user_data,
+                   pipecom_client_send_async);
+}
+
+/**
+ * pipecom_client_send_finish:
+ * @self: a #PipecomClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_client_send_async().
+ *
+ * Returns: %TRUE if the listener handled the message
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_client_send_finish (PipecomClient  *self,
+                            GAsyncResult   *result,
+                            GError        **error)
+{
+  return pipecom_client_send_bytes_finish (self, result, error);
+}
+
+/**
+ * pipecom_client_send:
+ * @self: a #PipecomClient
+ * @message: the message text
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Sends the string @message and waits until the listener handled it.
+ *
+ * Returns: %TRUE if the listener handled the message
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_client_send (PipecomClient  *self,
+                     const char     *message,
+                     GCancellable   *cancellable,
+                     GError        **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  bytes = g_bytes_new (message, strlen (message));
+  return pipecom_client_send_bytes (self, bytes, cancellable, error);
+}
+
+/**
+ * pipecom_client_request_bytes_async:
+ * @self: a #PipecomClient
+ * @message: the message
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the listener's reply
+ * @user_data: (closure): data for @callback
+ *
+ * Sends @message and completes with the reply of the listener's handler.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_client_request_bytes_async (PipecomClient       *self,
+                                    GBytes              *message,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (PIPECOM_IS_CLIENT (self));
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  client_start_op (self, self, message, cancellable, callback, user_data,
+                   pipecom_client_request_bytes_async);
+}
+
+/**
+ * pipecom_client_request_bytes_finish:
+ * @self: a #PipecomClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_client_request_bytes_async().
+ *
+ * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
+ *   gave none (then @error is not set) or on error
+ *
+ * Since: 1.0
+ */
+GBytes *
+pipecom_client_request_bytes_finish (PipecomClient  *self,
+                                     GAsyncResult   *result,
+                                     GError        **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), NULL);
+
+  return op_finish (self, result, &ok, error);
+}
+
+/**
+ * pipecom_client_request_bytes:
+ * @self: a #PipecomClient
+ * @message: the message
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Sends @message and waits for the reply of the listener's handler.
+ *
+ * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
+ *   gave none (then @error is not set) or on error
+ *
+ * Since: 1.0
+ */
+GBytes *
+pipecom_client_request_bytes (PipecomClient  *self,
+                              GBytes         *message,
+                              GCancellable   *cancellable,
+                              GError        **error)
+{
+  PipecomSyncWait wait;
+  GBytes *ret;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (message != NULL, NULL);
+  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
+
+  _pipecom_sync_wait_begin (&wait, client_target_path (self));
+  pipecom_client_request_bytes_async (self, message, cancellable, _pipecom_sync_wait_cb, &wait);
+  _pipecom_sync_wait_run (&wait);
+  ret = pipecom_client_request_bytes_finish (self, wait.result, error);
+  _pipecom_sync_wait_end (&wait);
+
+  return ret;
+}
+
+/**
+ * pipecom_client_request_async:
+ * @self: a #PipecomClient
+ * @message: the message text
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the listener's reply
+ * @user_data: (closure): data for @callback
+ *
+ * Sends the string @message and completes with the handler's reply.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_client_request_async (PipecomClient       *self,
+                              const char          *message,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_if_fail (PIPECOM_IS_CLIENT (self));
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  bytes = g_bytes_new (message, strlen (message));
+  client_start_op (self, self, bytes, cancellable, callback, user_data,
+                   pipecom_client_request_async);
+}
+
+/**
+ * pipecom_client_request_finish:
+ * @self: a #PipecomClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_client_request_async(). A reply that contains a NUL
+ * byte is cut there; use pipecom_client_request_bytes() for binary replies.
+ *
+ * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
+ *   gave none (then @error is not set) or on error
+ *
+ * Since: 1.0
+ */
+char *
+pipecom_client_request_finish (PipecomClient  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), NULL);
+
+  bytes = op_finish (self, result, &ok, error);
+  return bytes_to_string (bytes);
+}
+
+/**
+ * pipecom_client_request:
+ * @self: a #PipecomClient
+ * @message: the message text
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Sends the string @message and waits for the handler's reply.
+ *
+ * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
+ *   gave none (then @error is not set) or on error
+ *
+ * Since: 1.0
+ */
+char *
+pipecom_client_request (PipecomClient  *self,
+                        const char     *message,
+                        GCancellable   *cancellable,
+                        GError        **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) reply = NULL;
+
+  g_return_val_if_fail (PIPECOM_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (message != NULL, NULL);
+
+  bytes = g_bytes_new (message, strlen (message));
+  reply = pipecom_client_request_bytes (self, bytes, cancellable, error);
+  return bytes_to_string (reply);
+}
+
+/**
+ * pipecom_client_close:
+ * @self: a #PipecomClient
+ *
+ * Closes the connection. Operations in flight fail with
+ * %PIPECOM_ERROR_CLOSED; a later call connects again.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_client_close (PipecomClient *self)
+{
+  GSource *source;
+
+  g_return_if_fail (PIPECOM_IS_CLIENT (self));
+
+  source = g_idle_source_new ();
+  g_source_set_static_name (source, "[pipecom] close client");
+  g_source_set_callback (source, core_close_cb, g_object_ref (self), g_object_unref);
+  g_source_attach (source, self->core->worker);
+  g_source_unref (source);
+}
+
+/* The one-shot functions: a private client whose first message travels in
+ * the announcement when it fits. The task has no source object. */
+void
+_pipecom_client_oneshot_async (const char          *pipe_name,
+                               GBytes              *message,
+                               gboolean             want_reply,
+                               guint                timeout,
+                               guint                max_attempts,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data,
+                               gpointer             source_tag)
+{
+  g_autoptr(PipecomClient) client = NULL;
+
+  client = g_object_new (PIPECOM_TYPE_CLIENT,
+                         "pipe-name", pipe_name,
+                         "timeout", timeout,
+                         "max-attempts", max_attempts,
+                         NULL);
+  client->core->oneshot = TRUE;
+  client_start_op (client, NULL, message, cancellable, callback, user_data, source_tag);
+}
+
+GBytes *
+_pipecom_client_op_finish (GAsyncResult  *result,
+                           gboolean      *ok,
+                           GError       **error)
+{
+  return op_finish (NULL, result, ok, error);
+}

@@ -1,0 +1,643 @@
+/* pipecom-connection.c: length-prefixed frames over a pair of FIFO fds
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "pipecom-private.h"
+
+/* A connection is used from the thread that dispatches its GMainContext
+ * only; its refcount is atomic so that references may be dropped anywhere.
+ *
+ * Reads are drained into one buffer and parsed in place; a frame larger than
+ * half the buffer gets its own allocation of exactly its size, into which
+ * the rest is read directly (no copy). Writes try one writev() of header and
+ * payload at once and queue only what the pipe did not take. */
+
+#define MAX_IOV 16
+
+typedef struct
+{
+  GBytes *bytes;
+  gsize   offset;
+} Chunk;
+
+typedef struct
+{
+  GSource            source;
+  PipecomConnection *conn;
+} ConnSource;
+
+struct _PipecomConnection
+{
+  gatomicrefcount               ref_count;
+
+  int                           in_fd;
+  int                           out_fd;
+  GSource                      *source;   /* (owned) */
+  gpointer                      in_tag;
+  gpointer                      out_tag;
+
+  const PipecomConnectionFuncs *funcs;
+  gpointer                      user_data;
+  guint64                       max_frame;
+
+  guint8                       *rbuf;     /* (owned) */
+  gsize                         rcap;
+  gsize                         rstart;
+  gsize                         rend;
+
+  guint8                       *body;     /* (owned) (nullable) large frame being read */
+  gsize                         body_len;
+  gsize                         body_have;
+  guint8                        body_type;
+  guint32                       body_id;
+
+  guint64                       skip;
+
+  GQueue                        wqueue;   /* of Chunk */
+
+  GError                       *error;    /* (owned) (nullable) */
+  guint                         closed : 1;
+  guint                         notify_pending : 1;
+  guint                         notified : 1;
+  guint                         reading_stopped : 1;
+  guint                         close_when_flushed : 1;
+};
+
+static inline guint32
+get_u32 (const guint8 *p)
+{
+  return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) | ((guint32) p[3] << 24);
+}
+
+static inline void
+put_u32 (guint8 *p, guint32 v)
+{
+  p[0] = v & 0xff;
+  p[1] = (v >> 8) & 0xff;
+  p[2] = (v >> 16) & 0xff;
+  p[3] = (v >> 24) & 0xff;
+}
+
+static void
+chunk_free (gpointer data)
+{
+  Chunk *chunk = data;
+
+  g_bytes_unref (chunk->bytes);
+  g_slice_free (Chunk, chunk);
+}
+
+static void
+close_fds (PipecomConnection *conn)
+{
+  if (conn->in_tag != NULL)
+    {
+      g_source_remove_unix_fd (conn->source, conn->in_tag);
+      conn->in_tag = NULL;
+    }
+  if (conn->out_tag != NULL)
+    {
+      g_source_remove_unix_fd (conn->source, conn->out_tag);
+      conn->out_tag = NULL;
+    }
+  if (conn->in_fd >= 0)
+    {
+      close (conn->in_fd);
+      conn->in_fd = -1;
+    }
+  if (conn->out_fd >= 0)
+    {
+      close (conn->out_fd);
+      conn->out_fd = -1;
+    }
+  g_queue_clear_full (&conn->wqueue, chunk_free);
+  g_clear_pointer (&conn->body, g_free);
+}
+
+/* Marks the connection dead and arranges for funcs->closed to be called
+ * from the connection's own dispatch, never from inside a caller's call. */
+static void
+conn_fail (PipecomConnection *conn,
+           GError            *error)
+{
+  if (conn->closed)
+    {
+      g_clear_error (&error);
+      return;
+    }
+
+  conn->closed = TRUE;
+  conn->error = error;
+  close_fds (conn);
+  conn->notify_pending = TRUE;
+  if (conn->source != NULL)
+    g_source_set_ready_time (conn->source, 0);
+}
+
+static void
+conn_fail_errno (PipecomConnection *conn,
+                 int                saved_errno,
+                 const char        *what)
+{
+  int code = saved_errno == EPIPE ? PIPECOM_ERROR_CLOSED : PIPECOM_ERROR_UNKNOWN;
+
+  conn_fail (conn, g_error_new (PIPECOM_ERROR, code, "%s: %s", what,
+                                g_strerror (saved_errno)));
+}
+
+static void
+deliver (PipecomConnection *conn,
+         guint8             type,
+         guint32            id,
+         GBytes            *payload)
+{
+  if (!conn->closed && !conn->reading_stopped && conn->funcs->frame != NULL)
+    conn->funcs->frame (conn, type, id, payload, conn->user_data);
+  g_bytes_unref (payload);
+}
+
+static void
+parse_frames (PipecomConnection *conn)
+{
+  while (!conn->closed && !conn->reading_stopped)
+    {
+      gsize avail = conn->rend - conn->rstart;
+      const guint8 *h = conn->rbuf + conn->rstart;
+      guint32 len, id;
+      guint8 type;
+
+      if (conn->skip > 0)
+        {
+          gsize n = MIN (avail, conn->skip);
+          conn->rstart += n;
+          conn->skip -= n;
+          if (conn->skip > 0)
+            break;
+          continue;
+        }
+
+      if (avail < PIPECOM_FRAME_HEADER_SIZE)
+        break;
+
+      len = get_u32 (h);
+      type = h[4];
+      id = get_u32 (h + 8);
+
+      if (h[5] != 0 || h[6] != 0 || h[7] != 0 || type < PIPECOM_FRAME_HELLO || type > PIPECOM_FRAME_ERROR)
+        {
+          conn_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                                        "Malformed frame header (type %u, flags %u)",
+                                        type, h[5]));
+          return;
+        }
+
+      if (conn->max_frame > 0 && len > conn->max_frame)
+        {
+          conn->rstart += PIPECOM_FRAME_HEADER_SIZE;
+          conn->skip = len;
+          if (conn->funcs->oversize != NULL)
+            conn->funcs->oversize (conn, type, id, len, conn->user_data);
+          continue;
+        }
+
+      if (avail - PIPECOM_FRAME_HEADER_SIZE >= len)
+        {
+          GBytes *payload = g_bytes_new (h + PIPECOM_FRAME_HEADER_SIZE, len);
+          conn->rstart += PIPECOM_FRAME_HEADER_SIZE + len;
+          deliver (conn, type, id, payload);
+          continue;
+        }
+
+      if (len > conn->rcap / 2)
+        {
+          gsize have = avail - PIPECOM_FRAME_HEADER_SIZE;
+
+          conn->body = g_malloc (len);
+          conn->body_len = len;
+          conn->body_have = have;
+          conn->body_type = type;
+          conn->body_id = id;
+          memcpy (conn->body, h + PIPECOM_FRAME_HEADER_SIZE, have);
+          conn->rstart = conn->rend = 0;
+        }
+      break;
+    }
+
+  if (conn->rstart == conn->rend)
+    conn->rstart = conn->rend = 0;
+}
+
+static void
+do_read (PipecomConnection *conn)
+{
+  for (guint round = 0; round < 64 && !conn->closed && !conn->reading_stopped && conn->in_fd >= 0; round++)
+    {
+      ssize_t n;
+
+      if (conn->body != NULL)
+        {
+          n = read (conn->in_fd, conn->body + conn->body_have, conn->body_len - conn->body_have);
+          if (n > 0)
+            {
+              conn->body_have += n;
+              if (conn->body_have == conn->body_len)
+                {
+                  GBytes *payload = g_bytes_new_take (g_steal_pointer (&conn->body), conn->body_len);
+                  deliver (conn, conn->body_type, conn->body_id, payload);
+                }
+              continue;
+            }
+        }
+      else
+        {
+          if (conn->rstart > 0 && conn->rcap - conn->rend < conn->rcap / 4)
+            {
+              memmove (conn->rbuf, conn->rbuf + conn->rstart, conn->rend - conn->rstart);
+              conn->rend -= conn->rstart;
+              conn->rstart = 0;
+            }
+
+          n = read (conn->in_fd, conn->rbuf + conn->rend, conn->rcap - conn->rend);
+          if (n > 0)
+            {
+              conn->rend += n;
+              parse_frames (conn);
+              continue;
+            }
+        }
+
+      if (n == 0)
+        {
+          if (conn->body != NULL || conn->rend != conn->rstart || conn->skip > 0)
+            conn_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                                          "The peer closed the connection in the middle of a frame"));
+          else
+            conn_fail (conn, NULL);
+          return;
+        }
+
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return;
+
+      conn_fail_errno (conn, errno, "Cannot read from the connection");
+      return;
+    }
+}
+
+static void
+update_out_interest (PipecomConnection *conn)
+{
+  if (conn->out_tag == NULL)
+    return;
+
+  g_source_modify_unix_fd (conn->source, conn->out_tag,
+                           g_queue_is_empty (&conn->wqueue) ? 0 : G_IO_OUT);
+}
+
+static void
+do_flush (PipecomConnection *conn)
+{
+  while (!conn->closed && !g_queue_is_empty (&conn->wqueue))
+    {
+      struct iovec iov[MAX_IOV];
+      guint n_iov = 0;
+      ssize_t n;
+
+      for (GList *l = conn->wqueue.head; l != NULL && n_iov < MAX_IOV; l = l->next)
+        {
+          Chunk *chunk = l->data;
+          gsize size;
+          const guint8 *data = g_bytes_get_data (chunk->bytes, &size);
+
+          iov[n_iov].iov_base = (void *) (data + chunk->offset);
+          iov[n_iov].iov_len = size - chunk->offset;
+          n_iov++;
+        }
+
+      n = writev (conn->out_fd, iov, n_iov);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+          conn_fail_errno (conn, errno, "Cannot write to the connection");
+          return;
+        }
+
+      while (n > 0)
+        {
+          Chunk *chunk = g_queue_peek_head (&conn->wqueue);
+          gsize left = g_bytes_get_size (chunk->bytes) - chunk->offset;
+
+          if ((gsize) n >= left)
+            {
+              n -= left;
+              chunk_free (g_queue_pop_head (&conn->wqueue));
+            }
+          else
+            {
+              chunk->offset += n;
+              n = 0;
+            }
+        }
+    }
+
+  if (conn->closed)
+    return;
+
+  update_out_interest (conn);
+
+  if (conn->close_when_flushed && g_queue_is_empty (&conn->wqueue))
+    conn_fail (conn, NULL);
+}
+
+static gboolean
+conn_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  PipecomConnection *conn = ((ConnSource *) source)->conn;
+
+  _pipecom_connection_ref (conn);
+
+  if (!conn->closed && conn->out_tag != NULL &&
+      (g_source_query_unix_fd (source, conn->out_tag) & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) != 0)
+    do_flush (conn);
+
+  if (!conn->closed && conn->in_tag != NULL &&
+      (g_source_query_unix_fd (source, conn->in_tag) & (G_IO_IN | G_IO_ERR | G_IO_HUP)) != 0)
+    do_read (conn);
+
+  if (conn->notify_pending && conn->source != NULL)
+    {
+      conn->notify_pending = FALSE;
+      g_source_set_ready_time (conn->source, -1);
+      if (!conn->notified)
+        {
+          conn->notified = TRUE;
+          if (conn->funcs->closed != NULL)
+            conn->funcs->closed (conn, conn->error, conn->user_data);
+        }
+    }
+
+  _pipecom_connection_unref (conn);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs conn_source_funcs = {
+  NULL, NULL, conn_source_dispatch, NULL, NULL, NULL,
+};
+
+PipecomConnection *
+_pipecom_connection_new (int                           in_fd,
+                         int                           out_fd,
+                         gsize                         read_size,
+                         guint64                       max_frame,
+                         const PipecomConnectionFuncs *funcs,
+                         gpointer                      user_data,
+                         GMainContext                 *context)
+{
+  PipecomConnection *conn = g_new0 (PipecomConnection, 1);
+
+  g_atomic_ref_count_init (&conn->ref_count);
+  conn->in_fd = in_fd;
+  conn->out_fd = -1;
+  conn->funcs = funcs;
+  conn->user_data = user_data;
+  conn->max_frame = max_frame;
+  conn->rcap = MAX (read_size, 4096);
+  conn->rbuf = g_malloc (conn->rcap);
+  g_queue_init (&conn->wqueue);
+
+  conn->source = g_source_new (&conn_source_funcs, sizeof (ConnSource));
+  ((ConnSource *) conn->source)->conn = conn;
+  g_source_set_static_name (conn->source, "[pipecom] connection");
+  g_source_set_priority (conn->source, G_PRIORITY_DEFAULT);
+  if (in_fd >= 0)
+    conn->in_tag = g_source_add_unix_fd (conn->source, in_fd, G_IO_IN);
+  _pipecom_connection_set_out_fd (conn, out_fd);
+  g_source_attach (conn->source, context);
+
+  return conn;
+}
+
+void
+_pipecom_connection_set_out_fd (PipecomConnection *conn,
+                                int                out_fd)
+{
+  g_assert (conn->out_fd < 0);
+
+  if (out_fd < 0)
+    return;
+
+  if (conn->closed)
+    {
+      close (out_fd);
+      return;
+    }
+
+  conn->out_fd = out_fd;
+  conn->out_tag = g_source_add_unix_fd (conn->source, out_fd, 0);
+}
+
+PipecomConnection *
+_pipecom_connection_ref (PipecomConnection *conn)
+{
+  g_atomic_ref_count_inc (&conn->ref_count);
+  return conn;
+}
+
+void
+_pipecom_connection_unref (PipecomConnection *conn)
+{
+  if (!g_atomic_ref_count_dec (&conn->ref_count))
+    return;
+
+  conn->closed = TRUE;
+  close_fds (conn);
+  if (conn->source != NULL)
+    {
+      g_source_destroy (conn->source);
+      g_clear_pointer (&conn->source, g_source_unref);
+    }
+  g_clear_error (&conn->error);
+  g_free (conn->rbuf);
+  g_free (conn);
+}
+
+void
+_pipecom_connection_close (PipecomConnection *conn)
+{
+  conn->closed = TRUE;
+  conn->notified = TRUE;
+  close_fds (conn);
+  if (conn->source != NULL)
+    g_source_destroy (conn->source);
+}
+
+/* Writes one frame: one writev() of header and payload when nothing is
+ * queued, and queues what the pipe did not take. Queued payload bytes are
+ * referenced from @keep when given (large payloads are never copied), and
+ * copied otherwise. */
+static gboolean
+send_frame (PipecomConnection *conn,
+            guint8             type,
+            guint32            id,
+            const guint8      *data,
+            gsize              len,
+            GBytes            *keep)
+{
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE] = { 0, };
+  ssize_t n = 0;
+
+  if (conn->closed || conn->out_fd < 0)
+    return FALSE;
+
+  g_return_val_if_fail (len <= G_MAXUINT32, FALSE);
+
+  put_u32 (header, len);
+  header[4] = type;
+  put_u32 (header + 8, id);
+
+  if (g_queue_is_empty (&conn->wqueue))
+    {
+      struct iovec iov[2] = {
+        { header, PIPECOM_FRAME_HEADER_SIZE },
+        { (void *) data, len },
+      };
+
+      do
+        n = writev (conn->out_fd, iov, len > 0 ? 2 : 1);
+      while (n < 0 && errno == EINTR);
+
+      if (n < 0)
+        {
+          if (errno != EAGAIN && errno != EWOULDBLOCK)
+            {
+              conn_fail_errno (conn, errno, "Cannot write to the connection");
+              return FALSE;
+            }
+          n = 0;
+        }
+
+      if ((gsize) n == PIPECOM_FRAME_HEADER_SIZE + len)
+        return TRUE;
+    }
+
+  if ((gsize) n < PIPECOM_FRAME_HEADER_SIZE)
+    {
+      Chunk *chunk = g_slice_new (Chunk);
+      chunk->bytes = g_bytes_new (header, PIPECOM_FRAME_HEADER_SIZE);
+      chunk->offset = n;
+      g_queue_push_tail (&conn->wqueue, chunk);
+      n = 0;
+    }
+  else
+    n -= PIPECOM_FRAME_HEADER_SIZE;
+
+  if ((gsize) n < len)
+    {
+      Chunk *chunk = g_slice_new (Chunk);
+      if (keep != NULL)
+        {
+          chunk->bytes = g_bytes_ref (keep);
+          chunk->offset = n;
+        }
+      else
+        {
+          chunk->bytes = g_bytes_new (data + n, len - n);
+          chunk->offset = 0;
+        }
+      g_queue_push_tail (&conn->wqueue, chunk);
+    }
+
+  update_out_interest (conn);
+  return TRUE;
+}
+
+gboolean
+_pipecom_connection_send_data (PipecomConnection *conn,
+                               guint8             type,
+                               guint32            id,
+                               const void        *data,
+                               gsize              len)
+{
+  return send_frame (conn, type, id, data, len, NULL);
+}
+
+gboolean
+_pipecom_connection_send (PipecomConnection *conn,
+                          guint8             type,
+                          guint32            id,
+                          GBytes            *payload)
+{
+  gsize len = 0;
+  const guint8 *data = payload ? g_bytes_get_data (payload, &len) : NULL;
+
+  return send_frame (conn, type, id, data, len, len > 4096 ? payload : NULL);
+}
+
+void
+_pipecom_connection_pump (PipecomConnection *conn)
+{
+  if (!conn->closed)
+    do_read (conn);
+}
+
+void
+_pipecom_connection_stop_reading (PipecomConnection *conn)
+{
+  conn->reading_stopped = TRUE;
+  if (conn->in_tag != NULL)
+    {
+      g_source_remove_unix_fd (conn->source, conn->in_tag);
+      conn->in_tag = NULL;
+    }
+}
+
+void
+_pipecom_connection_close_when_flushed (PipecomConnection *conn)
+{
+  conn->close_when_flushed = TRUE;
+  if (!conn->closed && g_queue_is_empty (&conn->wqueue))
+    conn_fail (conn, NULL);
+}
+
+gboolean
+_pipecom_connection_is_flushed (PipecomConnection *conn)
+{
+  return conn->closed || g_queue_is_empty (&conn->wqueue);
+}
+
+gboolean
+_pipecom_connection_is_closed (PipecomConnection *conn)
+{
+  return conn->closed;
+}
+
+void
+_pipecom_connection_set_user_data (PipecomConnection *conn,
+                                   gpointer           user_data)
+{
+  conn->user_data = user_data;
+}
+
+gpointer
+_pipecom_connection_get_user_data (PipecomConnection *conn)
+{
+  return conn->user_data;
+}

@@ -1,0 +1,42 @@
+/* pipecom-error.c
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include "pipecom-error.h"
+
+/**
+ * SECTION:pipecom-error
+ * @title: Errors
+ * @short_description: the PipeCom error domain
+ *
+ * Every PipeCom call that can fail reports a #GError in the %PIPECOM_ERROR
+ * domain, with a message that names the pipe, its path and the operating
+ * system error where there is one. Cancelled calls report
+ * %G_IO_ERROR_CANCELLED instead.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!pipecom_send ("my_pipe", "Hello", 5, 3, &error))
+ *   {
+ *     if (g_error_matches (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED))
+ *       g_printerr ("Nobody listens: %s\n", error->message);
+ *   }
+ * ]|
+ */
+
+/**
+ * pipecom_error_quark:
+ *
+ * Gets the PipeCom error domain.
+ *
+ * Returns: the #GQuark of %PIPECOM_ERROR
+ *
+ * Since: 1.0
+ */
+G_DEFINE_QUARK (pipecom-error-quark, pipecom_error)

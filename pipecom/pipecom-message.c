@@ -1,0 +1,278 @@
+/* pipecom-message.c
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pipecom-private.h"
+
+/**
+ * SECTION:pipecom-message
+ * @title: PipecomMessage
+ * @short_description: a message received by a pipe
+ *
+ * A #PipecomMessage is what #PipecomPipe::message-received hands to its
+ * handlers: the payload, as text or bytes, and the means to answer it.
+ *
+ * A handler usually returns its reply. To answer later, for example after
+ * an asynchronous operation, keep a reference to the message, return
+ * %NULL, and call pipecom_message_reply() (from any thread) when the
+ * answer is ready. A message finalized without a reply is acknowledged
+ * with no reply. The sender waits until one of these happens.
+ *
+ * |[<!-- language="C" -->
+ * static char *
+ * on_message (PipecomPipe    *pipe,
+ *             PipecomMessage *message,
+ *             gpointer        user_data)
+ * {
+ *   const char *text = pipecom_message_get_text (message);
+ *
+ *   if (text == NULL)
+ *     return NULL;   // binary: acknowledged without a reply
+ *
+ *   return g_strdup_printf ("ACK: %s", text);
+ * }
+ * ]|
+ */
+
+struct _PipecomMessage
+{
+  GObject            parent_instance;
+
+  PipecomPipe       *pipe;   /* (owned) */
+  PipecomConnection *conn;   /* (owned) */
+  guint              session;
+  guint32            id;
+  GBytes            *bytes;  /* (owned) */
+  char              *text;   /* (owned) (nullable) */
+  gboolean           text_checked;
+  gint               replied;  /* atomic */
+};
+
+G_DEFINE_FINAL_TYPE (PipecomMessage, pipecom_message, G_TYPE_OBJECT)
+
+static void
+pipecom_message_finalize (GObject *object)
+{
+  PipecomMessage *self = (PipecomMessage *)object;
+
+  /* Dropped without a reply: acknowledge, so the sender does not wait. */
+  if (!g_atomic_int_get (&self->replied))
+    _pipecom_pipe_deliver_reply (self->pipe, self->conn, self->session, self->id, PIPECOM_FRAME_ACK, NULL);
+
+  g_clear_pointer (&self->conn, _pipecom_connection_unref);
+  g_clear_object (&self->pipe);
+  g_clear_pointer (&self->bytes, g_bytes_unref);
+  g_clear_pointer (&self->text, g_free);
+
+  G_OBJECT_CLASS (pipecom_message_parent_class)->finalize (object);
+}
+
+static void
+pipecom_message_class_init (PipecomMessageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = pipecom_message_finalize;
+}
+
+static void
+pipecom_message_init (PipecomMessage *self)
+{
+}
+
+PipecomMessage *
+_pipecom_message_new (PipecomPipe       *pipe,
+                      PipecomConnection *conn,
+                      guint              session,
+                      guint32            id,
+                      GBytes            *payload)
+{
+  PipecomMessage *self = g_object_new (PIPECOM_TYPE_MESSAGE, NULL);
+
+  self->pipe = g_object_ref (pipe);
+  self->conn = _pipecom_connection_ref (conn);
+  self->session = session;
+  self->id = id;
+  self->bytes = g_bytes_ref (payload);
+
+  return self;
+}
+
+/**
+ * pipecom_message_get_bytes:
+ * @self: a #PipecomMessage
+ *
+ * Gets the payload, exactly as sent.
+ *
+ * Returns: (transfer none): the payload
+ *
+ * Since: 1.0
+ */
+GBytes *
+pipecom_message_get_bytes (PipecomMessage *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_MESSAGE (self), NULL);
+
+  return self->bytes;
+}
+
+/**
+ * pipecom_message_get_size:
+ * @self: a #PipecomMessage
+ *
+ * Gets the size of the payload in bytes.
+ *
+ * Returns: the size of the payload
+ *
+ * Since: 1.0
+ */
+gsize
+pipecom_message_get_size (PipecomMessage *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_MESSAGE (self), 0);
+
+  return g_bytes_get_size (self->bytes);
+}
+
+/**
+ * pipecom_message_get_text:
+ * @self: a #PipecomMessage
+ *
+ * Gets the payload as text.
+ *
+ * Returns: (nullable): the payload as a NUL-terminated string, or %NULL if
+ *   it is not valid UTF-8 or contains a NUL byte
+ *
+ * Since: 1.0
+ */
+const char *
+pipecom_message_get_text (PipecomMessage *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_MESSAGE (self), NULL);
+
+  if (!self->text_checked)
+    {
+      gsize size;
+      const char *data = g_bytes_get_data (self->bytes, &size);
+
+      if (g_utf8_validate_len (data ? data : "", size, NULL))
+        self->text = g_strndup (data ? data : "", size);
+      self->text_checked = TRUE;
+    }
+
+  return self->text;
+}
+
+/**
+ * pipecom_message_get_replied:
+ * @self: a #PipecomMessage
+ *
+ * Gets whether the message has been answered.
+ *
+ * Returns: %TRUE once a reply, an error or an acknowledgement was given
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_message_get_replied (PipecomMessage *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_MESSAGE (self), FALSE);
+
+  return g_atomic_int_get (&self->replied);
+}
+
+static gboolean
+take_reply (PipecomMessage *self)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->replied, FALSE, TRUE))
+    {
+      g_critical ("The message of pipe “%s” was already answered",
+                  pipecom_pipe_get_name (self->pipe));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pipecom_message_reply_bytes:
+ * @self: a #PipecomMessage
+ * @reply: the reply
+ *
+ * Answers the message with @reply; the sender's request completes with it.
+ * May be called from any thread, once per message.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_message_reply_bytes (PipecomMessage *self,
+                             GBytes         *reply)
+{
+  g_return_if_fail (PIPECOM_IS_MESSAGE (self));
+  g_return_if_fail (reply != NULL);
+
+  if (take_reply (self))
+    _pipecom_pipe_deliver_reply (self->pipe, self->conn, self->session, self->id, PIPECOM_FRAME_REPLY, reply);
+}
+
+/**
+ * pipecom_message_reply:
+ * @self: a #PipecomMessage
+ * @reply: the reply text
+ *
+ * Answers the message with the string @reply (without its trailing NUL).
+ * May be called from any thread, once per message.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_message_reply (PipecomMessage *self,
+                       const char     *reply)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_if_fail (PIPECOM_IS_MESSAGE (self));
+  g_return_if_fail (reply != NULL);
+
+  bytes = g_bytes_new (reply, strlen (reply));
+  pipecom_message_reply_bytes (self, bytes);
+}
+
+/**
+ * pipecom_message_reply_error:
+ * @self: a #PipecomMessage
+ * @error: what went wrong
+ *
+ * Answers the message with an error: the sender's call fails with
+ * %PIPECOM_ERROR_HANDLER_FAILED and the message of @error. May be called
+ * from any thread, once per message.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_message_reply_error (PipecomMessage *self,
+                             const GError   *error)
+{
+  g_autoptr(GByteArray) payload = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  guint8 code[4] = { PIPECOM_ERROR_HANDLER_FAILED, 0, 0, 0 };
+
+  g_return_if_fail (PIPECOM_IS_MESSAGE (self));
+  g_return_if_fail (error != NULL);
+
+  if (!take_reply (self))
+    return;
+
+  payload = g_byte_array_sized_new (4 + strlen (error->message));
+  g_byte_array_append (payload, code, 4);
+  g_byte_array_append (payload, (const guint8 *) error->message, strlen (error->message));
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&payload));
+  _pipecom_pipe_deliver_reply (self->pipe, self->conn, self->session, self->id,
+                               PIPECOM_FRAME_ERROR, bytes);
+}

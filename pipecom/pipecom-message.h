@@ -1,0 +1,43 @@
+/* pipecom-message.h
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#pragma once
+
+#if !defined(PIPECOM_INSIDE) && !defined(PIPECOM_COMPILATION)
+# error "Only <pipecom.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "pipecom-version-macros.h"
+
+G_BEGIN_DECLS
+
+#define PIPECOM_TYPE_MESSAGE (pipecom_message_get_type ())
+
+PIPECOM_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (PipecomMessage, pipecom_message, PIPECOM, MESSAGE, GObject)
+
+PIPECOM_AVAILABLE_IN_ALL
+GBytes     *pipecom_message_get_bytes   (PipecomMessage *self);
+PIPECOM_AVAILABLE_IN_ALL
+const char *pipecom_message_get_text    (PipecomMessage *self);
+PIPECOM_AVAILABLE_IN_ALL
+gsize       pipecom_message_get_size    (PipecomMessage *self);
+PIPECOM_AVAILABLE_IN_ALL
+gboolean    pipecom_message_get_replied (PipecomMessage *self);
+PIPECOM_AVAILABLE_IN_ALL
+void        pipecom_message_reply       (PipecomMessage *self,
+                                         const char     *reply);
+PIPECOM_AVAILABLE_IN_ALL
+void        pipecom_message_reply_bytes (PipecomMessage *self,
+                                         GBytes         *reply);
+PIPECOM_AVAILABLE_IN_ALL
+void        pipecom_message_reply_error (PipecomMessage *self,
+                                         const GError   *error);
+
+G_END_DECLS

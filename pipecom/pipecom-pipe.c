@@ -1,0 +1,1884 @@
+/* pipecom-pipe.c: the listener
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "pipecom-private.h"
+#include "pipecom-enums.h"
+
+/**
+ * SECTION:pipecom-pipe
+ * @title: PipecomPipe
+ * @short_description: listen on a named pipe
+ *
+ * A #PipecomPipe listens on a name and emits #PipecomPipe::message-received
+ * for each message; the first handler that returns a string gives the
+ * reply. Each sender has a private connection, so acknowledgements and
+ * replies always reach the right sender, and a slow or dead sender never
+ * holds up the others.
+ *
+ * ## Threads and main contexts
+ *
+ * pipecom_pipe_listen() serves in the thread-default #GMainContext of the
+ * calling thread: all signals are emitted there, so a GTK or GJS program
+ * just runs its main loop. A program without a main loop calls
+ * pipecom_pipe_run(), which serves until the pipe stops. To serve in the
+ * background while the calling thread does blocking work, create the pipe
+ * with #PipecomPipe:threaded set: it then serves in a thread of its own,
+ * and the signals are emitted in that thread.
+ *
+ * ## Stopping
+ *
+ * The pipe stops when a sender sends #PipecomPipe:die-code, after
+ * #PipecomPipe:max-messages messages, after #PipecomPipe:timeout seconds
+ * without a message, or on pipecom_pipe_stop(). New senders are refused at
+ * once; messages already received are handled, answered and forwarded to
+ * the response pipe (for up to 5 seconds) before #PipecomPipe::stopped is
+ * emitted and the FIFO and its lock file are removed.
+ *
+ * |[<!-- language="C" -->
+ * static char *
+ * on_message (PipecomPipe *pipe, PipecomMessage *message, gpointer user_data)
+ * {
+ *   g_print ("Received: %s\n", pipecom_message_get_text (message));
+ *   return g_strdup ("thanks");
+ * }
+ *
+ * int
+ * main (void)
+ * {
+ *   g_autoptr(PipecomPipe) pipe = pipecom_pipe_new ("my_pipe");
+ *   g_autoptr(GError) error = NULL;
+ *
+ *   g_signal_connect (pipe, "message-received", G_CALLBACK (on_message), NULL);
+ *   if (!pipecom_pipe_run (pipe, &error))
+ *     g_printerr ("%s\n", error->message);
+ *   return error ? 1 : 0;
+ * }
+ * ]|
+ */
+
+#define DEFAULT_BUFFER_SIZE 65536
+
+struct _PipecomPipe
+{
+  GObject            parent_instance;
+
+  /* configuration */
+  char              *name;
+  char              *path;             /* (nullable) set by listen() */
+  GMutex             lock;             /* protects die_code, response_pipe_name, run() */
+  GCond              cond;
+  guint              timeout;
+  guint              max_messages;
+  char              *die_code;         /* (nullable) */
+  char              *response_pipe_name;  /* (nullable) */
+  guint              buffer_size;
+  guint              max_message_size;
+  gboolean           threaded;
+
+  /* state readable from any thread */
+  gint               listening;        /* atomic */
+  gint               message_count;    /* atomic */
+  gint               stop_reason;      /* atomic */
+  GError            *error;            /* (nullable) why it stopped with ERROR */
+
+  /* serving state: only touched in the serving context */
+  GMainContext      *context;          /* (owned) (nullable) */
+  GMainLoop         *loop;             /* (owned) (nullable) threaded mode */
+  GThread           *thread;           /* (owned) (nullable) */
+  guint              session;
+  int                fifo_fd;
+  int                keep_fd;
+  int                lock_fd;
+  GSource           *fifo_source;      /* (owned) (nullable) */
+  GSource           *inactivity_source;
+  GSource           *drain_source;
+  GSource           *grace_source;
+  GSource           *recheck_source;
+  GHashTable        *connections;      /* PipecomConnection → flags */
+  guint8             abuf[2 * PIPECOM_ANNOUNCE_MAX + 4096];
+  gsize              alen;
+  guint              pending;          /* messages handed out, not answered */
+  guint              forwards;         /* replies being forwarded */
+  gboolean           stopping;
+  gboolean           draining;
+  gboolean           limit_reached;
+  PipecomStopReason  reason;
+  PipecomClient     *response_client;  /* (owned) (nullable) */
+};
+
+#define CONN_ONESHOT 1
+
+G_DEFINE_FINAL_TYPE (PipecomPipe, pipecom_pipe, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_PATH,
+  PROP_TIMEOUT,
+  PROP_MAX_MESSAGES,
+  PROP_DIE_CODE,
+  PROP_RESPONSE_PIPE_NAME,
+  PROP_BUFFER_SIZE,
+  PROP_MAX_MESSAGE_SIZE,
+  PROP_THREADED,
+  PROP_LISTENING,
+  PROP_MESSAGE_COUNT,
+  PROP_STOP_REASON,
+  N_PROPS
+};
+
+enum {
+  MESSAGE_RECEIVED,
+  STOPPED,
+  RESPONSE_ERROR,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void begin_stop       (PipecomPipe       *self,
+                              PipecomStopReason  reason);
+static void check_stop_done  (PipecomPipe       *self);
+
+static inline void
+put_u32 (guint8 *p, guint32 v)
+{
+  p[0] = v & 0xff;
+  p[1] = (v >> 8) & 0xff;
+  p[2] = (v >> 16) & 0xff;
+  p[3] = (v >> 24) & 0xff;
+}
+
+static gboolean
+set_string (char       **str,
+            const char  *value)
+{
+  if (g_strcmp0 (*str, value) == 0)
+    return FALSE;
+  g_free (*str);
+  *str = g_strdup (value);
+  return TRUE;
+}
+
+static inline guint16
+get_u16 (const guint8 *p)
+{
+  return p[0] | (p[1] << 8);
+}
+
+static void
+send_error (PipecomConnection *conn,
+            guint32            id,
+            PipecomError       code,
+            const char        *text)
+{
+  gsize len = strlen (text);
+  g_autofree guint8 *payload = g_malloc (4 + len);
+
+  put_u32 (payload, code);
+  memcpy (payload + 4, text, len);
+  _pipecom_connection_send_data (conn, PIPECOM_FRAME_ERROR, id, payload, 4 + len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+
+static void
+reset_inactivity (PipecomPipe *self)
+{
+  if (self->inactivity_source != NULL)
+    g_source_set_ready_time (self->inactivity_source,
+                             g_get_monotonic_time () + (gint64) self->timeout * G_USEC_PER_SEC);
+}
+
+static gboolean
+is_die_code (PipecomPipe *self,
+             GBytes      *payload)
+{
+  gboolean ret = FALSE;
+  gsize size;
+  const char *data = g_bytes_get_data (payload, &size);
+
+  g_mutex_lock (&self->lock);
+  if (self->die_code != NULL && strlen (self->die_code) == size &&
+      (size == 0 || memcmp (self->die_code, data, size) == 0))
+    ret = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  return ret;
+}
+
+static void
+handle_message (PipecomPipe       *self,
+                PipecomConnection *conn,
+                guint32            id,
+                GBytes            *payload)
+{
+  g_autoptr(PipecomMessage) message = NULL;
+  g_autofree char *reply = NULL;
+  guint count;
+
+  if (self->limit_reached || (self->stopping && !self->draining))
+    {
+      g_autofree char *text =
+        g_strdup_printf ("Pipe “%s” is stopping (%s) and handles no more messages",
+                         self->name, self->limit_reached ? "max-messages reached" : "stop requested");
+      send_error (conn, id, PIPECOM_ERROR_CLOSED, text);
+      if (GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT)
+        _pipecom_connection_close_when_flushed (conn);
+      return;
+    }
+
+  if (is_die_code (self, payload))
+    {
+      _pipecom_connection_send_data (conn, PIPECOM_FRAME_ACK, id, NULL, 0);
+      if (GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT)
+        _pipecom_connection_close_when_flushed (conn);
+      begin_stop (self, PIPECOM_STOP_REASON_DIE_CODE);
+      return;
+    }
+
+  count = g_atomic_int_add (&self->message_count, 1) + 1;
+  reset_inactivity (self);
+  if (self->max_messages > 0 && count >= self->max_messages)
+    self->limit_reached = TRUE;
+
+  message = _pipecom_message_new (self, conn, self->session, id, payload);
+  self->pending++;
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE_COUNT]);
+  g_signal_emit (self, signals[MESSAGE_RECEIVED], 0, message, &reply);
+
+  if (reply != NULL && !pipecom_message_get_replied (message))
+    pipecom_message_reply (message, reply);
+
+  /* Dropping the last reference acknowledges a message nobody answered. */
+  g_clear_object (&message);
+
+  if (self->limit_reached)
+    begin_stop (self, PIPECOM_STOP_REASON_MAX_MESSAGES);
+}
+
+static void
+forward_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(PipecomPipe) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pipecom_client_send_bytes_finish (PIPECOM_CLIENT (object), result, &error))
+    {
+      if (g_signal_has_handler_pending (self, signals[RESPONSE_ERROR], 0, FALSE))
+        g_signal_emit (self, signals[RESPONSE_ERROR], 0, error);
+      else
+        g_warning ("Pipe “%s” could not forward a reply to its response pipe “%s”: %s",
+                   self->name, pipecom_client_get_pipe_name (PIPECOM_CLIENT (object)),
+                   error->message);
+    }
+
+  if (self->forwards > 0)
+    self->forwards--;
+  check_stop_done (self);
+}
+
+static void
+forward_reply (PipecomPipe *self,
+               GBytes      *reply)
+{
+  g_autofree char *target = NULL;
+
+  g_mutex_lock (&self->lock);
+  target = g_strdup (self->response_pipe_name);
+  g_mutex_unlock (&self->lock);
+
+  if (target == NULL)
+    return;
+
+  if (self->response_client == NULL ||
+      g_strcmp0 (pipecom_client_get_pipe_name (self->response_client), target) != 0)
+    {
+      g_clear_object (&self->response_client);
+      self->response_client = pipecom_client_new (target);
+      pipecom_client_set_timeout (self->response_client, 10);
+      pipecom_client_set_max_attempts (self->response_client, 5);
+    }
+
+  /* One connection carries all forwards, so they arrive in order. */
+  self->forwards++;
+  pipecom_client_send_bytes_async (self->response_client, reply, NULL,
+                                   forward_done_cb, g_object_ref (self));
+}
+
+typedef struct
+{
+  PipecomPipe       *pipe;
+  PipecomConnection *conn;
+  guint              session;
+  guint32            id;
+  guint8             type;
+  GBytes            *payload;
+} Delivery;
+
+static void
+delivery_free (gpointer data)
+{
+  Delivery *delivery = data;
+
+  g_object_unref (delivery->pipe);
+  _pipecom_connection_unref (delivery->conn);
+  g_clear_pointer (&delivery->payload, g_bytes_unref);
+  g_slice_free (Delivery, delivery);
+}
+
+static void
+deliver_now (PipecomPipe       *self,
+             PipecomConnection *conn,
+             guint              session,
+             guint32            id,
+             guint8             type,
+             GBytes            *payload)
+{
+  gpointer flags;
+
+  if (session != self->session || self->context == NULL)
+    return;  /* an answer for an earlier listening session */
+
+  _pipecom_connection_send (conn, type, id, payload);
+  if (g_hash_table_lookup_extended (self->connections, conn, NULL, &flags) &&
+      (GPOINTER_TO_UINT (flags) & CONN_ONESHOT))
+    _pipecom_connection_close_when_flushed (conn);
+
+  if (type == PIPECOM_FRAME_REPLY)
+    forward_reply (self, payload);
+
+  if (self->pending > 0)
+    self->pending--;
+  check_stop_done (self);
+}
+
+static gboolean
+delivery_cb (gpointer data)
+{
+  Delivery *delivery = data;
+
+  deliver_now (delivery->pipe, delivery->conn, delivery->session, delivery->id,
+               delivery->type, delivery->payload);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_pipecom_pipe_deliver_reply (PipecomPipe       *self,
+                             PipecomConnection *conn,
+                             guint              session,
+                             guint32            id,
+                             guint8             type,
+                             GBytes            *payload)
+{
+  GMainContext *context = self->context;
+  Delivery *delivery;
+
+  if (context != NULL && g_main_context_is_owner (context))
+    {
+      deliver_now (self, conn, session, id, type, payload);
+      return;
+    }
+
+  if (context == NULL)
+    return;
+
+  /* Answered from another thread: hand it to the serving context. */
+  delivery = g_slice_new0 (Delivery);
+  delivery->pipe = g_object_ref (self);
+  delivery->conn = _pipecom_connection_ref (conn);
+  delivery->session = session;
+  delivery->id = id;
+  delivery->type = type;
+  delivery->payload = payload ? g_bytes_ref (payload) : NULL;
+  g_main_context_invoke_full (context, G_PRIORITY_DEFAULT, delivery_cb, delivery, delivery_free);
+}
+
+GMainContext *
+_pipecom_pipe_get_context (PipecomPipe *self)
+{
+  return self->context;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+
+static void
+remove_connection (PipecomPipe       *self,
+                   PipecomConnection *conn)
+{
+  if (g_hash_table_steal (self->connections, conn))
+    {
+      _pipecom_connection_close (conn);
+      _pipecom_connection_unref (conn);
+    }
+}
+
+static void
+pipe_frame_cb (PipecomConnection *conn,
+               guint8             type,
+               guint32            id,
+               GBytes            *payload,
+               gpointer           user_data)
+{
+  PipecomPipe *self = user_data;
+
+  if (type != PIPECOM_FRAME_MESSAGE || id == 0)
+    {
+      g_debug ("Pipe “%s”: dropping a connection that sent a frame of type %u",
+               self->name, type);
+      remove_connection (self, conn);
+      check_stop_done (self);
+      return;
+    }
+
+  handle_message (self, conn, id, payload);
+}
+
+static void
+pipe_oversize_cb (PipecomConnection *conn,
+                  guint8             type,
+                  guint32            id,
+                  guint64            length,
+                  gpointer           user_data)
+{
+  PipecomPipe *self = user_data;
+  g_autofree char *text =
+    g_strdup_printf ("Message of %" G_GUINT64_FORMAT " bytes is larger than the %u bytes "
+                     "pipe “%s” accepts", length, self->max_message_size, self->name);
+
+  send_error (conn, id, PIPECOM_ERROR_MESSAGE_TOO_LARGE, text);
+}
+
+static void
+pipe_closed_cb (PipecomConnection *conn,
+                const GError      *error,
+                gpointer           user_data)
+{
+  PipecomPipe *self = user_data;
+
+  if (error != NULL)
+    g_debug ("Pipe “%s”: connection closed: %s", self->name, error->message);
+
+  remove_connection (self, conn);
+  check_stop_done (self);
+}
+
+static const PipecomConnectionFuncs pipe_conn_funcs = {
+  pipe_frame_cb,
+  pipe_oversize_cb,
+  pipe_closed_cb,
+};
+
+static void
+set_pipe_size (int   fd,
+               guint size)
+{
+#ifdef HAVE_F_SETPIPE_SZ
+  if (fd >= 0 && size > DEFAULT_BUFFER_SIZE && fcntl (fd, F_SETPIPE_SZ, (int) size) < 0)
+    g_debug ("F_SETPIPE_SZ(%u): %s", size, g_strerror (errno));
+#endif
+}
+
+/* Answers a record when no connection is possible: the listener is
+ * stopping, or the record is of another version. */
+static void
+refuse (const char   *base,
+        PipecomError  code,
+        const char   *text)
+{
+  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE] = { 0, };
+  g_autofree guint8 *frame = NULL;
+  gsize len = strlen (text);
+  int saved_errno;
+  int fd;
+
+  fd = _pipecom_transport_open_fifo (rep, O_WRONLY, &saved_errno);
+  if (fd < 0)
+    return;
+
+  frame = g_malloc (PIPECOM_FRAME_HEADER_SIZE + 4 + len);
+  put_u32 (header, 4 + len);
+  header[4] = PIPECOM_FRAME_ERROR;
+  memcpy (frame, header, PIPECOM_FRAME_HEADER_SIZE);
+  put_u32 (frame + PIPECOM_FRAME_HEADER_SIZE, code);
+  memcpy (frame + PIPECOM_FRAME_HEADER_SIZE + 4, text, len);
+  if (write (fd, frame, PIPECOM_FRAME_HEADER_SIZE + 4 + len) < 0)
+    g_debug ("Cannot refuse a connection on “%s”: %s", rep, g_strerror (errno));
+  close (fd);
+}
+
+static void
+accept_connection (PipecomPipe   *self,
+                   guint8         kind,
+                   const char    *base,
+                   const guint8  *inline_data,
+                   gsize          inline_len)
+{
+  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
+  PipecomConnection *conn;
+  guint8 hello[PIPECOM_HELLO_SIZE] = { 0, };
+  guint64 max = self->max_message_size;
+  int in_fd = -1, out_fd, saved_errno;
+
+  if (!g_path_is_absolute (base))
+    return;
+
+  if (self->stopping)
+    {
+      g_autofree char *text = g_strdup_printf ("pipe “%s” is stopping", self->name);
+      refuse (base, PIPECOM_ERROR_CLOSED, text);
+      return;
+    }
+
+  if (kind == PIPECOM_ANNOUNCE_CONNECT)
+    {
+      g_autofree char *req = g_strconcat (base, ".req", NULL);
+
+      in_fd = _pipecom_transport_open_fifo (req, O_RDONLY, &saved_errno);
+      if (in_fd < 0)
+        {
+          g_debug ("Pipe “%s”: cannot open channel “%s”: %s", self->name, req,
+                   g_strerror (saved_errno));
+          return;
+        }
+    }
+
+  out_fd = _pipecom_transport_open_fifo (rep, O_WRONLY, &saved_errno);
+  if (out_fd < 0)
+    {
+      g_debug ("Pipe “%s”: cannot open channel “%s”: %s", self->name, rep,
+               g_strerror (saved_errno));
+      if (in_fd >= 0)
+        close (in_fd);
+      return;
+    }
+
+  set_pipe_size (in_fd, self->buffer_size);
+  set_pipe_size (out_fd, self->buffer_size);
+
+  conn = _pipecom_connection_new (in_fd, out_fd, MAX (self->buffer_size, 4096), max,
+                                  &pipe_conn_funcs, self, self->context);
+  g_hash_table_insert (self->connections, conn,
+                       GUINT_TO_POINTER (kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0));
+
+  put_u32 (hello, PIPECOM_PROTOCOL_VERSION);
+  put_u32 (hello + 8, max & 0xffffffff);
+  put_u32 (hello + 12, max >> 32);
+  if (!_pipecom_connection_send_data (conn, PIPECOM_FRAME_HELLO, 0, hello, sizeof hello))
+    return;
+
+  if (kind == PIPECOM_ANNOUNCE_ONESHOT)
+    {
+      if (max > 0 && inline_len > max)
+        {
+          pipe_oversize_cb (conn, PIPECOM_FRAME_MESSAGE, 1, inline_len, self);
+          _pipecom_connection_close_when_flushed (conn);
+        }
+      else
+        {
+          g_autoptr(GBytes) payload = g_bytes_new (inline_data, inline_len);
+          handle_message (self, conn, 1, payload);
+        }
+    }
+}
+
+/* Parses the announcement records read from the well-known FIFO. */
+static void
+process_records (PipecomPipe *self)
+{
+  gsize off = 0;
+
+  while (self->alen - off >= PIPECOM_ANNOUNCE_HEADER_SIZE)
+    {
+      const guint8 *r = self->abuf + off;
+      guint16 total = get_u16 (r + 6);
+      guint16 plen = get_u16 (r + 8);
+      guint16 mlen = get_u16 (r + 10);
+      g_autofree char *base = NULL;
+
+      if (memcmp (r, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
+          total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
+          plen == 0 || (r[5] != PIPECOM_ANNOUNCE_CONNECT && r[5] != PIPECOM_ANNOUNCE_ONESHOT))
+        {
+          /* Foreign data: there is no way to find the next record in it. */
+          g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", self->name, self->alen - off);
+          off = self->alen;
+          break;
+        }
+
+      if (self->alen - off < total)
+        break;
+
+      base = g_strndup ((const char *) r + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
+      if (strlen (base) == plen)
+        {
+          if (r[4] != PIPECOM_PROTOCOL_VERSION)
+            {
+              g_autofree char *text = g_strdup_printf ("pipe “%s” speaks protocol version %d, not %d",
+                                                       self->name, PIPECOM_PROTOCOL_VERSION, r[4]);
+              refuse (base, PIPECOM_ERROR_PROTOCOL, text);
+            }
+          else
+            accept_connection (self, r[5], base,
+                               r + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, mlen);
+        }
+
+      off += total;
+    }
+
+  if (off > 0)
+    {
+      memmove (self->abuf, self->abuf + off, self->alen - off);
+      self->alen -= off;
+    }
+}
+
+static void
+read_records (PipecomPipe *self)
+{
+  while (self->fifo_fd >= 0)
+    {
+      ssize_t n = read (self->fifo_fd, self->abuf + self->alen, sizeof self->abuf - self->alen);
+
+      if (n > 0)
+        {
+          self->alen += n;
+          process_records (self);
+          continue;
+        }
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+
+      /* EOF cannot happen while we hold our own writer; anything else is fatal. */
+      if (!self->stopping)
+        {
+          g_clear_error (&self->error);
+          self->error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
+                                     "Cannot read pipe “%s” (%s): %s", self->name, self->path,
+                                     n == 0 ? "unexpected end of file" : g_strerror (errno));
+          begin_stop (self, PIPECOM_STOP_REASON_ERROR);
+        }
+      return;
+    }
+}
+
+static gboolean
+fifo_readable_cb (int          fd,
+                  GIOCondition condition,
+                  gpointer     user_data)
+{
+  read_records (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stopping                                                            */
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static void
+close_intake (PipecomPipe *self)
+{
+  destroy_source (&self->fifo_source);
+  if (self->fifo_fd >= 0)
+    close (self->fifo_fd);
+  if (self->keep_fd >= 0)
+    close (self->keep_fd);
+  self->fifo_fd = self->keep_fd = -1;
+}
+
+static void
+finish_stop (PipecomPipe *self,
+             gboolean     emit)
+{
+  PipecomStopReason reason = self->reason;
+  GHashTableIter iter;
+  gpointer key;
+
+  destroy_source (&self->inactivity_source);
+  destroy_source (&self->drain_source);
+  destroy_source (&self->grace_source);
+  destroy_source (&self->recheck_source);
+  close_intake (self);
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      _pipecom_connection_close (key);
+      _pipecom_connection_unref (key);
+      g_hash_table_iter_remove (&iter);
+    }
+
+  _pipecom_registry_remove (self->path);
+  _pipecom_transport_unlisten (self->path, self->lock_fd);
+  self->lock_fd = -1;
+  g_clear_object (&self->response_client);
+  self->session++;
+  self->pending = self->forwards = 0;
+  self->stopping = FALSE;
+
+  g_mutex_lock (&self->lock);
+  g_atomic_int_set (&self->stop_reason, reason);
+  g_atomic_int_set (&self->listening, FALSE);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  if (self->loop != NULL)
+    g_main_loop_quit (self->loop);
+
+  if (emit)
+    {
+      g_object_ref (self);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STOP_REASON]);
+      g_signal_emit (self, signals[STOPPED], 0, reason);
+      g_object_unref (self);
+    }
+
+  if (self->loop == NULL)
+    g_clear_pointer (&self->context, g_main_context_unref);
+}
+
+static gboolean
+grace_expired_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+
+  g_debug ("Pipe “%s”: %u answers still pending after the grace period",
+           self->name, self->pending);
+  finish_stop (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+recheck_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+
+  g_clear_pointer (&self->recheck_source, g_source_unref);
+  check_stop_done (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+check_stop_done (PipecomPipe *self)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  if (!self->stopping || self->drain_source != NULL || self->pending > 0 || self->forwards > 0)
+    return;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      if (!_pipecom_connection_is_flushed (key))
+        {
+          /* A sender is slow to read its answer: look again shortly. */
+          if (self->recheck_source == NULL)
+            {
+              self->recheck_source = g_timeout_source_new (10);
+              g_source_set_callback (self->recheck_source, recheck_cb, self, NULL);
+              g_source_attach (self->recheck_source, self->context);
+            }
+          return;
+        }
+    }
+
+  finish_stop (self, TRUE);
+}
+
+static gboolean
+drain_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+  g_autoptr(GPtrArray) conns = g_ptr_array_new_with_free_func ((GDestroyNotify) _pipecom_connection_unref);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_clear_pointer (&self->drain_source, g_source_unref);
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (conns, _pipecom_connection_ref (key));
+
+  /* Handle what senders had already written when the stop began... */
+  if (self->reason != PIPECOM_STOP_REASON_MAX_MESSAGES)
+    {
+      self->draining = TRUE;
+      for (guint i = 0; i < conns->len; i++)
+        _pipecom_connection_pump (conns->pdata[i]);
+      self->draining = FALSE;
+    }
+
+  /* ...and nothing after. */
+  for (guint i = 0; i < conns->len; i++)
+    _pipecom_connection_stop_reading (conns->pdata[i]);
+
+  check_stop_done (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+begin_stop (PipecomPipe       *self,
+            PipecomStopReason  reason)
+{
+  if (self->stopping || !g_atomic_int_get (&self->listening))
+    return;
+
+  self->stopping = TRUE;
+  self->reason = reason;
+  destroy_source (&self->inactivity_source);
+
+  /* Refuse new senders at once: remove the FIFO, then answer the records
+   * already queued in it. */
+  _pipecom_registry_remove (self->path);
+  if (self->path != NULL)
+    unlink (self->path);
+  read_records (self);
+  close_intake (self);
+
+  self->drain_source = g_idle_source_new ();
+  g_source_set_priority (self->drain_source, G_PRIORITY_HIGH);
+  g_source_set_static_name (self->drain_source, "[pipecom] drain");
+  g_source_set_callback (self->drain_source, drain_cb, self, NULL);
+  g_source_attach (self->drain_source, self->context);
+
+  self->grace_source = g_timeout_source_new (PIPECOM_STOP_GRACE_USEC / 1000);
+  g_source_set_static_name (self->grace_source, "[pipecom] stop grace period");
+  g_source_set_callback (self->grace_source, grace_expired_cb, self, NULL);
+  g_source_attach (self->grace_source, self->context);
+}
+
+static gboolean
+inactivity_dispatch (GSource     *source,
+                     GSourceFunc  callback,
+                     gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs inactivity_funcs = {
+  NULL, NULL, inactivity_dispatch, NULL, NULL, NULL,
+};
+
+static gboolean
+inactivity_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+
+  g_clear_pointer (&self->inactivity_source, g_source_unref);
+  begin_stop (self, PIPECOM_STOP_REASON_TIMEOUT);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+stop_requested_cb (gpointer user_data)
+{
+  begin_stop (user_data, PIPECOM_STOP_REASON_REQUESTED);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Listening                                                           */
+
+static gpointer
+listener_thread (gpointer data)
+{
+  PipecomPipe *self = data;
+  GMainContext *context = g_main_context_ref (self->context);
+  GMainLoop *loop = g_main_loop_ref (self->loop);
+
+  g_main_context_push_thread_default (context);
+  g_main_loop_run (loop);
+  g_main_context_pop_thread_default (context);
+
+  g_main_loop_unref (loop);
+  g_main_context_unref (context);
+  g_object_unref (self);
+
+  return NULL;
+}
+
+static void
+reap_thread (PipecomPipe *self)
+{
+  GThread *thread = g_steal_pointer (&self->thread);
+
+  if (thread == NULL)
+    return;
+  if (thread == g_thread_self ())
+    g_thread_unref (thread);
+  else
+    g_thread_join (thread);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+}
+
+/**
+ * pipecom_pipe_listen:
+ * @self: a #PipecomPipe
+ * @error: return location for a #GError
+ *
+ * Starts listening: creates the FIFO (mode 0600, in a 0700 per-user
+ * directory for simple names) and serves senders in the thread-default main
+ * context of the calling thread, or in a thread of its own if
+ * #PipecomPipe:threaded is set. Returns at once.
+ *
+ * Fails with %PIPECOM_ERROR_ADDRESS_IN_USE if a live listener owns the name,
+ * %PIPECOM_ERROR_PERMISSION_DENIED if something that is not a FIFO of the
+ * user (a symbolic link, a regular file, another user's FIFO) is at the
+ * path, and %PIPECOM_ERROR_INVALID_PIPE for unusable names. A FIFO left by
+ * a listener that crashed is reclaimed. Listening again after the pipe
+ * stopped is allowed; calling this while listening does nothing.
+ *
+ * Returns: %TRUE if the pipe is listening
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_pipe_listen (PipecomPipe  *self,
+                     GError      **error)
+{
+  g_autofree char *path = NULL;
+  int fifo_fd, keep_fd, lock_fd;
+
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_atomic_int_get (&self->listening))
+    return TRUE;
+
+  _pipecom_init_once ();
+  reap_thread (self);
+
+  if (!(path = _pipecom_transport_resolve (self->name, error)))
+    return FALSE;
+
+  if (!_pipecom_transport_listen (self->name, path, &fifo_fd, &keep_fd, &lock_fd, error))
+    return FALSE;
+
+  if (g_strcmp0 (self->path, path) != 0)
+    {
+      g_free (self->path);
+      self->path = g_steal_pointer (&path);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PATH]);
+    }
+
+  self->fifo_fd = fifo_fd;
+  self->keep_fd = keep_fd;
+  self->lock_fd = lock_fd;
+  self->alen = 0;
+  self->pending = self->forwards = 0;
+  self->stopping = self->limit_reached = FALSE;
+  self->reason = PIPECOM_STOP_REASON_NONE;
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = self->threaded ? g_main_context_new () : g_main_context_ref_thread_default ();
+
+  self->fifo_source = g_unix_fd_source_new (fifo_fd, G_IO_IN);
+  g_source_set_static_name (self->fifo_source, "[pipecom] announcements");
+  g_source_set_callback (self->fifo_source, G_SOURCE_FUNC (fifo_readable_cb), self, NULL);
+  g_source_attach (self->fifo_source, self->context);
+
+  if (self->timeout > 0)
+    {
+      self->inactivity_source = g_source_new (&inactivity_funcs, sizeof (GSource));
+      g_source_set_static_name (self->inactivity_source, "[pipecom] inactivity timeout");
+      g_source_set_callback (self->inactivity_source, inactivity_cb, self, NULL);
+      reset_inactivity (self);
+      g_source_attach (self->inactivity_source, self->context);
+    }
+
+  _pipecom_registry_add (self->path, self->context);
+
+  g_atomic_int_set (&self->message_count, 0);
+  g_atomic_int_set (&self->stop_reason, PIPECOM_STOP_REASON_NONE);
+  g_atomic_int_set (&self->listening, TRUE);
+
+  if (self->threaded)
+    {
+      self->loop = g_main_loop_new (self->context, FALSE);
+      self->thread = g_thread_new ("pipecom-listener", listener_thread, g_object_ref (self));
+    }
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE_COUNT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STOP_REASON]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+
+  return TRUE;
+}
+
+/**
+ * pipecom_pipe_stop:
+ * @self: a #PipecomPipe
+ *
+ * Stops listening, gracefully: new senders are refused at once, messages
+ * already received are handled and answered, then #PipecomPipe::stopped is
+ * emitted with %PIPECOM_STOP_REASON_REQUESTED. May be called from any
+ * thread and from a handler; does nothing if the pipe is not listening.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_pipe_stop (PipecomPipe *self)
+{
+  GMainContext *context;
+
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  if (!g_atomic_int_get (&self->listening) || (context = self->context) == NULL)
+    return;
+
+  g_main_context_invoke_full (context, G_PRIORITY_DEFAULT, stop_requested_cb,
+                              g_object_ref (self), g_object_unref);
+}
+
+/**
+ * pipecom_pipe_run:
+ * @self: a #PipecomPipe
+ * @error: return location for a #GError
+ *
+ * Listens if needed, then serves until the pipe stops (die code, max
+ * messages, inactivity timeout or pipecom_pipe_stop()). This is for
+ * programs without a main loop: it iterates the pipe's main context itself
+ * (or, if another thread runs that context or the pipe is
+ * #PipecomPipe:threaded, waits for the pipe to stop).
+ *
+ * Returns: %TRUE if the pipe stopped normally, %FALSE if it could not
+ *   listen or stopped because of an error
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_pipe_run (PipecomPipe  *self,
+                  GError      **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!pipecom_pipe_listen (self, error))
+    return FALSE;
+
+  g_object_ref (self);
+  context = self->context ? g_main_context_ref (self->context) : NULL;
+
+  if (context != NULL && !self->threaded && g_main_context_acquire (context))
+    {
+      while (g_atomic_int_get (&self->listening))
+        g_main_context_iteration (context, TRUE);
+      g_main_context_release (context);
+    }
+  else
+    {
+      g_mutex_lock (&self->lock);
+      while (g_atomic_int_get (&self->listening))
+        g_cond_wait (&self->cond, &self->lock);
+      g_mutex_unlock (&self->lock);
+    }
+
+  g_object_unref (self);
+
+  if (g_atomic_int_get (&self->stop_reason) == PIPECOM_STOP_REASON_ERROR && self->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->error));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* GObject                                                             */
+
+static void
+pipecom_pipe_dispose (GObject *object)
+{
+  PipecomPipe *self = (PipecomPipe *)object;
+
+  /* Not threaded (a threaded pipe is kept alive by its thread): release
+   * everything now, without signals. */
+  if (g_atomic_int_get (&self->listening))
+    {
+      _pipecom_registry_remove (self->path);
+      finish_stop (self, FALSE);
+    }
+
+  G_OBJECT_CLASS (pipecom_pipe_parent_class)->dispose (object);
+}
+
+static void
+pipecom_pipe_finalize (GObject *object)
+{
+  PipecomPipe *self = (PipecomPipe *)object;
+
+  reap_thread (self);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_error (&self->error);
+  g_free (self->name);
+  g_free (self->path);
+  g_free (self->die_code);
+  g_free (self->response_pipe_name);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (pipecom_pipe_parent_class)->finalize (object);
+}
+
+static void
+pipecom_pipe_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  PipecomPipe *self = PIPECOM_PIPE (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, self->timeout);
+      break;
+    case PROP_MAX_MESSAGES:
+      g_value_set_uint (value, self->max_messages);
+      break;
+    case PROP_DIE_CODE:
+      g_mutex_lock (&self->lock);
+      g_value_set_string (value, self->die_code);
+      g_mutex_unlock (&self->lock);
+      break;
+    case PROP_RESPONSE_PIPE_NAME:
+      g_mutex_lock (&self->lock);
+      g_value_set_string (value, self->response_pipe_name);
+      g_mutex_unlock (&self->lock);
+      break;
+    case PROP_BUFFER_SIZE:
+      g_value_set_uint (value, self->buffer_size);
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint (value, self->max_message_size);
+      break;
+    case PROP_THREADED:
+      g_value_set_boolean (value, self->threaded);
+      break;
+    case PROP_LISTENING:
+      g_value_set_boolean (value, pipecom_pipe_get_listening (self));
+      break;
+    case PROP_MESSAGE_COUNT:
+      g_value_set_uint (value, pipecom_pipe_get_message_count (self));
+      break;
+    case PROP_STOP_REASON:
+      g_value_set_enum (value, pipecom_pipe_get_stop_reason (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pipecom_pipe_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  PipecomPipe *self = PIPECOM_PIPE (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      self->name = g_value_dup_string (value);
+      break;
+    case PROP_TIMEOUT:
+      pipecom_pipe_set_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_MESSAGES:
+      pipecom_pipe_set_max_messages (self, g_value_get_uint (value));
+      break;
+    case PROP_DIE_CODE:
+      pipecom_pipe_set_die_code (self, g_value_get_string (value));
+      break;
+    case PROP_RESPONSE_PIPE_NAME:
+      pipecom_pipe_set_response_pipe_name (self, g_value_get_string (value));
+      break;
+    case PROP_BUFFER_SIZE:
+      pipecom_pipe_set_buffer_size (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      pipecom_pipe_set_max_message_size (self, g_value_get_uint (value));
+      break;
+    case PROP_THREADED:
+      self->threaded = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static gboolean
+first_reply_accumulator (GSignalInvocationHint *hint,
+                         GValue                *return_accu,
+                         const GValue          *handler_return,
+                         gpointer               data)
+{
+  const char *reply = g_value_get_string (handler_return);
+
+  if (reply == NULL)
+    return TRUE;  /* keep asking the next handler */
+
+  g_value_copy (handler_return, return_accu);
+  return FALSE;
+}
+
+static void
+pipecom_pipe_class_init (PipecomPipeClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pipecom_pipe_dispose;
+  object_class->finalize = pipecom_pipe_finalize;
+  object_class->get_property = pipecom_pipe_get_property;
+  object_class->set_property = pipecom_pipe_set_property;
+
+  /**
+   * PipecomPipe:name:
+   *
+   * The name to listen on: a simple name lives in the per-user pipe
+   * directory (`$XDG_RUNTIME_DIR/pipecom`); a name containing a “/” is a
+   * path, absolute or relative to the current directory.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:path:
+   *
+   * The path of the FIFO, known once the pipe listened.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:timeout:
+   *
+   * Stop after this many seconds without a message; 0 means never. The
+   * count restarts with each message.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL,
+                       0, G_MAXUINT / 1000, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:max-messages:
+   *
+   * Stop after handling this many messages; 0 means no limit. The last
+   * message is handled and answered before the pipe stops.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_MESSAGES] =
+    g_param_spec_uint ("max-messages", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:die-code:
+   *
+   * A message that stops the pipe: it is acknowledged, never handed to
+   * handlers. %NULL disables it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DIE_CODE] =
+    g_param_spec_string ("die-code", NULL, NULL,
+                         PIPECOM_DEFAULT_DIE_CODE,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:response-pipe-name:
+   *
+   * If set, every reply of the handlers is also sent, in order, to this
+   * pipe. A failure to do so is reported by #PipecomPipe::response-error
+   * (or a warning if nobody is connected to it), and never stops the pipe.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_RESPONSE_PIPE_NAME] =
+    g_param_spec_string ("response-pipe-name", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:buffer-size:
+   *
+   * The read buffer size of each connection, and the capacity requested for
+   * its pipes when larger than the system's default (Linux). Takes effect
+   * for new connections.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_BUFFER_SIZE] =
+    g_param_spec_uint ("buffer-size", NULL, NULL,
+                       4096, 64 * 1024 * 1024, DEFAULT_BUFFER_SIZE,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:max-message-size:
+   *
+   * Larger messages are refused with %PIPECOM_ERROR_MESSAGE_TOO_LARGE; the
+   * pipe keeps serving. 0 means no limit. Takes effect for new connections.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint ("max-message-size", NULL, NULL,
+                       0, G_MAXUINT, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:threaded:
+   *
+   * Serve in a thread of the pipe's own, in the manner of
+   * #GThreadedSocketService: the signals are then emitted in that thread,
+   * and the calling thread is free to block. The thread keeps a reference
+   * to the pipe until it stops.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_THREADED] =
+    g_param_spec_boolean ("threaded", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:listening:
+   *
+   * Whether the pipe is listening.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_LISTENING] =
+    g_param_spec_boolean ("listening", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:message-count:
+   *
+   * How many messages were handed to the handlers since the pipe last
+   * started listening (the die code does not count).
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MESSAGE_COUNT] =
+    g_param_spec_uint ("message-count", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:stop-reason:
+   *
+   * Why the pipe last stopped, or %PIPECOM_STOP_REASON_NONE.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STOP_REASON] =
+    g_param_spec_enum ("stop-reason", NULL, NULL,
+                       PIPECOM_TYPE_STOP_REASON, PIPECOM_STOP_REASON_NONE,
+                       (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PipecomPipe::message-received:
+   * @self: the #PipecomPipe
+   * @message: the message
+   *
+   * Emitted for each message, in the pipe's serving context. The first
+   * handler that returns a string gives the reply; the sender's call
+   * completes once a reply is given, or once @message is released without
+   * one (an acknowledgement with no reply). To reply later, keep a
+   * reference to @message, return %NULL and call pipecom_message_reply().
+   *
+   * Returns: (transfer full) (nullable): the reply, or %NULL
+   *
+   * Since: 1.0
+   */
+  signals[MESSAGE_RECEIVED] =
+    g_signal_new ("message-received",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  first_reply_accumulator, NULL,
+                  NULL,
+                  G_TYPE_STRING, 1, PIPECOM_TYPE_MESSAGE);
+
+  /**
+   * PipecomPipe::stopped:
+   * @self: the #PipecomPipe
+   * @reason: why the pipe stopped
+   *
+   * Emitted in the pipe's serving context once the pipe stopped listening
+   * and released its FIFO.
+   *
+   * Since: 1.0
+   */
+  signals[STOPPED] =
+    g_signal_new ("stopped",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1, PIPECOM_TYPE_STOP_REASON);
+
+  /**
+   * PipecomPipe::response-error:
+   * @self: the #PipecomPipe
+   * @error: what went wrong
+   *
+   * Emitted when a reply could not be forwarded to
+   * #PipecomPipe:response-pipe-name. The pipe keeps serving.
+   *
+   * Since: 1.0
+   */
+  signals[RESPONSE_ERROR] =
+    g_signal_new ("response-error",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+pipecom_pipe_init (PipecomPipe *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->die_code = g_strdup (PIPECOM_DEFAULT_DIE_CODE);
+  self->buffer_size = DEFAULT_BUFFER_SIZE;
+  self->max_message_size = PIPECOM_DEFAULT_MAX_MESSAGE_SIZE;
+  self->fifo_fd = self->keep_fd = self->lock_fd = -1;
+  self->connections = g_hash_table_new (NULL, NULL);
+}
+
+/**
+ * pipecom_pipe_new:
+ * @name: the name or path to listen on
+ *
+ * Creates a pipe that will listen on @name. See #PipecomPipe:name.
+ *
+ * Returns: (transfer full): a new #PipecomPipe
+ *
+ * Since: 1.0
+ */
+PipecomPipe *
+pipecom_pipe_new (const char *name)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_object_new (PIPECOM_TYPE_PIPE, "name", name, NULL);
+}
+
+/**
+ * pipecom_pipe_get_name:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:name.
+ *
+ * Returns: the name
+ *
+ * Since: 1.0
+ */
+const char *
+pipecom_pipe_get_name (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), NULL);
+
+  return self->name;
+}
+
+/**
+ * pipecom_pipe_get_path:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:path, the FIFO's path.
+ *
+ * Returns: (nullable): the path, or %NULL before the pipe listened
+ *
+ * Since: 1.0
+ */
+const char *
+pipecom_pipe_get_path (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), NULL);
+
+  return self->path;
+}
+
+/**
+ * pipecom_pipe_get_timeout:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:timeout.
+ *
+ * Returns: the inactivity timeout in seconds (0: none)
+ *
+ * Since: 1.0
+ */
+guint
+pipecom_pipe_get_timeout (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
+
+  return self->timeout;
+}
+
+/**
+ * pipecom_pipe_set_timeout:
+ * @self: a #PipecomPipe
+ * @timeout: seconds without a message before the pipe stops, 0 for never
+ *
+ * Sets #PipecomPipe:timeout. Takes effect when the pipe next listens.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_pipe_set_timeout (PipecomPipe *self,
+                          guint        timeout)
+{
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  if (self->timeout == timeout)
+    return;
+  self->timeout = timeout;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * pipecom_pipe_get_max_messages:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:max-messages.
+ *
+ * Returns: the maximum number of messages (0: no limit)
+ *
+ * Since: 1.0
+ */
+guint
+pipecom_pipe_get_max_messages (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
+
+  return self->max_messages;
+}
+
+/**
+ * pipecom_pipe_set_max_messages:
+ * @self: a #PipecomPipe
+ * @max_messages: the number of messages after which the pipe stops, 0 for no limit
+ *
+ * Sets #PipecomPipe:max-messages.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_pipe_set_max_messages (PipecomPipe *self,
+                               guint        max_messages)
+{
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  if (self->max_messages == max_messages)
+    return;
+  self->max_messages = max_messages;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGES]);
+}
+
+/**
+ * pipecom_pipe_get_die_code:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:die-code.
+ *
+ * Returns: (nullable): the die code, or %NULL if disabled
+ *
+ * Since: 1.0
+ */
+const char *
+pipecom_pipe_get_die_code (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), NULL);
+
+  return self->die_code;
+}
+
+/**
+ * pipecom_pipe_set_die_code:
+ * @self: a #PipecomPipe
+ * @die_code: (nullable): the message that stops the pipe, or %NULL to disable
+ *
+ * Sets #PipecomPipe:die-code.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_pipe_set_die_code (PipecomPipe *self,
+                           const char  *die_code)
+{
+  gboolean changed;
+
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  g_mutex_lock (&self->lock);
+  changed = set_string (&self->die_code, die_code);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIE_CODE]);
+}
+
+/**
+ * pipecom_pipe_get_response_pipe_name:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:response-pipe-name.
+ *
+ * Returns: (nullable): the response pipe's name, or %NULL
+ *
+ * Since: 1.0
+ */
+const char *
+pipecom_pipe_get_response_pipe_name (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), NULL);
+
+  return self->response_pipe_name;
+}
+
+/**
+ * pipecom_pipe_set_response_pipe_name:
+ * @self: a #PipecomPipe
+ * @response_pipe_name: (nullable): where to forward replies, or %NULL
+ *
+ * Sets #PipecomPipe:response-pipe-name.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_pipe_set_response_pipe_name (PipecomPipe *self,
+                                     const char  *response_pipe_name)
+{
+  gboolean changed;
+
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  g_mutex_lock (&self->lock);
+  changed = set_string (&self->response_pipe_name, response_pipe_name);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESPONSE_PIPE_NAME]);
+}
+
+/**
+ * pipecom_pipe_get_buffer_size:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:buffer-size.
+ *
+ * Returns: the buffer size in bytes
+ *
+ * Since: 1.0
+ */
+guint
+pipecom_pipe_get_buffer_size (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
+
+  return self->buffer_size;
+}
+
+/**
+ * pipecom_pipe_set_buffer_size:
+ * @self: a #PipecomPipe
+ * @buffer_size: the buffer size in bytes (at least 4096)
+ *
+ * Sets #PipecomPipe:buffer-size.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_pipe_set_buffer_size (PipecomPipe *self,
+                              guint        buffer_size)
+{
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  buffer_size = CLAMP (buffer_size, 4096, 64 * 1024 * 1024);
+  if (self->buffer_size == buffer_size)
+    return;
+  self->buffer_size = buffer_size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUFFER_SIZE]);
+}
+
+/**
+ * pipecom_pipe_get_max_message_size:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:max-message-size.
+ *
+ * Returns: the largest accepted message in bytes (0: no limit)
+ *
+ * Since: 1.0
+ */
+guint
+pipecom_pipe_get_max_message_size (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
+
+  return self->max_message_size;
+}
+
+/**
+ * pipecom_pipe_set_max_message_size:
+ * @self: a #PipecomPipe
+ * @max_message_size: the largest accepted message in bytes, 0 for no limit
+ *
+ * Sets #PipecomPipe:max-message-size.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_pipe_set_max_message_size (PipecomPipe *self,
+                                   guint        max_message_size)
+{
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  if (self->max_message_size == max_message_size)
+    return;
+  self->max_message_size = max_message_size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/**
+ * pipecom_pipe_get_threaded:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:threaded.
+ *
+ * Returns: %TRUE if the pipe serves in a thread of its own
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_pipe_get_threaded (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), FALSE);
+
+  return self->threaded;
+}
+
+/**
+ * pipecom_pipe_get_listening:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:listening. May be called from any thread.
+ *
+ * Returns: %TRUE if the pipe is listening
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_pipe_get_listening (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), FALSE);
+
+  return g_atomic_int_get (&self->listening);
+}
+
+/**
+ * pipecom_pipe_get_message_count:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:message-count. May be called from any thread.
+ *
+ * Returns: the number of messages handled since the pipe started listening
+ *
+ * Since: 1.0
+ */
+guint
+pipecom_pipe_get_message_count (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
+
+  return g_atomic_int_get (&self->message_count);
+}
+
+/**
+ * pipecom_pipe_get_stop_reason:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:stop-reason. May be called from any thread.
+ *
+ * Returns: why the pipe last stopped
+ *
+ * Since: 1.0
+ */
+PipecomStopReason
+pipecom_pipe_get_stop_reason (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), PIPECOM_STOP_REASON_NONE);
+
+  return g_atomic_int_get (&self->stop_reason);
+}

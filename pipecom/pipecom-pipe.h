@@ -1,0 +1,120 @@
+/* pipecom-pipe.h
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#pragma once
+
+#if !defined(PIPECOM_INSIDE) && !defined(PIPECOM_COMPILATION)
+# error "Only <pipecom.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "pipecom-version-macros.h"
+#include "pipecom-message.h"
+
+G_BEGIN_DECLS
+
+/**
+ * PipecomStopReason:
+ * @PIPECOM_STOP_REASON_NONE: the pipe has not stopped.
+ * @PIPECOM_STOP_REASON_DIE_CODE: a sender sent the #PipecomPipe:die-code.
+ * @PIPECOM_STOP_REASON_MAX_MESSAGES: #PipecomPipe:max-messages messages were handled.
+ * @PIPECOM_STOP_REASON_TIMEOUT: no message arrived for #PipecomPipe:timeout seconds.
+ * @PIPECOM_STOP_REASON_REQUESTED: pipecom_pipe_stop() was called.
+ * @PIPECOM_STOP_REASON_ERROR: the listener failed; pipecom_pipe_run() reports the error.
+ *
+ * Why a #PipecomPipe stopped listening.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  PIPECOM_STOP_REASON_NONE,
+  PIPECOM_STOP_REASON_DIE_CODE,
+  PIPECOM_STOP_REASON_MAX_MESSAGES,
+  PIPECOM_STOP_REASON_TIMEOUT,
+  PIPECOM_STOP_REASON_REQUESTED,
+  PIPECOM_STOP_REASON_ERROR,
+} PipecomStopReason;
+
+/**
+ * PIPECOM_DEFAULT_DIE_CODE:
+ *
+ * The default value of #PipecomPipe:die-code.
+ *
+ * Since: 1.0
+ */
+#define PIPECOM_DEFAULT_DIE_CODE "PIPECOM_DIE"
+
+/**
+ * PIPECOM_DEFAULT_MAX_MESSAGE_SIZE:
+ *
+ * The default value of #PipecomPipe:max-message-size: 64 MiB.
+ *
+ * Since: 1.0
+ */
+#define PIPECOM_DEFAULT_MAX_MESSAGE_SIZE (64u * 1024u * 1024u)
+
+#define PIPECOM_TYPE_PIPE (pipecom_pipe_get_type ())
+
+PIPECOM_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (PipecomPipe, pipecom_pipe, PIPECOM, PIPE, GObject)
+
+PIPECOM_AVAILABLE_IN_ALL
+PipecomPipe       *pipecom_pipe_new                    (const char   *name);
+PIPECOM_AVAILABLE_IN_ALL
+const char        *pipecom_pipe_get_name               (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+const char        *pipecom_pipe_get_path               (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+guint              pipecom_pipe_get_timeout            (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_timeout            (PipecomPipe  *self,
+                                                        guint         timeout);
+PIPECOM_AVAILABLE_IN_ALL
+guint              pipecom_pipe_get_max_messages       (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_max_messages       (PipecomPipe  *self,
+                                                        guint         max_messages);
+PIPECOM_AVAILABLE_IN_ALL
+const char        *pipecom_pipe_get_die_code           (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_die_code           (PipecomPipe  *self,
+                                                        const char   *die_code);
+PIPECOM_AVAILABLE_IN_ALL
+const char        *pipecom_pipe_get_response_pipe_name (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_response_pipe_name (PipecomPipe  *self,
+                                                        const char   *response_pipe_name);
+PIPECOM_AVAILABLE_IN_ALL
+guint              pipecom_pipe_get_buffer_size        (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_buffer_size        (PipecomPipe  *self,
+                                                        guint         buffer_size);
+PIPECOM_AVAILABLE_IN_ALL
+guint              pipecom_pipe_get_max_message_size   (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_max_message_size   (PipecomPipe  *self,
+                                                        guint         max_message_size);
+PIPECOM_AVAILABLE_IN_ALL
+gboolean           pipecom_pipe_get_threaded           (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+gboolean           pipecom_pipe_get_listening          (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+guint              pipecom_pipe_get_message_count      (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+PipecomStopReason  pipecom_pipe_get_stop_reason        (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+gboolean           pipecom_pipe_listen                 (PipecomPipe  *self,
+                                                        GError      **error);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_stop                   (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+gboolean           pipecom_pipe_run                    (PipecomPipe  *self,
+                                                        GError      **error);
+
+G_END_DECLS

@@ -1,0 +1,186 @@
+/* pipecom-private.h: internal interfaces shared by the library's units
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#pragma once
+
+#include "pipecom.h"
+
+G_BEGIN_DECLS
+
+/* Wire protocol, see docs/protocol.md */
+#define PIPECOM_PROTOCOL_VERSION     1
+#define PIPECOM_ANNOUNCE_MAX         512
+#define PIPECOM_ANNOUNCE_HEADER_SIZE 12
+#define PIPECOM_FRAME_HEADER_SIZE    12
+#define PIPECOM_HELLO_SIZE           16
+#define PIPECOM_MAX_PATH_LEN         4000
+
+typedef enum
+{
+  PIPECOM_ANNOUNCE_CONNECT = 1,
+  PIPECOM_ANNOUNCE_ONESHOT = 2,
+} PipecomAnnounceKind;
+
+typedef enum
+{
+  PIPECOM_FRAME_HELLO   = 1,
+  PIPECOM_FRAME_MESSAGE = 2,
+  PIPECOM_FRAME_ACK     = 3,
+  PIPECOM_FRAME_REPLY   = 4,
+  PIPECOM_FRAME_ERROR   = 5,
+} PipecomFrameType;
+
+/* How long a stopping listener waits for pending replies and forwards. */
+#define PIPECOM_STOP_GRACE_USEC (5 * G_USEC_PER_SEC)
+
+void      _pipecom_init_once            (void);
+
+/* ---- Unix transport: names, paths, FIFOs ---- */
+
+char     *_pipecom_transport_resolve    (const char  *name,
+                                         GError     **error);
+gboolean  _pipecom_transport_listen     (const char  *name,
+                                         const char  *path,
+                                         int         *fifo_fd,
+                                         int         *keep_fd,
+                                         int         *lock_fd,
+                                         GError     **error);
+void      _pipecom_transport_unlisten   (const char  *path,
+                                         int          lock_fd);
+int       _pipecom_transport_open_fifo  (const char  *path,
+                                         int          flags,
+                                         int         *saved_errno);
+char     *_pipecom_transport_new_channel (gboolean    with_req,
+                                          int        *rep_fd,
+                                          GError    **error);
+void      _pipecom_transport_remove_channel (const char *base);
+gboolean  _pipecom_fd_is_own_fifo       (int          fd);
+void      _pipecom_set_error_from_errno (GError     **error,
+                                         int          saved_errno,
+                                         const char  *what,
+                                         const char  *path);
+gsize     _pipecom_encode_announce      (guint8      *buf,
+                                         PipecomAnnounceKind kind,
+                                         const char  *base,
+                                         const guint8 *inline_data,
+                                         gsize        inline_len);
+
+/* ---- In-process registry of listeners (same-thread sync sends) ---- */
+
+void          _pipecom_registry_add     (const char   *path,
+                                         GMainContext *context);
+void          _pipecom_registry_remove  (const char   *path);
+GMainContext *_pipecom_registry_lookup  (const char   *path);
+
+/* ---- Framed connection over a pair of non-blocking fds ---- */
+
+typedef struct _PipecomConnection PipecomConnection;
+
+typedef struct
+{
+  void (*frame)    (PipecomConnection *conn,
+                    guint8             type,
+                    guint32            id,
+                    GBytes            *payload,
+                    gpointer           user_data);
+  void (*oversize) (PipecomConnection *conn,
+                    guint8             type,
+                    guint32            id,
+                    guint64            length,
+                    gpointer           user_data);
+  void (*closed)   (PipecomConnection *conn,
+                    const GError      *error,
+                    gpointer           user_data);
+} PipecomConnectionFuncs;
+
+PipecomConnection *_pipecom_connection_new         (int                           in_fd,
+                                                    int                           out_fd,
+                                                    gsize                         read_size,
+                                                    guint64                       max_frame,
+                                                    const PipecomConnectionFuncs *funcs,
+                                                    gpointer                      user_data,
+                                                    GMainContext                 *context);
+PipecomConnection *_pipecom_connection_ref         (PipecomConnection *conn);
+void               _pipecom_connection_unref       (PipecomConnection *conn);
+void               _pipecom_connection_set_out_fd  (PipecomConnection *conn,
+                                                    int                out_fd);
+gboolean           _pipecom_connection_send        (PipecomConnection *conn,
+                                                    guint8             type,
+                                                    guint32            id,
+                                                    GBytes            *payload);
+gboolean           _pipecom_connection_send_data   (PipecomConnection *conn,
+                                                    guint8             type,
+                                                    guint32            id,
+                                                    const void        *data,
+                                                    gsize              len);
+void               _pipecom_connection_pump        (PipecomConnection *conn);
+void               _pipecom_connection_stop_reading (PipecomConnection *conn);
+void               _pipecom_connection_close_when_flushed (PipecomConnection *conn);
+gboolean           _pipecom_connection_is_flushed  (PipecomConnection *conn);
+gboolean           _pipecom_connection_is_closed   (PipecomConnection *conn);
+void               _pipecom_connection_close       (PipecomConnection *conn);
+void               _pipecom_connection_set_user_data (PipecomConnection *conn,
+                                                      gpointer           user_data);
+gpointer           _pipecom_connection_get_user_data (PipecomConnection *conn);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PipecomConnection, _pipecom_connection_unref)
+
+/* ---- The worker thread that runs client I/O ---- */
+
+GMainContext *_pipecom_worker_ref       (void);
+void          _pipecom_worker_unref     (void);
+
+/* ---- Sync-over-async helper ---- */
+
+typedef struct
+{
+  GMainContext *context;
+  GAsyncResult *result;
+  gboolean      pushed;
+} PipecomSyncWait;
+
+void          _pipecom_sync_wait_begin  (PipecomSyncWait *wait,
+                                         const char      *target_path);
+void          _pipecom_sync_wait_run    (PipecomSyncWait *wait);
+void          _pipecom_sync_wait_end    (PipecomSyncWait *wait);
+void          _pipecom_sync_wait_cb     (GObject         *object,
+                                         GAsyncResult    *result,
+                                         gpointer         user_data);
+
+/* ---- Internal one-shot/persistent request engine ---- */
+
+typedef struct _PipecomRequestOp PipecomRequestOp;
+
+void          _pipecom_client_oneshot_async (const char          *pipe_name,
+                                             GBytes              *message,
+                                             gboolean             want_reply,
+                                             guint                timeout,
+                                             guint                max_attempts,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data,
+                                             gpointer             source_tag);
+GBytes       *_pipecom_client_op_finish     (GAsyncResult        *result,
+                                             gboolean            *has_reply,
+                                             GError             **error);
+
+/* ---- Messages ---- */
+
+PipecomMessage *_pipecom_message_new        (PipecomPipe       *pipe,
+                                             PipecomConnection *conn,
+                                             guint              session,
+                                             guint32            id,
+                                             GBytes            *payload);
+void            _pipecom_pipe_deliver_reply (PipecomPipe       *pipe,
+                                             PipecomConnection *conn,
+                                             guint              session,
+                                             guint32            id,
+                                             guint8             type,
+                                             GBytes            *payload);
+GMainContext   *_pipecom_pipe_get_context   (PipecomPipe       *pipe);
+
+G_END_DECLS

@@ -1,0 +1,420 @@
+/* pipecom-send.c: one-shot sends and requests
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pipecom-private.h"
+
+/**
+ * SECTION:pipecom-send
+ * @title: One-shot messages
+ * @short_description: send a message, get an acknowledgement or a reply
+ *
+ * The simplest way to talk to a pipe: pipecom_send() delivers one message
+ * and returns %TRUE once the listener's handler has run;
+ * pipecom_request() also returns the handler's reply. Each call uses its
+ * own private connection, so replies never reach the wrong sender.
+ *
+ * @timeout is the whole call's budget in seconds (0: none), and
+ * @max_attempts bounds the connection attempts while the listener is absent
+ * or busy (0: unlimited within the timeout). With both 0, a call to a pipe
+ * nobody listens on keeps trying until a listener appears. A message that
+ * has been delivered is never sent twice.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(GError) error = NULL;
+ * g_autofree char *reply = pipecom_request ("task_queue", "{\"id\": 1}", 10, 3, &error);
+ *
+ * if (error != NULL)
+ *   g_printerr ("%s\n", error->message);
+ * ]|
+ */
+
+static void
+oneshot_sync (const char  *pipe_name,
+              GBytes      *message,
+              guint        timeout,
+              guint        max_attempts,
+              gboolean    *ok,
+              GBytes     **reply,
+              GError     **error)
+{
+  g_autofree char *path = NULL;
+  PipecomSyncWait wait;
+
+  *ok = FALSE;
+  *reply = NULL;
+
+  if (!(path = _pipecom_transport_resolve (pipe_name, error)))
+    return;
+
+  _pipecom_sync_wait_begin (&wait, path);
+  _pipecom_client_oneshot_async (pipe_name, message, TRUE, timeout, max_attempts, NULL,
+                                 _pipecom_sync_wait_cb, &wait, oneshot_sync);
+  _pipecom_sync_wait_run (&wait);
+  *reply = _pipecom_client_op_finish (wait.result, ok, error);
+  _pipecom_sync_wait_end (&wait);
+}
+
+/**
+ * pipecom_send_bytes:
+ * @pipe_name: the name or path of the pipe
+ * @message: the message
+ * @timeout: the time budget in seconds, 0 for none
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ * @error: return location for a #GError
+ *
+ * Sends @message to the listener of @pipe_name and waits until its
+ * handler has run.
+ *
+ * Returns: %TRUE if the listener handled the message
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_send_bytes (const char  *pipe_name,
+                    GBytes      *message,
+                    guint        timeout,
+                    guint        max_attempts,
+                    GError     **error)
+{
+  g_autoptr(GBytes) reply = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (pipe_name != NULL, FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  oneshot_sync (pipe_name, message, timeout, max_attempts, &ok, &reply, error);
+  return ok;
+}
+
+/**
+ * pipecom_send:
+ * @pipe_name: the name or path of the pipe
+ * @message: the message text
+ * @timeout: the time budget in seconds, 0 for none
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ * @error: return location for a #GError
+ *
+ * Sends the string @message (without its trailing NUL) to the listener of
+ * @pipe_name and waits until its handler has run.
+ *
+ * Returns: %TRUE if the listener handled the message
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_send (const char  *pipe_name,
+              const char  *message,
+              guint        timeout,
+              guint        max_attempts,
+              GError     **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_val_if_fail (pipe_name != NULL, FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  bytes = g_bytes_new_static (message, strlen (message));
+  return pipecom_send_bytes (pipe_name, bytes, timeout, max_attempts, error);
+}
+
+/**
+ * pipecom_request_bytes:
+ * @pipe_name: the name or path of the pipe
+ * @message: the message
+ * @timeout: the time budget in seconds, 0 for none
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ * @error: return location for a #GError
+ *
+ * Sends @message to the listener of @pipe_name and waits for its
+ * handler's reply.
+ *
+ * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
+ *   gave none (then @error is not set) or on error
+ *
+ * Since: 1.0
+ */
+GBytes *
+pipecom_request_bytes (const char  *pipe_name,
+                       GBytes      *message,
+                       guint        timeout,
+                       guint        max_attempts,
+                       GError     **error)
+{
+  GBytes *reply;
+  gboolean ok;
+
+  g_return_val_if_fail (pipe_name != NULL, NULL);
+  g_return_val_if_fail (message != NULL, NULL);
+
+  oneshot_sync (pipe_name, message, timeout, max_attempts, &ok, &reply, error);
+  return reply;
+}
+
+static char *
+bytes_to_string (GBytes *bytes)
+{
+  gsize size;
+  const char *data;
+
+  if (bytes == NULL)
+    return NULL;
+  data = g_bytes_get_data (bytes, &size);
+  return g_strndup (data ? data : "", size);
+}
+
+/**
+ * pipecom_request:
+ * @pipe_name: the name or path of the pipe
+ * @message: the message text
+ * @timeout: the time budget in seconds, 0 for none
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ * @error: return location for a #GError
+ *
+ * Sends the string @message to the listener of @pipe_name and waits for
+ * its handler's reply. A reply containing a NUL byte is cut there; use
+ * pipecom_request_bytes() for binary replies.
+ *
+ * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
+ *   gave none (then @error is not set) or on error
+ *
+ * Since: 1.0
+ */
+char *
+pipecom_request (const char  *pipe_name,
+                 const char  *message,
+                 guint        timeout,
+                 guint        max_attempts,
+                 GError     **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) reply = NULL;
+
+  g_return_val_if_fail (pipe_name != NULL, NULL);
+  g_return_val_if_fail (message != NULL, NULL);
+
+  bytes = g_bytes_new_static (message, strlen (message));
+  reply = pipecom_request_bytes (pipe_name, bytes, timeout, max_attempts, error);
+  return bytes_to_string (reply);
+}
+
+/**
+ * pipecom_send_bytes_async:
+ * @pipe_name: the name or path of the pipe
+ * @message: the message
+ * @timeout: the time budget in seconds, 0 for none
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called once the listener handled the message
+ * @user_data: (closure): data for @callback
+ *
+ * Sends @message to the listener of @pipe_name. @callback runs in the
+ * thread-default main context of the calling thread.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_send_bytes_async (const char          *pipe_name,
+                          GBytes              *message,
+                          guint                timeout,
+                          guint                max_attempts,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_return_if_fail (pipe_name != NULL);
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  _pipecom_client_oneshot_async (pipe_name, message, FALSE, timeout, max_attempts,
+                                 cancellable, callback, user_data, pipecom_send_bytes_async);
+}
+
+/**
+ * pipecom_send_bytes_finish:
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_send_bytes_async().
+ *
+ * Returns: %TRUE if the listener handled the message
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_send_bytes_finish (GAsyncResult  *result,
+                           GError       **error)
+{
+  g_autoptr(GBytes) reply = NULL;
+  gboolean ok;
+
+  reply = _pipecom_client_op_finish (result, &ok, error);
+  return ok;
+}
+
+/**
+ * pipecom_send_async:
+ * @pipe_name: the name or path of the pipe
+ * @message: the message text
+ * @timeout: the time budget in seconds, 0 for none
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called once the listener handled the message
+ * @user_data: (closure): data for @callback
+ *
+ * Sends the string @message to the listener of @pipe_name.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_send_async (const char          *pipe_name,
+                    const char          *message,
+                    guint                timeout,
+                    guint                max_attempts,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_if_fail (pipe_name != NULL);
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  bytes = g_bytes_new (message, strlen (message));
+  _pipecom_client_oneshot_async (pipe_name, bytes, FALSE, timeout, max_attempts,
+                                 cancellable, callback, user_data, pipecom_send_async);
+}
+
+/**
+ * pipecom_send_finish:
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_send_async().
+ *
+ * Returns: %TRUE if the listener handled the message
+ *
+ * Since: 1.0
+ */
+gboolean
+pipecom_send_finish (GAsyncResult  *result,
+                     GError       **error)
+{
+  return pipecom_send_bytes_finish (result, error);
+}
+
+/**
+ * pipecom_request_bytes_async:
+ * @pipe_name: the name or path of the pipe
+ * @message: the message
+ * @timeout: the time budget in seconds, 0 for none
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the handler's reply
+ * @user_data: (closure): data for @callback
+ *
+ * Sends @message to the listener of @pipe_name and gets its reply.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_request_bytes_async (const char          *pipe_name,
+                             GBytes              *message,
+                             guint                timeout,
+                             guint                max_attempts,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (pipe_name != NULL);
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  _pipecom_client_oneshot_async (pipe_name, message, TRUE, timeout, max_attempts,
+                                 cancellable, callback, user_data, pipecom_request_bytes_async);
+}
+
+/**
+ * pipecom_request_bytes_finish:
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_request_bytes_async().
+ *
+ * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
+ *   gave none (then @error is not set) or on error
+ *
+ * Since: 1.0
+ */
+GBytes *
+pipecom_request_bytes_finish (GAsyncResult  *result,
+                              GError       **error)
+{
+  gboolean ok;
+
+  return _pipecom_client_op_finish (result, &ok, error);
+}
+
+/**
+ * pipecom_request_async:
+ * @pipe_name: the name or path of the pipe
+ * @message: the message text
+ * @timeout: the time budget in seconds, 0 for none
+ * @max_attempts: the maximum number of connection attempts, 0 for unlimited
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the handler's reply
+ * @user_data: (closure): data for @callback
+ *
+ * Sends the string @message to the listener of @pipe_name and gets its
+ * reply.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_request_async (const char          *pipe_name,
+                       const char          *message,
+                       guint                timeout,
+                       guint                max_attempts,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_if_fail (pipe_name != NULL);
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  bytes = g_bytes_new (message, strlen (message));
+  _pipecom_client_oneshot_async (pipe_name, bytes, TRUE, timeout, max_attempts,
+                                 cancellable, callback, user_data, pipecom_request_async);
+}
+
+/**
+ * pipecom_request_finish:
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes pipecom_request_async().
+ *
+ * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
+ *   gave none (then @error is not set) or on error
+ *
+ * Since: 1.0
+ */
+char *
+pipecom_request_finish (GAsyncResult  *result,
+                        GError       **error)
+{
+  g_autoptr(GBytes) reply = pipecom_request_bytes_finish (result, error);
+
+  return bytes_to_string (reply);
+}
