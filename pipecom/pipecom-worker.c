@@ -12,14 +12,19 @@
 /* Like GDBus, all client connections (PipecomClient and the one-shot
  * functions) do their I/O in one worker thread with its own GMainContext,
  * so that no caller's main context is ever iterated behind its back and a
- * blocked caller cannot stall I/O. The thread runs while anybody holds a
- * reference and is joined when the last one is dropped. */
+ * blocked caller cannot stall I/O. The thread starts with its first user;
+ * when the last one goes it lingers for WORKER_LINGER_SECONDS (so a
+ * program sending one-shot messages does not start a thread per message),
+ * then exits. */
+
+#define WORKER_LINGER_SECONDS 2
 
 static GMutex worker_lock;
 static guint worker_refs;
 static GThread *worker_thread;
 static GMainContext *worker_context;
 static GMainLoop *worker_loop;
+static GSource *worker_linger;
 
 static gpointer
 worker_main (gpointer data)
@@ -35,19 +40,54 @@ worker_main (gpointer data)
   return NULL;
 }
 
+static gboolean
+worker_linger_cb (gpointer user_data)
+{
+  GThread *thread = NULL;
+  GMainLoop *loop = NULL;
+  GMainContext *context = NULL;
+
+  g_mutex_lock (&worker_lock);
+  if (worker_refs == 0 && worker_linger == g_main_current_source ())
+    {
+      g_clear_pointer (&worker_linger, g_source_unref);
+      thread = g_steal_pointer (&worker_thread);
+      loop = g_steal_pointer (&worker_loop);
+      context = g_steal_pointer (&worker_context);
+    }
+  g_mutex_unlock (&worker_lock);
+
+  if (thread != NULL)
+    {
+      /* We are that thread: it ends when this dispatch returns. */
+      g_main_loop_quit (loop);
+      g_main_loop_unref (loop);
+      g_main_context_unref (context);
+      g_thread_unref (thread);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
 GMainContext *
 _pipecom_worker_ref (void)
 {
   GMainContext *context;
 
   g_mutex_lock (&worker_lock);
-  if (worker_refs++ == 0)
+  if (worker_thread == NULL)
     {
       worker_context = g_main_context_new ();
       worker_loop = g_main_loop_new (worker_context, FALSE);
       worker_thread = g_thread_new ("pipecom-worker", worker_main,
                                     g_main_loop_ref (worker_loop));
     }
+  if (worker_linger != NULL)
+    {
+      g_source_destroy (worker_linger);
+      g_clear_pointer (&worker_linger, g_source_unref);
+    }
+  worker_refs++;
   context = worker_context;
   g_mutex_unlock (&worker_lock);
 
@@ -57,32 +97,16 @@ _pipecom_worker_ref (void)
 void
 _pipecom_worker_unref (void)
 {
-  GThread *thread = NULL;
-  GMainLoop *loop = NULL;
-  GMainContext *context = NULL;
-
   g_mutex_lock (&worker_lock);
   g_assert (worker_refs > 0);
   if (--worker_refs == 0)
     {
-      thread = g_steal_pointer (&worker_thread);
-      loop = g_steal_pointer (&worker_loop);
-      context = g_steal_pointer (&worker_context);
+      worker_linger = g_timeout_source_new_seconds (WORKER_LINGER_SECONDS);
+      g_source_set_static_name (worker_linger, "[pipecom] worker linger");
+      g_source_set_callback (worker_linger, worker_linger_cb, NULL, NULL);
+      g_source_attach (worker_linger, worker_context);
     }
   g_mutex_unlock (&worker_lock);
-
-  if (thread == NULL)
-    return;
-
-  g_main_loop_quit (loop);
-  g_main_loop_unref (loop);
-
-  if (thread == g_thread_self ())
-    g_thread_unref (thread);  /* it exits when this dispatch returns */
-  else
-    g_thread_join (thread);
-
-  g_main_context_unref (context);
 }
 
 /* Sync calls run the async version and wait for it. Normally they iterate a
