@@ -659,14 +659,14 @@ connector_attempt (Connector *connector)
     {
       if (saved_errno != ENXIO && saved_errno != ENOENT)
         {
-          _pipecom_set_error_from_errno (&error, saved_errno, "Cannot open pipe", core->path);
-          if (saved_errno == EPERM)
-            {
-              g_clear_error (&error);
-              error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
-                                   "Refusing pipe “%s”: “%s” is not a FIFO owned by you",
-                                   core->name, core->path);
-            }
+          if (saved_errno == EPERM || saved_errno == ELOOP || saved_errno == EISDIR)
+            error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                                 "Refusing pipe “%s”: “%s” is not a FIFO owned by you (%s)",
+                                 core->name, core->path,
+                                 saved_errno == ELOOP ? "a symbolic link" :
+                                 saved_errno == EISDIR ? "a directory" : "wrong type or owner");
+          else
+            _pipecom_set_error_from_errno (&error, saved_errno, "Cannot open pipe", core->path);
           connector_fail (connector, error);
           return;
         }

@@ -57,6 +57,7 @@ _pipecom_set_error_from_errno (GError     **error,
     case EACCES:
     case EPERM:
     case ELOOP:
+    case EISDIR:
     case EROFS:
       code = PIPECOM_ERROR_PERMISSION_DENIED;
       break;
@@ -466,16 +467,59 @@ _pipecom_transport_unlisten (const char *path,
     close (lock_fd);
 }
 
+/* Channel files live only until the listener answers; a client killed
+ * before that leaves them behind. Remove those of dead processes, once per
+ * process, when the first channel is made. */
+static void
+sweep_stale_channels (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *entry;
+
+  if (d == NULL)
+    return;
+
+  while ((entry = g_dir_read_name (d)) != NULL)
+    {
+      char *end = NULL;
+      gint64 pid;
+
+      if (!g_str_has_prefix (entry, ".c") ||
+          !(g_str_has_suffix (entry, ".rep") || g_str_has_suffix (entry, ".req")))
+        continue;
+
+      pid = g_ascii_strtoll (entry + 2, &end, 10);
+      if (end == entry + 2 || *end != '-' || pid <= 0 || pid > G_MAXINT)
+        continue;
+
+      if (kill ((pid_t) pid, 0) != 0 && errno == ESRCH)
+        {
+          g_autofree char *path = g_build_filename (dir, entry, NULL);
+          struct stat st;
+
+          if (lstat (path, &st) == 0 && S_ISFIFO (st.st_mode) && st.st_uid == geteuid ())
+            g_unlink (path);
+        }
+    }
+}
+
 char *
 _pipecom_transport_new_channel (gboolean   with_req,
                                 int       *rep_fd,
                                 GError   **error)
 {
   static guint counter = 0;
+  static gsize swept = 0;
   g_autofree char *dir = NULL;
 
   if (!(dir = user_pipe_dir (error)))
     return NULL;
+
+  if (g_once_init_enter (&swept))
+    {
+      sweep_stale_channels (dir);
+      g_once_init_leave (&swept, 1);
+    }
 
   for (guint tries = 0; tries < 8; tries++)
     {
