@@ -114,6 +114,7 @@ struct _PipecomPipe
   guint              forwards;         /* replies being forwarded */
   gboolean           stopping;
   gboolean           draining;
+  gboolean           in_records;
   gboolean           limit_reached;
   PipecomStopReason  reason;
   PipecomClient     *response_client;  /* (owned) (nullable) */
@@ -326,7 +327,7 @@ forward_reply (PipecomPipe *self,
 
 typedef struct
 {
-  PipecomPipe       *pipe;
+  GWeakRef           pipe;   /* weak: a queued answer must not keep a stopped pipe alive */
   PipecomConnection *conn;
   guint              session;
   guint32            id;
@@ -339,7 +340,7 @@ delivery_free (gpointer data)
 {
   Delivery *delivery = data;
 
-  g_object_unref (delivery->pipe);
+  g_weak_ref_clear (&delivery->pipe);
   _pipecom_connection_unref (delivery->conn);
   g_clear_pointer (&delivery->payload, g_bytes_unref);
   g_slice_free (Delivery, delivery);
@@ -375,9 +376,11 @@ static gboolean
 delivery_cb (gpointer data)
 {
   Delivery *delivery = data;
+  g_autoptr(PipecomPipe) self = g_weak_ref_get (&delivery->pipe);
 
-  deliver_now (delivery->pipe, delivery->conn, delivery->session, delivery->id,
-               delivery->type, delivery->payload);
+  if (self != NULL)
+    deliver_now (self, delivery->conn, delivery->session, delivery->id,
+                 delivery->type, delivery->payload);
   return G_SOURCE_REMOVE;
 }
 
@@ -398,12 +401,14 @@ _pipecom_pipe_deliver_reply (PipecomPipe       *self,
       return;
     }
 
-  if (context == NULL)
+  /* After the pipe stopped there is nobody to answer to: the connection
+   * is closed, and a stopped threaded pipe's context is never iterated. */
+  if (context == NULL || !g_atomic_int_get (&self->listening))
     return;
 
   /* Answered from another thread: hand it to the serving context. */
   delivery = g_slice_new0 (Delivery);
-  delivery->pipe = g_object_ref (self);
+  g_weak_ref_init (&delivery->pipe, self);
   delivery->conn = _pipecom_connection_ref (conn);
   delivery->session = session;
   delivery->id = id;
@@ -653,9 +658,17 @@ process_records (PipecomPipe *self)
     }
 }
 
+static void close_intake (PipecomPipe *self);
+
+/* Reads and handles announcement records until the FIFO is empty. A
+ * handler may stop the pipe meanwhile: the loop then refuses the records
+ * still queued and closes the FIFO itself (begin_stop() must not re-enter
+ * it). */
 static void
 read_records (PipecomPipe *self)
 {
+  self->in_records = TRUE;
+
   while (self->fifo_fd >= 0)
     {
       ssize_t n = read (self->fifo_fd, self->abuf + self->alen, sizeof self->abuf - self->alen);
@@ -670,7 +683,7 @@ read_records (PipecomPipe *self)
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        return;
+        break;
 
       /* EOF cannot happen while we hold our own writer; anything else is fatal. */
       if (!self->stopping)
@@ -679,10 +692,16 @@ read_records (PipecomPipe *self)
           self->error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
                                      "Cannot read pipe “%s” (%s): %s", self->name, self->path,
                                      n == 0 ? "unexpected end of file" : g_strerror (errno));
+          self->in_records = FALSE;
           begin_stop (self, PIPECOM_STOP_REASON_ERROR);
+          return;
         }
-      return;
+      break;
     }
+
+  self->in_records = FALSE;
+  if (self->stopping)
+    close_intake (self);
 }
 
 static gboolean
@@ -866,8 +885,8 @@ begin_stop (PipecomPipe       *self,
   _pipecom_registry_remove (self->path);
   if (self->path != NULL)
     unlink (self->path);
-  read_records (self);
-  close_intake (self);
+  if (!self->in_records)
+    read_records (self);  /* refuses what is queued, then closes */
 
   self->drain_source = g_idle_source_new ();
   g_source_set_priority (self->drain_source, G_PRIORITY_HIGH);
