@@ -107,6 +107,14 @@ struct _Op
   GSource      *cancel_source; /* (owned) (nullable) */
 };
 
+/**
+ * PipecomClient:
+ *
+ * A persistent connection to the listener of a pipe. Its fields are
+ * private.
+ *
+ * Since: 1.0
+ */
 struct _PipecomClient
 {
   GObject       parent_instance;
@@ -749,7 +757,11 @@ connector_hello (Connector *connector,
   for (int i = 7; i >= 0; i--)
     core->max_size = (core->max_size << 8) | data[8 + i];
 
-  g_clear_pointer (&connector->probe_source, g_source_destroy);
+  if (connector->probe_source != NULL)
+    {
+      g_source_destroy (connector->probe_source);
+      g_clear_pointer (&connector->probe_source, g_source_unref);
+    }
 
   if (!connector->oneshot)
     {
@@ -997,7 +1009,9 @@ pipecom_client_class_init (PipecomClientClass *klass)
    * Since: 1.0
    */
   properties[PROP_PIPE_NAME] =
-    g_param_spec_string ("pipe-name", NULL, NULL,
+    g_param_spec_string ("pipe-name",
+                         "Pipe name",
+                         "The name or path of the pipe to talk to",
                          NULL,
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
@@ -1010,7 +1024,9 @@ pipecom_client_class_init (PipecomClientClass *klass)
    * Since: 1.0
    */
   properties[PROP_TIMEOUT] =
-    g_param_spec_uint ("timeout", NULL, NULL,
+    g_param_spec_uint ("timeout",
+                         "Timeout",
+                         "Time budget of each operation in seconds (0: none)",
                        0, G_MAXUINT / 1000, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1023,7 +1039,9 @@ pipecom_client_class_init (PipecomClientClass *klass)
    * Since: 1.0
    */
   properties[PROP_MAX_ATTEMPTS] =
-    g_param_spec_uint ("max-attempts", NULL, NULL,
+    g_param_spec_uint ("max-attempts",
+                         "Max attempts",
+                         "Connection attempts while the listener is absent or busy (0: unlimited)",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1037,7 +1055,9 @@ pipecom_client_class_init (PipecomClientClass *klass)
    * Since: 1.0
    */
   properties[PROP_CONNECTED] =
-    g_param_spec_boolean ("connected", NULL, NULL,
+    g_param_spec_boolean ("connected",
+                         "Connected",
+                         "Whether the client has a connection",
                           FALSE,
                           (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 

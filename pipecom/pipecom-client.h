@@ -17,6 +17,13 @@
 
 G_BEGIN_DECLS
 
+/**
+ * PIPECOM_TYPE_CLIENT:
+ *
+ * The #GType of #PipecomClient.
+ *
+ * Since: 1.0
+ */
 #define PIPECOM_TYPE_CLIENT (pipecom_client_get_type ())
 
 PIPECOM_AVAILABLE_IN_ALL

@@ -41,6 +41,13 @@
  * ]|
  */
 
+/**
+ * PipecomMessage:
+ *
+ * A message received by a #PipecomPipe. Its fields are private.
+ *
+ * Since: 1.0
+ */
 struct _PipecomMessage
 {
   GObject            parent_instance;

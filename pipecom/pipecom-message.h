@@ -17,6 +17,13 @@
 
 G_BEGIN_DECLS
 
+/**
+ * PIPECOM_TYPE_MESSAGE:
+ *
+ * The #GType of #PipecomMessage.
+ *
+ * Since: 1.0
+ */
 #define PIPECOM_TYPE_MESSAGE (pipecom_message_get_type ())
 
 PIPECOM_AVAILABLE_IN_ALL

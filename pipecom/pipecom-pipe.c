@@ -71,6 +71,13 @@
 
 #define DEFAULT_BUFFER_SIZE 65536
 
+/**
+ * PipecomPipe:
+ *
+ * A listener on a named pipe. Its fields are private.
+ *
+ * Since: 1.0
+ */
 struct _PipecomPipe
 {
   GObject            parent_instance;
@@ -1308,7 +1315,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_NAME] =
-    g_param_spec_string ("name", NULL, NULL,
+    g_param_spec_string ("name",
+                         "Name",
+                         "The name or path to listen on",
                          NULL,
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
@@ -1320,7 +1329,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_PATH] =
-    g_param_spec_string ("path", NULL, NULL,
+    g_param_spec_string ("path",
+                         "Path",
+                         "The path of the FIFO",
                          NULL,
                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1333,7 +1344,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_TIMEOUT] =
-    g_param_spec_uint ("timeout", NULL, NULL,
+    g_param_spec_uint ("timeout",
+                         "Timeout",
+                         "Seconds without a message before the pipe stops (0: never)",
                        0, G_MAXUINT / 1000, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1346,7 +1359,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_MAX_MESSAGES] =
-    g_param_spec_uint ("max-messages", NULL, NULL,
+    g_param_spec_uint ("max-messages",
+                         "Max messages",
+                         "Messages to handle before the pipe stops (0: no limit)",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1359,7 +1374,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_DIE_CODE] =
-    g_param_spec_string ("die-code", NULL, NULL,
+    g_param_spec_string ("die-code",
+                         "Die code",
+                         "The message that stops the pipe",
                          PIPECOM_DEFAULT_DIE_CODE,
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1373,7 +1390,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_RESPONSE_PIPE_NAME] =
-    g_param_spec_string ("response-pipe-name", NULL, NULL,
+    g_param_spec_string ("response-pipe-name",
+                         "Response pipe name",
+                         "Where every reply is forwarded",
                          NULL,
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1387,7 +1406,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_BUFFER_SIZE] =
-    g_param_spec_uint ("buffer-size", NULL, NULL,
+    g_param_spec_uint ("buffer-size",
+                         "Buffer size",
+                         "Read buffer and pipe capacity of each connection",
                        4096, 64 * 1024 * 1024, DEFAULT_BUFFER_SIZE,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1400,7 +1421,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_MAX_MESSAGE_SIZE] =
-    g_param_spec_uint ("max-message-size", NULL, NULL,
+    g_param_spec_uint ("max-message-size",
+                         "Max message size",
+                         "The largest accepted message in bytes (0: no limit)",
                        0, G_MAXUINT, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1415,7 +1438,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_THREADED] =
-    g_param_spec_boolean ("threaded", NULL, NULL,
+    g_param_spec_boolean ("threaded",
+                         "Threaded",
+                         "Serve in a thread of the pipe's own",
                           FALSE,
                           (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
@@ -1427,7 +1452,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_LISTENING] =
-    g_param_spec_boolean ("listening", NULL, NULL,
+    g_param_spec_boolean ("listening",
+                         "Listening",
+                         "Whether the pipe is listening",
                           FALSE,
                           (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1440,7 +1467,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_MESSAGE_COUNT] =
-    g_param_spec_uint ("message-count", NULL, NULL,
+    g_param_spec_uint ("message-count",
+                         "Message count",
+                         "Messages handled since the pipe started listening",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -1452,7 +1481,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * Since: 1.0
    */
   properties[PROP_STOP_REASON] =
-    g_param_spec_enum ("stop-reason", NULL, NULL,
+    g_param_spec_enum ("stop-reason",
+                         "Stop reason",
+                         "Why the pipe last stopped",
                        PIPECOM_TYPE_STOP_REASON, PIPECOM_STOP_REASON_NONE,
                        (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 

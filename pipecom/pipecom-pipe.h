@@ -59,6 +59,13 @@ typedef enum
  */
 #define PIPECOM_DEFAULT_MAX_MESSAGE_SIZE (64u * 1024u * 1024u)
 
+/**
+ * PIPECOM_TYPE_PIPE:
+ *
+ * The #GType of #PipecomPipe.
+ *
+ * Since: 1.0
+ */
 #define PIPECOM_TYPE_PIPE (pipecom_pipe_get_type ())
 
 PIPECOM_AVAILABLE_IN_ALL
