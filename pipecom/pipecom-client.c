@@ -144,6 +144,7 @@ static GParamSpec *properties[N_PROPS];
 static void connector_attempt (Connector *connector);
 static const PipecomConnectionFuncs connector_funcs;
 static void core_connection_closed (Core *core, const GError *error);
+static void connector_fail (Connector *connector, GError *error);
 
 /* ------------------------------------------------------------------ */
 /* Ops                                                                 */
@@ -180,29 +181,46 @@ core_abort_connecting_if_unused (Core *core)
     }
 }
 
-/* Removes @op from wherever it is and completes its task. Takes @error. */
+/* Removes @op from wherever it is. */
 static void
-op_complete (Op      *op,
-             GBytes  *reply,
-             GError  *error)
+op_detach (Op *op)
 {
   Core *core = op->core;
 
   if (op->detached)
-    ;
-  else if (op->sent)
+    return;
+  if (op->sent)
     g_hash_table_remove (core->pending, GUINT_TO_POINTER (op->id));
   else if (core->connector != NULL && core->connector->inline_op == op)
     core->connector->inline_op = NULL;
   else
     g_queue_remove (&core->waiting, op);
+  op->detached = TRUE;
+}
 
+/* Completes the task of a detached @op and frees it. Takes @error. Callers
+ * clean up (channel files included) before, since a sync caller may exit
+ * as soon as the task returns. */
+static void
+op_return (Op      *op,
+           GBytes  *reply,
+           GError  *error)
+{
   if (error != NULL)
     g_task_return_error (op->task, error);
   else
     g_task_return_pointer (op->task, reply, (GDestroyNotify) g_bytes_unref);
 
   op_free (op);
+}
+
+static void
+op_complete (Op      *op,
+             GBytes  *reply,
+             GError  *error)
+{
+  op_detach (op);
+  op_return (op, reply, error);
 }
 
 /* Fails every op of @core: pending replies, waiting for the connection,
@@ -275,11 +293,12 @@ connecting_error (Core *core, guint timeout)
                         "within %u s", core->name, core->path, timeout);
   if (connector != NULL && connector->last_busy)
     return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_BUSY,
-                        "Pipe “%s” (%s) stayed busy for %u s (%u attempts)",
-                        core->name, core->path, timeout, attempts);
+                        "Pipe “%s” (%s) stayed busy for %u s (%u attempt%s)",
+                        core->name, core->path, timeout, attempts, attempts == 1 ? "" : "s");
   return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED,
-                      "No listener on pipe “%s” (%s) within %u s (%u attempts)",
-                      core->name, core->path ? core->path : core->name, timeout, attempts);
+                      "No listener on pipe “%s” (%s) within %u s (%u attempt%s)",
+                      core->name, core->path ? core->path : core->name, timeout, attempts,
+                      attempts == 1 ? "" : "s");
 }
 
 static gboolean
@@ -296,8 +315,9 @@ op_timeout_cb (gpointer data)
   else
     error = connecting_error (core, op->timeout);
 
-  op_complete (op, NULL, error);
+  op_detach (op);
   core_abort_connecting_if_unused (core);
+  op_return (op, NULL, error);
   return G_SOURCE_REMOVE;
 }
 
@@ -308,9 +328,10 @@ op_cancelled_cb (GCancellable *cancellable,
   Op *op = data;
   Core *core = op->core;
 
-  op_complete (op, NULL, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                              "Operation was cancelled"));
+  op_detach (op);
   core_abort_connecting_if_unused (core);
+  op_return (op, NULL, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                            "Operation was cancelled"));
   return G_SOURCE_REMOVE;
 }
 
@@ -435,11 +456,17 @@ core_frame_cb (PipecomConnection *conn,
       const guint8 *data = g_bytes_get_data (payload, &size);
       guint32 code = size >= 4 ? (data[0] | data[1] << 8 | data[2] << 16 | (guint32) data[3] << 24) : PIPECOM_ERROR_PROTOCOL;
       g_autofree char *text = size > 4 ? g_strndup ((const char *) data + 4, size - 4) : g_strdup ("refused");
-      g_autoptr(GError) error = g_error_new (PIPECOM_ERROR, code,
-                                             "The listener of pipe “%s” refused the connection: %s",
-                                             core->name, text);
-      fail_all (core, error);
-      core_connection_closed (core, NULL);
+      GError *error = g_error_new (PIPECOM_ERROR, code,
+                                   "The listener of pipe “%s” refused the connection: %s",
+                                   core->name, text);
+
+      if (core->state == STATE_CONNECTING)
+        connector_fail (core->connector, error);
+      else
+        {
+          core_connection_closed (core, error);
+          g_error_free (error);
+        }
       return;
     }
 
@@ -557,11 +584,15 @@ connector_fail (Connector *connector,
 
   g_assert (core->connector == connector);
 
-  fail_all (core, error);
-  g_error_free (error);
+  /* Remove the channel files before any caller hears of the failure. */
   core->connector = NULL;
   core->state = STATE_IDLE;
+  if (connector->inline_op != NULL)
+    g_queue_push_head (&core->waiting, g_steal_pointer (&connector->inline_op));
   connector_free (connector);
+
+  fail_all (core, error);
+  g_error_free (error);
 }
 
 static gboolean
@@ -631,12 +662,14 @@ connector_attempt (Connector *connector)
     {
       if (connector->last_busy)
         error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_BUSY,
-                             "Pipe “%s” (%s) was busy for all %u attempts",
-                             core->name, core->path, connector->attempts);
+                             "Pipe “%s” (%s) was busy for all %u attempt%s",
+                             core->name, core->path, connector->attempts,
+                             connector->attempts == 1 ? "" : "s");
       else
         error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED,
-                             "No listener on pipe “%s” (%s) after %u attempts",
-                             core->name, core->path, connector->attempts);
+                             "No listener on pipe “%s” (%s) after %u attempt%s",
+                             core->name, core->path, connector->attempts,
+                             connector->attempts == 1 ? "" : "s");
       connector_fail (connector, error);
       return;
     }
