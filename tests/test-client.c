@@ -1,0 +1,705 @@
+/* test-client.c: PipecomClient, persistent connections
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "test-utils.h"
+
+static char *
+echo_bytes_cb (PipecomPipe    *pipe,
+               PipecomMessage *message,
+               gpointer        user_data)
+{
+  GBytes *bytes = pipecom_message_get_bytes (message);  /* (transfer none) */
+
+  if (user_data != NULL)
+    g_atomic_int_inc ((gint *) user_data);
+  pipecom_message_reply_bytes (message, bytes);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Properties and connecting                                                */
+/* ------------------------------------------------------------------------ */
+
+static void
+count_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_properties (void)
+{
+  g_autoptr(PipecomClient) client = pipecom_client_new ("some-pipe");
+  g_autofree char *pipe_name = NULL;
+  guint timeout = 99, max_attempts = 99, notifies = 0;
+  gboolean connected = TRUE;
+  GParamSpec *pspec;
+
+  g_test_summary ("Client defaults, notify only on change, construct-only pipe-name");
+
+  g_assert_cmpstr (pipecom_client_get_pipe_name (client), ==, "some-pipe");
+  g_assert_cmpuint (pipecom_client_get_timeout (client), ==, 0);
+  g_assert_cmpuint (pipecom_client_get_max_attempts (client), ==, 0);
+  g_assert_false (pipecom_client_get_connected (client));
+
+  g_object_get (client, "pipe-name", &pipe_name, "timeout", &timeout,
+                "max-attempts", &max_attempts, "connected", &connected, NULL);
+  g_assert_cmpstr (pipe_name, ==, "some-pipe");
+  g_assert_cmpuint (timeout, ==, 0);
+  g_assert_cmpuint (max_attempts, ==, 0);
+  g_assert_false (connected);
+
+  g_signal_connect (client, "notify", G_CALLBACK (count_notify_cb), &notifies);
+  pipecom_client_set_timeout (client, 7);
+  pipecom_client_set_timeout (client, 7);
+  g_assert_cmpuint (notifies, ==, 1);
+  pipecom_client_set_max_attempts (client, 3);
+  pipecom_client_set_max_attempts (client, 3);
+  g_assert_cmpuint (notifies, ==, 2);
+  g_assert_cmpuint (pipecom_client_get_timeout (client), ==, 7);
+  g_assert_cmpuint (pipecom_client_get_max_attempts (client), ==, 3);
+
+  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (client), "pipe-name");
+  g_assert_nonnull (pspec);
+  g_assert_true (pspec->flags & G_PARAM_CONSTRUCT_ONLY);
+}
+
+static void
+test_connect_sync (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-connect");
+  g_autoptr(PipecomPipe) pipe = pipecom_test_listen_new (name, TRUE, NULL);
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestWatchdog *watchdog;
+
+  g_test_summary ("pipecom_client_connect() to a threaded listener, then a request");
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "client connect/request");
+  g_assert_true (pipecom_client_connect (client, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (pipecom_client_get_connected (client));
+
+  reply = pipecom_client_request (client, "hello", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:hello");
+  g_assert_true (pipecom_client_send (client, "fire", NULL, &error));
+  g_assert_no_error (error);
+  pipecom_test_watchdog_stop (watchdog);
+
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 2);
+  pipecom_client_close (client);
+  pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+connect_cb (GObject      *source,
+            GAsyncResult *res,
+            gpointer      user_data)
+{
+  PipecomTestResult *result = user_data;
+
+  result->ok = pipecom_client_connect_finish (PIPECOM_CLIENT (source), res, &result->error);
+  result->done = TRUE;
+}
+
+static void
+test_connect_async (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-connect-async");
+  g_autoptr(PipecomPipe) pipe = pipecom_test_listen_new (name, FALSE, NULL);
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  PipecomTestResult result = { 0, };
+  PipecomTestResult req = { 0, };
+
+  g_test_summary ("pipecom_client_connect_async() to a listener on the same main context");
+
+  pipecom_client_connect_async (client, NULL, connect_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  g_assert_true (result.ok);
+  g_assert_true (pipecom_client_get_connected (client));
+
+  pipecom_client_request_async (client, "async", NULL, pipecom_test_request_cb, &req);
+  pipecom_test_wait_for (req.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (req.error);
+  g_assert_cmpstr (req.text, ==, "ack:async");
+
+  pipecom_test_result_clear (&result);
+  pipecom_test_result_clear (&req);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_connect_no_listener (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-nobody");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  gint64 start;
+
+  g_test_summary ("Connecting to a missing listener with max-attempts=2 fails quickly with "
+                  "CONNECTION_FAILED; so does a request");
+
+  pipecom_client_set_max_attempts (client, 2);
+  start = g_get_monotonic_time ();
+  g_assert_false (pipecom_client_connect (client, NULL, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED);
+  g_assert_nonnull (strstr (error->message, name));
+  g_clear_error (&error);
+  g_assert_false (pipecom_client_get_connected (client));
+
+  reply = pipecom_client_request (client, "x", NULL, &error);
+  g_assert_null (reply);
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Requests                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_request_sequential (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-seq");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestWatchdog *watchdog;
+  gint calls = 0;
+
+  g_test_summary ("100 sequential requests on one connection each get their own reply");
+
+  pipe = pipecom_test_listen_new (name, TRUE, &calls);
+  pipecom_client_set_timeout (client, 30);
+
+  watchdog = pipecom_test_watchdog_start (60, "100 sequential client requests");
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *payload = g_strdup_printf ("seq-%u-%s", i, i % 2 ? "odd" : "even");
+      g_autofree char *expected = g_strconcat ("ack:", payload, NULL);
+      g_autofree char *reply = pipecom_client_request (client, payload, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, expected);
+      g_assert_true (pipecom_client_get_connected (client));
+    }
+  pipecom_test_watchdog_stop (watchdog);
+
+  g_assert_cmpint (g_atomic_int_get (&calls), ==, 100);
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 100);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+#define N_REVERSE 50
+
+typedef struct
+{
+  GPtrArray *held;
+  guint      replied;
+} Reverse;
+
+static char *
+reverse_cb (PipecomPipe    *pipe,
+            PipecomMessage *message,
+            gpointer        user_data)
+{
+  Reverse *rev = user_data;
+
+  g_ptr_array_add (rev->held, g_object_ref (message));
+  if (rev->held->len == N_REVERSE)
+    {
+      for (guint i = N_REVERSE; i > 0; i--)
+        {
+          PipecomMessage *m = g_ptr_array_index (rev->held, i - 1);
+          g_autofree char *reply = g_strconcat ("r:", pipecom_message_get_text (m), NULL);
+
+          pipecom_message_reply (m, reply);
+          rev->replied++;
+        }
+      g_ptr_array_set_size (rev->held, 0);
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  PipecomTestResult result;
+  guint             index;
+  GArray           *order;
+} Indexed;
+
+static void
+indexed_request_cb (GObject      *source,
+                    GAsyncResult *res,
+                    gpointer      user_data)
+{
+  Indexed *item = user_data;
+
+  pipecom_test_request_cb (source, res, &item->result);
+  g_array_append_val (item->order, item->index);
+}
+
+static void
+test_request_out_of_order (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-reverse");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GArray) order = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GError) error = NULL;
+  Indexed items[N_REVERSE];
+  Reverse rev = { 0, };
+  gboolean in_order = TRUE;
+
+  g_test_summary ("50 async requests in flight on one client, answered in reverse order: "
+                  "each gets its own reply");
+
+  rev.held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (reverse_cb), &rev);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < N_REVERSE; i++)
+    {
+      g_autofree char *payload = g_strdup_printf ("p%u", i);
+
+      memset (&items[i], 0, sizeof items[i]);
+      items[i].index = i;
+      items[i].order = order;
+      pipecom_client_request_async (client, payload, NULL, indexed_request_cb, &items[i]);
+    }
+
+  pipecom_test_wait_for (order->len == N_REVERSE, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpuint (rev.replied, ==, N_REVERSE);
+
+  for (guint i = 0; i < N_REVERSE; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("r:p%u", i);
+
+      g_assert_no_error (items[i].result.error);
+      g_assert_cmpstr (items[i].result.text, ==, expected);
+      if (g_array_index (order, guint, i) != i)
+        in_order = FALSE;
+      pipecom_test_result_clear (&items[i].result);
+    }
+  /* The replies really came back in another order than the requests. */
+  g_assert_false (in_order);
+
+  g_ptr_array_unref (rev.held);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_send_variants (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-variants");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GBytes) payload = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult send = { 0, }, send_bytes = { 0, }, req_bytes = { 0, };
+  static const guint8 binary[] = { 0, 1, 0xff, 0xc3, 0x28, 0, 'z' };
+  gint calls = 0;
+
+  g_test_summary ("send_async, send_bytes_async and request_bytes_async on a client");
+
+  payload = g_bytes_new_static (binary, sizeof binary);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (echo_bytes_cb), &calls);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_client_send_async (client, "text", NULL, pipecom_test_send_cb, &send);
+  pipecom_client_send_bytes_async (client, payload, NULL, pipecom_test_send_bytes_cb, &send_bytes);
+  pipecom_client_request_bytes_async (client, payload, NULL, pipecom_test_request_bytes_cb, &req_bytes);
+  pipecom_test_wait_for (send.done && send_bytes.done && req_bytes.done, PIPECOM_TEST_DEADLINE);
+
+  g_assert_no_error (send.error);
+  g_assert_true (send.ok);
+  g_assert_no_error (send_bytes.error);
+  g_assert_true (send_bytes.ok);
+  g_assert_no_error (req_bytes.error);
+  g_assert_nonnull (req_bytes.bytes);
+  g_assert_true (g_bytes_equal (req_bytes.bytes, payload));
+  g_assert_cmpint (calls, ==, 3);
+
+  pipecom_test_result_clear (&send);
+  pipecom_test_result_clear (&send_bytes);
+  pipecom_test_result_clear (&req_bytes);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Closing, listener going away                                             */
+/* ------------------------------------------------------------------------ */
+
+static char *
+hold_cb (PipecomPipe    *pipe,
+         PipecomMessage *message,
+         gpointer        user_data)
+{
+  PipecomMessage **held = user_data;
+
+  if (g_strcmp0 (pipecom_message_get_text (message), "hold") == 0)
+    {
+      g_assert_null (*held);
+      *held = g_object_ref (message);
+      return NULL;
+    }
+  return g_strconcat ("ack:", pipecom_message_get_text (message), NULL);
+}
+
+static void
+test_close (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-close");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  PipecomMessage *held = NULL;
+  PipecomTestResult pending = { 0, };
+  PipecomTestResult req = { 0, };
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("close() fails requests in flight with CLOSED; the next call reconnects");
+
+  pipe = pipecom_pipe_new (name);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (hold_cb), &held);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_client_request_async (client, "hold", NULL, pipecom_test_request_cb, &pending);
+  pipecom_test_wait_for (held != NULL, PIPECOM_TEST_DEADLINE);
+  g_assert_true (pipecom_client_get_connected (client));
+
+  pipecom_client_close (client);
+  pipecom_test_wait_for (pending.done, PIPECOM_TEST_DEADLINE);
+  g_assert_error (pending.error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED);
+  pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
+
+  /* The listener is not disturbed by the late answer to a closed connection. */
+  pipecom_message_reply (held, "nobody hears this");
+  g_clear_object (&held);
+
+  pipecom_client_request_async (client, "again", NULL, pipecom_test_request_cb, &req);
+  pipecom_test_wait_for (req.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (req.error);
+  g_assert_cmpstr (req.text, ==, "ack:again");
+  g_assert_true (pipecom_client_get_connected (client));
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+
+  pipecom_test_result_clear (&pending);
+  pipecom_test_result_clear (&req);
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_listener_stopped (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-stopped");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = pipecom_test_listen_new (name, TRUE, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestWatchdog *watchdog;
+
+  g_test_summary ("After the listener stopped, a send on a connected client fails with "
+                  "CLOSED or CONNECTION_FAILED instead of hanging");
+
+  pipecom_client_set_max_attempts (client, 2);
+  pipecom_client_set_timeout (client, 10);
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "client after listener stop");
+  reply = pipecom_client_request (client, "before", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:before");
+
+  pipecom_test_stop_and_wait (pipe);
+
+  g_assert_false (pipecom_client_send (client, "after", NULL, &error));
+  g_test_message ("send after stop: %s", error->message);
+  g_assert_true (g_error_matches (error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED) ||
+                 g_error_matches (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED));
+  g_clear_error (&error);
+
+  /* And once more: now surely without connection. */
+  g_assert_false (pipecom_client_send (client, "after", NULL, &error));
+  g_assert_true (g_error_matches (error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED) ||
+                 g_error_matches (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED));
+  pipecom_test_watchdog_stop (watchdog);
+  pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
+}
+
+static void
+test_listener_killed_sigpipe (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("client-killed");
+  g_autoptr(PipecomClient) client = pipecom_client_new (path);
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GBytes) big = pipecom_test_random_bytes (8 * 1024 * 1024);
+  PipecomTestResult blocked = { 0, };
+  PipecomTestResult writing = { 0, };
+  PipecomTestResult connected = { 0, };
+
+  g_test_summary ("A listener killed while our client is blocked writing to it gives CLOSED "
+                  "for everything in flight, and SIGPIPE does not kill us");
+
+  child = pipecom_test_child_spawn ("--child-listener", path, NULL);
+  pipecom_test_child_expect_line (child, "READY");
+
+  pipecom_client_connect_async (client, NULL, connect_cb, &connected);
+  pipecom_test_wait_for (connected.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (connected.error);
+
+  pipecom_client_request_async (client, "block", NULL, pipecom_test_request_cb, &blocked);
+  pipecom_test_child_expect_line (child, "GOT block");
+
+  /* Freeze the child completely: nobody reads our channel any more. */
+  pipecom_test_child_signal (child, SIGSTOP);
+  pipecom_client_request_bytes_async (client, big, NULL, pipecom_test_request_bytes_cb, &writing);
+  pipecom_test_iterate_for (300);
+  g_assert_false (blocked.done);
+  g_assert_false (writing.done);
+
+  pipecom_test_child_kill (child);
+  pipecom_test_wait_for (blocked.done && writing.done, 20);
+  g_assert_error (blocked.error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED);
+  g_assert_error (writing.error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED);
+  pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
+
+  pipecom_test_result_clear (&blocked);
+  pipecom_test_result_clear (&writing);
+  pipecom_test_result_clear (&connected);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Oversize, timeout, cancellation                                          */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_oversize (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-oversize");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GBytes) big = pipecom_test_random_bytes (2048);
+  g_autoptr(GBytes) bigger = pipecom_test_random_bytes (200 * 1024);
+  g_autoptr(GBytes) reply_bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestWatchdog *watchdog;
+  gint calls = 0;
+
+  g_test_summary ("A too-large message on a client fails with MESSAGE_TOO_LARGE and the "
+                  "same connection stays usable");
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", TRUE,
+                       "max-message-size", 1024u, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &calls);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "client oversize");
+  g_assert_true (pipecom_client_connect (client, NULL, &error));
+  g_assert_no_error (error);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autofree char *reply = NULL;
+
+      g_assert_false (pipecom_client_send_bytes (client, big, NULL, &error));
+      g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_MESSAGE_TOO_LARGE);
+      g_clear_error (&error);
+
+      reply_bytes = pipecom_client_request_bytes (client, bigger, NULL, &error);
+      g_assert_null (reply_bytes);
+      g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_MESSAGE_TOO_LARGE);
+      g_clear_error (&error);
+      g_assert_true (pipecom_client_get_connected (client));
+
+      reply = pipecom_client_request (client, "small", NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, "ack:small");
+    }
+  pipecom_test_watchdog_stop (watchdog);
+
+  g_assert_cmpint (g_atomic_int_get (&calls), ==, 2);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_timeout (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-timeout");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomMessage *held = NULL;
+  PipecomTestResult result = { 0, };
+  gint64 start;
+  double elapsed;
+
+  g_test_summary ("A client request whose reply never comes fails with TIMEOUT after the "
+                  "client's timeout");
+
+  g_signal_connect (pipe, "message-received", G_CALLBACK (hold_cb), &held);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  pipecom_client_set_timeout (client, 1);
+
+  start = g_get_monotonic_time ();
+  pipecom_client_request_async (client, "hold", NULL, pipecom_test_request_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  elapsed = (result.finished_at - start) / (double) G_USEC_PER_SEC;
+  g_test_message ("timed out after %.3f s", elapsed);
+  g_assert_error (result.error, PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT);
+  g_assert_cmpfloat (elapsed, >=, 0.8);
+  g_assert_cmpfloat (elapsed, <, 5.0);
+
+  g_clear_object (&held);
+  pipecom_test_result_clear (&result);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_cancel_one_of_many (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-cancel");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  PipecomMessage *held = NULL;
+  PipecomTestResult hold = { 0, };
+  PipecomTestResult others[5] = { { 0, }, };
+  PipecomTestResult after = { 0, };
+  gint64 cancelled_at;
+
+  g_test_summary ("Cancelling one pending request on a client gives CANCELLED promptly while "
+                  "the others on the same client complete; the client stays usable");
+
+  g_signal_connect (pipe, "message-received", G_CALLBACK (hold_cb), &held);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_client_request_async (client, "hold", cancellable, pipecom_test_request_cb, &hold);
+  pipecom_test_wait_for (held != NULL, PIPECOM_TEST_DEADLINE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    {
+      g_autofree char *payload = g_strdup_printf ("other%u", i);
+
+      pipecom_client_request_async (client, payload, NULL, pipecom_test_request_cb, &others[i]);
+    }
+
+  cancelled_at = g_get_monotonic_time ();
+  g_cancellable_cancel (cancellable);
+  pipecom_test_wait_for (hold.done, PIPECOM_TEST_DEADLINE);
+  g_assert_error (hold.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (hold.finished_at - cancelled_at, <, 2 * G_USEC_PER_SEC);
+
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("ack:other%u", i);
+
+      pipecom_test_wait_for (others[i].done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (others[i].error);
+      g_assert_cmpstr (others[i].text, ==, expected);
+      pipecom_test_result_clear (&others[i]);
+    }
+
+  /* The late answer to the cancelled request is ignored by the client. */
+  pipecom_message_reply (held, "late");
+  g_clear_object (&held);
+
+  pipecom_client_request_async (client, "after", NULL, pipecom_test_request_cb, &after);
+  pipecom_test_wait_for (after.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (after.error);
+  g_assert_cmpstr (after.text, ==, "ack:after");
+  g_assert_true (pipecom_client_get_connected (client));
+
+  pipecom_test_result_clear (&hold);
+  pipecom_test_result_clear (&after);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_many_clients_one_context (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("client-many");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  PipecomClient *clients[8];
+  PipecomTestResult results[8][10];
+  gint calls = 0;
+
+  g_test_summary ("8 clients with 10 async requests each on one main context, listener "
+                  "included: every reply reaches its own request");
+
+  pipe = pipecom_test_listen_new (name, FALSE, &calls);
+  memset (results, 0, sizeof results);
+
+  for (guint c = 0; c < G_N_ELEMENTS (clients); c++)
+    {
+      clients[c] = pipecom_client_new (name);
+      for (guint i = 0; i < 10; i++)
+        {
+          g_autofree char *payload = g_strdup_printf ("c%u-m%u", c, i);
+
+          pipecom_client_request_async (clients[c], payload, NULL, pipecom_test_request_cb,
+                                        &results[c][i]);
+        }
+    }
+
+  for (guint c = 0; c < G_N_ELEMENTS (clients); c++)
+    {
+      for (guint i = 0; i < 10; i++)
+        {
+          g_autofree char *expected = g_strdup_printf ("ack:c%u-m%u", c, i);
+
+          pipecom_test_wait_for (results[c][i].done, PIPECOM_TEST_DEADLINE);
+          g_assert_no_error (results[c][i].error);
+          g_assert_cmpstr (results[c][i].text, ==, expected);
+          pipecom_test_result_clear (&results[c][i]);
+        }
+      g_object_unref (clients[c]);
+    }
+  g_assert_cmpint (calls, ==, 80);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  pipecom_test_init (&argc, &argv);
+
+  g_test_add_func ("/client/properties", test_properties);
+  g_test_add_func ("/client/connect/sync", test_connect_sync);
+  g_test_add_func ("/client/connect/async", test_connect_async);
+  g_test_add_func ("/client/connect/no-listener", test_connect_no_listener);
+  g_test_add_func ("/client/request/sequential", test_request_sequential);
+  g_test_add_func ("/client/request/out-of-order", test_request_out_of_order);
+  g_test_add_func ("/client/request/many-clients", test_many_clients_one_context);
+  g_test_add_func ("/client/send/variants", test_send_variants);
+  g_test_add_func ("/client/close", test_close);
+  g_test_add_func ("/client/listener-stopped", test_listener_stopped);
+  g_test_add_func ("/client/listener-killed/sigpipe", test_listener_killed_sigpipe);
+  g_test_add_func ("/client/oversize", test_oversize);
+  g_test_add_func ("/client/request/timeout", test_timeout);
+  g_test_add_func ("/client/request/cancelled", test_cancel_one_of_many);
+
+  return g_test_run ();
+}

@@ -1,0 +1,1378 @@
+/* test-pipe.c: PipecomPipe, the listener
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "test-utils.h"
+
+/* ------------------------------------------------------------------------ */
+/* Properties                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_properties_defaults (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("props");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autofree char *p_name = NULL;
+  g_autofree char *p_die_code = NULL;
+  g_autofree char *p_response = NULL;
+  guint p_timeout = 99, p_max_messages = 99, p_max_size = 0, p_count = 99, p_buffer = 0;
+  gboolean p_listening = TRUE, p_threaded = TRUE;
+  PipecomStopReason p_reason = PIPECOM_STOP_REASON_ERROR;
+
+  g_test_summary ("A new pipe has the documented default property values, "
+                  "through getters and through g_object_get()");
+
+  g_assert_cmpstr (pipecom_pipe_get_name (pipe), ==, name);
+  g_assert_cmpuint (pipecom_pipe_get_timeout (pipe), ==, 0);
+  g_assert_cmpuint (pipecom_pipe_get_max_messages (pipe), ==, 0);
+  g_assert_cmpstr (pipecom_pipe_get_die_code (pipe), ==, "PIPECOM_DIE");
+  g_assert_cmpstr (pipecom_pipe_get_die_code (pipe), ==, PIPECOM_DEFAULT_DIE_CODE);
+  g_assert_null (pipecom_pipe_get_response_pipe_name (pipe));
+  g_assert_cmpuint (pipecom_pipe_get_max_message_size (pipe), ==, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+  g_assert_cmpuint (pipecom_pipe_get_max_message_size (pipe), ==, 64u * 1024u * 1024u);
+  g_assert_cmpuint (pipecom_pipe_get_buffer_size (pipe), >, 0);
+  g_assert_false (pipecom_pipe_get_threaded (pipe));
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 0);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_NONE);
+
+  g_object_get (pipe,
+                "name", &p_name,
+                "timeout", &p_timeout,
+                "max-messages", &p_max_messages,
+                "die-code", &p_die_code,
+                "response-pipe-name", &p_response,
+                "buffer-size", &p_buffer,
+                "max-message-size", &p_max_size,
+                "threaded", &p_threaded,
+                "listening", &p_listening,
+                "message-count", &p_count,
+                "stop-reason", &p_reason,
+                NULL);
+  g_assert_cmpstr (p_name, ==, name);
+  g_assert_cmpuint (p_timeout, ==, 0);
+  g_assert_cmpuint (p_max_messages, ==, 0);
+  g_assert_cmpstr (p_die_code, ==, "PIPECOM_DIE");
+  g_assert_null (p_response);
+  g_assert_cmpuint (p_buffer, ==, pipecom_pipe_get_buffer_size (pipe));
+  g_assert_cmpuint (p_max_size, ==, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+  g_assert_false (p_threaded);
+  g_assert_false (p_listening);
+  g_assert_cmpuint (p_count, ==, 0);
+  g_assert_cmpint (p_reason, ==, PIPECOM_STOP_REASON_NONE);
+}
+
+static void
+count_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  GHashTable *counts = user_data;
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pspec->name));
+
+  g_hash_table_insert (counts, (gpointer) pspec->name, GUINT_TO_POINTER (n + 1));
+}
+
+static guint
+notify_count (GHashTable *counts,
+              const char *name)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (counts, name));
+}
+
+static void
+test_properties_notify (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("notify");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_test_summary ("Setters and g_object_set() emit ::notify only when the value changes");
+
+  g_signal_connect (pipe, "notify", G_CALLBACK (count_notify_cb), counts);
+
+  pipecom_pipe_set_timeout (pipe, 5);
+  pipecom_pipe_set_timeout (pipe, 5);
+  g_object_set (pipe, "timeout", 5u, NULL);
+  g_assert_cmpuint (notify_count (counts, "timeout"), ==, 1);
+  g_assert_cmpuint (pipecom_pipe_get_timeout (pipe), ==, 5);
+  pipecom_pipe_set_timeout (pipe, 0);
+  g_assert_cmpuint (notify_count (counts, "timeout"), ==, 2);
+
+  pipecom_pipe_set_max_messages (pipe, 3);
+  pipecom_pipe_set_max_messages (pipe, 3);
+  g_assert_cmpuint (notify_count (counts, "max-messages"), ==, 1);
+  g_object_set (pipe, "max-messages", 4u, NULL);
+  g_assert_cmpuint (notify_count (counts, "max-messages"), ==, 2);
+  g_assert_cmpuint (pipecom_pipe_get_max_messages (pipe), ==, 4);
+
+  pipecom_pipe_set_die_code (pipe, "PIPECOM_DIE");
+  g_assert_cmpuint (notify_count (counts, "die-code"), ==, 0);
+  pipecom_pipe_set_die_code (pipe, "SHUTDOWN");
+  pipecom_pipe_set_die_code (pipe, "SHUTDOWN");
+  g_assert_cmpuint (notify_count (counts, "die-code"), ==, 1);
+  pipecom_pipe_set_die_code (pipe, NULL);
+  pipecom_pipe_set_die_code (pipe, NULL);
+  g_assert_cmpuint (notify_count (counts, "die-code"), ==, 2);
+  g_assert_null (pipecom_pipe_get_die_code (pipe));
+
+  pipecom_pipe_set_response_pipe_name (pipe, NULL);
+  g_assert_cmpuint (notify_count (counts, "response-pipe-name"), ==, 0);
+  pipecom_pipe_set_response_pipe_name (pipe, "answers");
+  pipecom_pipe_set_response_pipe_name (pipe, "answers");
+  g_assert_cmpuint (notify_count (counts, "response-pipe-name"), ==, 1);
+  g_assert_cmpstr (pipecom_pipe_get_response_pipe_name (pipe), ==, "answers");
+  pipecom_pipe_set_response_pipe_name (pipe, NULL);
+  g_assert_cmpuint (notify_count (counts, "response-pipe-name"), ==, 2);
+
+  pipecom_pipe_set_buffer_size (pipe, pipecom_pipe_get_buffer_size (pipe));
+  g_assert_cmpuint (notify_count (counts, "buffer-size"), ==, 0);
+  pipecom_pipe_set_buffer_size (pipe, 128 * 1024);
+  pipecom_pipe_set_buffer_size (pipe, 128 * 1024);
+  g_assert_cmpuint (notify_count (counts, "buffer-size"), ==, 1);
+  g_assert_cmpuint (pipecom_pipe_get_buffer_size (pipe), ==, 128 * 1024);
+
+  pipecom_pipe_set_max_message_size (pipe, 1024);
+  pipecom_pipe_set_max_message_size (pipe, 1024);
+  g_assert_cmpuint (notify_count (counts, "max-message-size"), ==, 1);
+  g_assert_cmpuint (pipecom_pipe_get_max_message_size (pipe), ==, 1024);
+
+  /* Nothing else was notified. */
+  g_assert_cmpuint (g_hash_table_size (counts), ==, 6);
+}
+
+static void
+test_properties_flags (void)
+{
+  g_autoptr(GTypeClass) klass = g_type_class_ref (PIPECOM_TYPE_PIPE);
+  const char *construct_only[] = { "name", "threaded" };
+  const char *read_only[] = { "listening", "message-count", "stop-reason" };
+  const char *writable[] = { "timeout", "max-messages", "die-code", "response-pipe-name",
+                             "buffer-size", "max-message-size" };
+
+  g_test_summary ("name and threaded are construct-only; listening, message-count and "
+                  "stop-reason are read-only; all notify explicitly");
+
+  for (guint i = 0; i < G_N_ELEMENTS (construct_only); i++)
+    {
+      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), construct_only[i]);
+
+      g_assert_nonnull (pspec);
+      g_assert_true (pspec->flags & G_PARAM_CONSTRUCT_ONLY);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (read_only); i++)
+    {
+      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), read_only[i]);
+
+      g_assert_nonnull (pspec);
+      g_assert_true (pspec->flags & G_PARAM_READABLE);
+      g_assert_false (pspec->flags & G_PARAM_WRITABLE);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (writable); i++)
+    {
+      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), writable[i]);
+
+      g_assert_nonnull (pspec);
+      g_assert_true (pspec->flags & G_PARAM_WRITABLE);
+      g_assert_false (pspec->flags & G_PARAM_CONSTRUCT_ONLY);
+      g_assert_true (pspec->flags & G_PARAM_EXPLICIT_NOTIFY);
+    }
+}
+
+static void
+test_properties_construct_only (void)
+{
+  g_test_summary ("Setting the construct-only name after construction is refused");
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(PipecomPipe) pipe = pipecom_pipe_new ("first");
+
+      g_object_set (pipe, "name", "second", NULL);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*construct*name*");
+}
+
+static void
+test_path (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("path");
+  g_autofree char *abs = pipecom_test_make_path ("path");
+  g_autofree char *expected = g_build_filename (pipecom_test_get_runtime_dir (), "pipecom", name, NULL);
+  g_autoptr(PipecomPipe) simple = pipecom_pipe_new (name);
+  g_autoptr(PipecomPipe) absolute = NULL;
+  GStatBuf st;
+
+  g_test_summary ("A simple name lives in $XDG_RUNTIME_DIR/pipecom, a name with / is a path; "
+                  "the path is NULL before listen() and kept after stop()");
+
+  g_assert_null (pipecom_pipe_get_path (simple));
+  pipecom_pipe_stop (simple);  /* stop before listen is harmless */
+  g_assert_false (pipecom_pipe_get_listening (simple));
+  g_clear_object (&simple);
+
+  simple = pipecom_test_listen_new (name, FALSE, NULL);
+  g_assert_cmpstr (pipecom_pipe_get_path (simple), ==, expected);
+  g_assert_cmpint (g_lstat (expected, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  pipecom_test_stop_and_wait (simple);
+  g_assert_cmpstr (pipecom_pipe_get_path (simple), ==, expected);
+  g_assert_false (g_file_test (expected, G_FILE_TEST_EXISTS));
+
+  absolute = pipecom_test_listen_new (abs, FALSE, NULL);
+  g_assert_cmpstr (pipecom_pipe_get_path (absolute), ==, abs);
+  g_assert_cmpint (g_lstat (abs, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  pipecom_test_stop_and_wait (absolute);
+  g_assert_false (g_file_test (abs, G_FILE_TEST_EXISTS));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Die code                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void
+assert_files_removed (PipecomPipe *pipe)
+{
+  const char *path = pipecom_pipe_get_path (pipe);
+  g_autofree char *lock = g_strconcat (path, ".lock", NULL);
+  GStatBuf st;
+
+  g_assert_cmpint (g_lstat (path, &st), !=, 0);
+  g_assert_cmpint (g_lstat (lock, &st), !=, 0);
+}
+
+static void
+test_die_code_default (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("die");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestStopped stopped;
+  gint calls = 0;
+
+  g_test_summary ("Sending the default die code is acknowledged, never reaches handlers, "
+                  "stops the pipe with DIE_CODE and removes its FIFO");
+
+  pipe = pipecom_test_listen_new (name, FALSE, &calls);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  g_assert_true (g_file_test (pipecom_pipe_get_path (pipe), G_FILE_TEST_EXISTS));
+
+  g_assert_true (pipecom_test_send (name, "PIPECOM_DIE", 20, 0, &error));
+  g_assert_no_error (error);
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+
+  g_assert_cmpint (calls, ==, 0);
+  g_assert_cmpint (stopped.count, ==, 1);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_DIE_CODE);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_DIE_CODE);
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 0);
+  assert_files_removed (pipe);
+
+  /* Nothing is emitted twice later. */
+  pipecom_test_iterate_for (100);
+  g_assert_cmpint (stopped.count, ==, 1);
+}
+
+static void
+test_die_code_custom (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("die-custom");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestStopped stopped;
+  gint calls = 0;
+
+  g_test_summary ("A custom die code stops the pipe; the default one is then a normal message");
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "die-code", "SHUTDOWN", NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &calls);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  reply = pipecom_test_request (name, "PIPECOM_DIE", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:PIPECOM_DIE");
+  g_assert_cmpint (calls, ==, 1);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  g_assert_cmpint (stopped.count, ==, 0);
+
+  g_assert_true (pipecom_test_send (name, "SHUTDOWN", 20, 0, &error));
+  g_assert_no_error (error);
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (calls, ==, 1);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_DIE_CODE);
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+  assert_files_removed (pipe);
+}
+
+static void
+test_die_code_disabled (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("die-null");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestStopped stopped;
+  gint calls = 0;
+
+  g_test_summary ("With die-code NULL, \"PIPECOM_DIE\" is handled as a normal message");
+
+  pipe = pipecom_pipe_new (name);
+  pipecom_pipe_set_die_code (pipe, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &calls);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  reply = pipecom_test_request (name, "PIPECOM_DIE", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:PIPECOM_DIE");
+  g_assert_cmpint (calls, ==, 1);
+  pipecom_test_iterate_for (100);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  g_assert_cmpint (stopped.count, ==, 0);
+
+  pipecom_test_stop_and_wait (pipe);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_REQUESTED);
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_REQUESTED);
+  assert_files_removed (pipe);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Max messages                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_max_messages (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("max");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestStopped stopped;
+  gint calls = 0;
+
+  g_test_summary ("max-messages=3: three messages are handled and acknowledged, then the "
+                  "pipe stops with MAX_MESSAGES and a fourth send fails");
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "max-messages", 3u, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &calls);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("m%u", i);
+      g_autofree char *expected = g_strdup_printf ("ack:m%u", i);
+      g_autofree char *reply = pipecom_test_request (name, msg, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, expected);
+      g_assert_cmpint (calls, ==, (gint) i + 1);
+    }
+
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_MAX_MESSAGES);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_MAX_MESSAGES);
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 3);
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+  assert_files_removed (pipe);
+
+  g_assert_false (pipecom_test_send (name, "m3", 0, 1, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED);
+  g_assert_cmpint (calls, ==, 3);
+}
+
+static void
+test_message_count (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("count");
+  g_autoptr(PipecomPipe) pipe = pipecom_test_listen_new (name, FALSE, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("message-count counts handled messages, not the die code");
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_assert_true (pipecom_test_send (name, "x", 20, 0, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, i + 1);
+    }
+  g_assert_true (pipecom_test_send (name, "PIPECOM_DIE", 20, 0, &error));
+  g_assert_no_error (error);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 4);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inactivity timeout                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_timeout_inactivity (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("timeout");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestStopped stopped;
+  gint64 start;
+  double elapsed;
+
+  g_test_summary ("timeout=1 stops an idle pipe with TIMEOUT about one second after listen");
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "timeout", 1u, NULL);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  start = g_get_monotonic_time ();
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, 15);
+  elapsed = (stopped.at - start) / (double) G_USEC_PER_SEC;
+  g_test_message ("stopped after %.3f s", elapsed);
+  g_assert_cmpfloat (elapsed, >=, 0.9);
+  g_assert_cmpfloat (elapsed, <, 5.0);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_TIMEOUT);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_TIMEOUT);
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+  assert_files_removed (pipe);
+}
+
+typedef struct
+{
+  const char        *name;
+  guint              sent;
+  guint              acked;
+  guint              failed;
+  gint64             last_ack;
+} KeepAlive;
+
+static void
+keep_alive_send_cb (GObject      *source,
+                    GAsyncResult *res,
+                    gpointer      user_data)
+{
+  KeepAlive *ka = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (pipecom_send_finish (res, &error))
+    {
+      ka->acked++;
+      ka->last_ack = g_get_monotonic_time ();
+    }
+  else
+    {
+      g_test_message ("keep-alive send failed: %s", error->message);
+      ka->failed++;
+    }
+}
+
+static gboolean
+keep_alive_tick_cb (gpointer user_data)
+{
+  KeepAlive *ka = user_data;
+
+  pipecom_send_async (ka->name, "tick", 5, 0, NULL, keep_alive_send_cb, ka);
+  ka->sent++;
+  return ka->sent < 4 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+test_timeout_restart (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("timeout-restart");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestStopped stopped;
+  KeepAlive ka = { 0, };
+  gint calls = 0;
+  gint64 start;
+  double idle;
+
+  g_test_summary ("The inactivity timer restarts on each message: messages every 0.5 s keep "
+                  "a timeout=1 pipe alive for 2 s, then it stops about 1 s after the last one");
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "timeout", 1u, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &calls);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  ka.name = name;
+  start = g_get_monotonic_time ();
+  g_timeout_add (500, keep_alive_tick_cb, &ka);
+
+  /* At 0.5, 1.0, 1.5 and 2.0 s a message arrives; wait for the last ack. */
+  pipecom_test_wait_for (ka.acked + ka.failed == 4, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpuint (ka.failed, ==, 0);
+  g_assert_cmpuint (ka.acked, ==, 4);
+  g_assert_cmpint (calls, ==, 4);
+  g_test_message ("last ack after %.3f s",
+                  (ka.last_ack - start) / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (g_atomic_int_get (&stopped.count), ==, 0);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  /* Without the restarts it would have stopped at 1 s. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 1900 * 1000);
+
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, 15);
+  idle = (stopped.at - ka.last_ack) / (double) G_USEC_PER_SEC;
+  g_test_message ("stopped %.3f s after the last ack", idle);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_TIMEOUT);
+  g_assert_cmpfloat (idle, >=, 0.7);
+  g_assert_cmpfloat (idle, <, 5.0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* pipecom_pipe_run()                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  PipecomPipe *pipe;
+  const char  *name;
+  char        *reply;
+  gboolean     ok;
+  GError      *error;
+} RunThread;
+
+static gpointer
+request_then_stop_thread (gpointer data)
+{
+  RunThread *rt = data;
+
+  rt->reply = pipecom_request (rt->name, "hello", 20, 0, &rt->error);
+  pipecom_pipe_stop (rt->pipe);
+  return NULL;
+}
+
+static void
+test_run_stop_from_thread (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("run-stop");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomTestWatchdog *watchdog;
+  RunThread rt = { 0, };
+  GThread *thread;
+  gboolean ok;
+
+  g_test_summary ("pipecom_pipe_run() serves messages and returns TRUE after "
+                  "pipecom_pipe_stop() is called from another thread");
+
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), NULL);
+  rt.pipe = pipe;
+  rt.name = name;
+  thread = g_thread_new ("stopper", request_then_stop_thread, &rt);
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "pipecom_pipe_run()");
+  ok = pipecom_pipe_run (pipe, &error);
+  pipecom_test_watchdog_stop (watchdog);
+  g_thread_join (thread);
+
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_no_error (rt.error);
+  g_assert_cmpstr (rt.reply, ==, "ack:hello");
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_REQUESTED);
+  assert_files_removed (pipe);
+  g_free (rt.reply);
+}
+
+static gpointer
+send_die_thread (gpointer data)
+{
+  RunThread *rt = data;
+
+  rt->ok = pipecom_send (rt->name, "PIPECOM_DIE", 20, 0, &rt->error);
+  return NULL;
+}
+
+static void
+test_run_die_code_from_thread (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("run-die");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomTestWatchdog *watchdog;
+  PipecomTestStopped stopped;
+  RunThread rt = { 0, };
+  GThread *thread;
+  gboolean ok;
+
+  g_test_summary ("pipecom_pipe_run() returns TRUE once another thread sends the die code");
+
+  pipecom_test_connect_stopped (pipe, &stopped);
+  rt.name = name;
+  thread = g_thread_new ("killer", send_die_thread, &rt);
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "pipecom_pipe_run()");
+  ok = pipecom_pipe_run (pipe, &error);
+  pipecom_test_watchdog_stop (watchdog);
+  g_thread_join (thread);
+
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_no_error (rt.error);
+  g_assert_true (rt.ok);
+  g_assert_cmpint (stopped.count, ==, 1);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_DIE_CODE);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_DIE_CODE);
+  assert_files_removed (pipe);
+}
+
+static gpointer
+run_thread (gpointer data)
+{
+  RunThread *rt = data;
+  GMainContext *context = g_main_context_new ();
+
+  g_main_context_push_thread_default (context);
+  rt->ok = pipecom_pipe_run (rt->pipe, &rt->error);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return NULL;
+}
+
+static void
+test_run_in_thread (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("run-thread");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestWatchdog *watchdog;
+  RunThread rt = { 0, };
+  GThread *thread;
+
+  g_test_summary ("pipecom_pipe_run() in a worker thread serves synchronous requests from "
+                  "the test thread and returns TRUE after the die code");
+
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), NULL);
+  rt.pipe = pipe;
+  thread = g_thread_new ("runner", run_thread, &rt);
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "requests to a pipe run in a thread");
+  reply = pipecom_request (name, "hi", 20, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:hi");
+  g_assert_true (pipecom_send (name, "PIPECOM_DIE", 20, 0, &error));
+  g_assert_no_error (error);
+  g_thread_join (thread);
+  pipecom_test_watchdog_stop (watchdog);
+
+  g_assert_no_error (rt.error);
+  g_assert_true (rt.ok);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_DIE_CODE);
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+}
+
+static void
+test_run_die_code_from_process (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("run-proc");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestWatchdog *watchdog;
+  gboolean ok;
+
+  g_test_summary ("pipecom_pipe_run() returns TRUE when another process sends the die code");
+
+  child = pipecom_test_child_spawn ("--child-send", name, "PIPECOM_DIE", NULL);
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "pipecom_pipe_run()");
+  ok = pipecom_pipe_run (pipe, &error);
+  pipecom_test_watchdog_stop (watchdog);
+
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_DIE_CODE);
+  g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 0);
+  assert_files_removed (pipe);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Address in use, stale FIFOs                                              */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_address_in_use_same_process (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("in-use");
+  g_autoptr(PipecomPipe) first = pipecom_test_listen_new (name, FALSE, NULL);
+  g_autoptr(PipecomPipe) second = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+
+  g_test_summary ("A second listener on a live name fails with ADDRESS_IN_USE and the first "
+                  "one keeps serving; once the first stops, the name is free again");
+
+  g_assert_false (pipecom_pipe_listen (second, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_ADDRESS_IN_USE);
+  g_assert_nonnull (strstr (error->message, name));
+  g_clear_error (&error);
+  g_assert_false (pipecom_pipe_get_listening (second));
+  g_assert_true (pipecom_pipe_get_listening (first));
+  g_assert_true (g_file_test (pipecom_pipe_get_path (first), G_FILE_TEST_EXISTS));
+
+  reply = pipecom_test_request (name, "still there?", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:still there?");
+
+  pipecom_test_stop_and_wait (first);
+  g_clear_object (&second);
+  second = pipecom_test_listen_new (name, FALSE, NULL);
+  g_clear_pointer (&reply, g_free);
+  reply = pipecom_test_request (name, "new owner", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:new owner");
+  pipecom_test_stop_and_wait (second);
+}
+
+static void
+test_address_in_use_other_process (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("in-use-proc");
+  g_autoptr(PipecomPipe) pipe = pipecom_test_listen_new (name, FALSE, NULL);
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *prefix = g_strdup_printf ("ERROR %d ", PIPECOM_ERROR_ADDRESS_IN_USE);
+  g_autofree char *reply = NULL;
+
+  g_test_summary ("A listener in another process on our live name fails with ADDRESS_IN_USE");
+
+  child = pipecom_test_child_spawn ("--child-listener", name, NULL);
+  line = pipecom_test_child_read_line (child, PIPECOM_TEST_DEADLINE);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, prefix));
+  g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 2);
+
+  reply = pipecom_test_request (name, "mine", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:mine");
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_address_in_use_child_first (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("in-use-child");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (path);
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *expected = g_strdup_printf ("STOPPED %d", PIPECOM_STOP_REASON_DIE_CODE);
+
+  g_test_summary ("Listening on a name a child process serves fails with ADDRESS_IN_USE "
+                  "and leaves the child serving");
+
+  child = pipecom_test_child_spawn ("--child-listener", path, NULL);
+  pipecom_test_child_expect_line (child, "READY");
+
+  g_assert_false (pipecom_pipe_listen (pipe, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_ADDRESS_IN_USE);
+  g_clear_error (&error);
+
+  reply = pipecom_test_request (path, "hi child", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:hi child");
+
+  g_assert_true (pipecom_test_send (path, "PIPECOM_DIE", 20, 0, &error));
+  g_assert_no_error (error);
+  line = pipecom_test_child_read_line (child, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpstr (line, ==, expected);
+  g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 0);
+  assert_files_removed (pipe);
+}
+
+static void
+test_stale_fifo (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("stale");
+  g_autofree char *lock = g_strconcat (path, ".lock", NULL);
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  GStatBuf st;
+  gint64 start;
+
+  g_test_summary ("A FIFO left by a listener killed with SIGKILL is stale: sends fail with "
+                  "CONNECTION_FAILED, and a new listener reclaims it and serves");
+
+  child = pipecom_test_child_spawn ("--child-listener", path, NULL);
+  pipecom_test_child_expect_line (child, "READY");
+  pipecom_test_child_kill (child);
+
+  g_assert_cmpint (g_lstat (path, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_true (g_file_test (lock, G_FILE_TEST_IS_REGULAR));
+
+  start = g_get_monotonic_time ();
+  g_assert_false (pipecom_send (path, "anyone?", 0, 2, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_clear_error (&error);
+
+  pipe = pipecom_test_listen_new (path, FALSE, NULL);
+  reply = pipecom_test_request (path, "reclaimed", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:reclaimed");
+  pipecom_test_stop_and_wait (pipe);
+  assert_files_removed (pipe);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Threaded mode                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  GMutex   mutex;
+  GThread *handler_thread;
+  guint    calls;
+  GThread *stopped_thread;
+} ThreadRecord;
+
+static char *
+record_thread_cb (PipecomPipe    *pipe,
+                  PipecomMessage *message,
+                  gpointer        user_data)
+{
+  ThreadRecord *rec = user_data;
+
+  g_mutex_lock (&rec->mutex);
+  rec->handler_thread = g_thread_self ();
+  rec->calls++;
+  g_mutex_unlock (&rec->mutex);
+  return g_strconcat ("ack:", pipecom_message_get_text (message), NULL);
+}
+
+static void
+test_threaded (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("threaded");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestWatchdog *watchdog;
+  PipecomTestStopped stopped;
+  ThreadRecord rec = { 0, };
+
+  g_test_summary ("A threaded pipe runs handlers in its own thread; listening and "
+                  "message-count are readable from the test thread, which may block");
+
+  g_mutex_init (&rec.mutex);
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", TRUE, NULL);
+  g_assert_true (pipecom_pipe_get_threaded (pipe));
+  g_signal_connect (pipe, "message-received", G_CALLBACK (record_thread_cb), &rec);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+
+  /* Blocking calls on the test thread, which nobody iterates. */
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "requests to a threaded pipe");
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("t%u", i);
+      g_autofree char *expected = g_strdup_printf ("ack:t%u", i);
+      g_autofree char *reply = pipecom_request (name, msg, 20, 0, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, expected);
+    }
+  pipecom_test_watchdog_stop (watchdog);
+
+  g_mutex_lock (&rec.mutex);
+  g_assert_cmpuint (rec.calls, ==, 5);
+  g_assert_nonnull (rec.handler_thread);
+  g_assert_true (rec.handler_thread != g_thread_self ());
+  g_mutex_unlock (&rec.mutex);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 5);
+
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe) &&
+                         g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_REQUESTED);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_REQUESTED);
+  assert_files_removed (pipe);
+  g_mutex_clear (&rec.mutex);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Graceful stop                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  guint calls;
+} GracefulData;
+
+static char *
+stop_on_first_cb (PipecomPipe    *pipe,
+                  PipecomMessage *message,
+                  gpointer        user_data)
+{
+  GracefulData *data = user_data;
+
+  if (data->calls++ == 0)
+    pipecom_pipe_stop (pipe);
+  return NULL;
+}
+
+static guint
+count_done (PipecomTestResult *results,
+            guint              n)
+{
+  guint done = 0;
+
+  for (guint i = 0; i < n; i++)
+    done += results[i].done;
+  return done;
+}
+
+static void
+test_stop_graceful (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("graceful");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult results[10] = { { 0, }, };
+  PipecomTestStopped stopped;
+  GracefulData data = { 0, };
+  guint n_ok = 0;
+
+  g_test_summary ("stop() from a handler: every sender told TRUE had its message handled, "
+                  "the others get an error, none hangs");
+
+  g_signal_connect (pipe, "message-received", G_CALLBACK (stop_on_first_cb), &data);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("g%u", i);
+
+      pipecom_send_async (name, msg, 10, 5, NULL, pipecom_test_send_cb, &results[i]);
+    }
+
+  pipecom_test_wait_for (count_done (results, G_N_ELEMENTS (results)) == G_N_ELEMENTS (results),
+                         PIPECOM_TEST_DEADLINE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      if (results[i].ok)
+        n_ok++;
+      else
+        {
+          g_test_message ("send %u failed: %s", i, results[i].error->message);
+          g_assert_true (g_error_matches (results[i].error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED) ||
+                         g_error_matches (results[i].error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED) ||
+                         g_error_matches (results[i].error, PIPECOM_ERROR, PIPECOM_ERROR_BUSY) ||
+                         g_error_matches (results[i].error, PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT));
+        }
+      pipecom_test_result_clear (&results[i]);
+    }
+
+  g_test_message ("%u of %u sends acknowledged", n_ok, (guint) G_N_ELEMENTS (results));
+  g_assert_cmpuint (n_ok, >=, 1);
+  g_assert_cmpuint (data.calls, ==, n_ok);
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (stopped.count, ==, 1);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_REQUESTED);
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, n_ok);
+  assert_files_removed (pipe);
+}
+
+typedef struct
+{
+  GPtrArray *held;
+  gint64     first_reply_at;
+} Pending;
+
+static gboolean
+reply_all_cb (gpointer user_data)
+{
+  Pending *pending = user_data;
+
+  /* ::stopped may well be emitted from inside the last reply. */
+  pending->first_reply_at = g_get_monotonic_time ();
+  for (guint i = 0; i < pending->held->len; i++)
+    {
+      PipecomMessage *m = g_ptr_array_index (pending->held, i);
+      g_autofree char *reply = g_strconcat ("late:", pipecom_message_get_text (m), NULL);
+
+      pipecom_message_reply (m, reply);
+    }
+  g_ptr_array_set_size (pending->held, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static char *
+keep_cb (PipecomPipe    *pipe,
+         PipecomMessage *message,
+         gpointer        user_data)
+{
+  Pending *pending = user_data;
+
+  g_ptr_array_add (pending->held, g_object_ref (message));
+  return NULL;
+}
+
+static void
+test_stop_pending_replies (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("stop-pending");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult results[5] = { { 0, }, };
+  PipecomTestResult late = { 0, };
+  PipecomTestStopped stopped;
+  Pending pending = { 0, };
+  gint64 stop_at;
+
+  g_test_summary ("Messages received before stop() and answered later still get their "
+                  "replies before ::stopped; a new sender is refused at once");
+
+  pending.held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (keep_cb), &pending);
+  pipecom_test_connect_stopped (pipe, &stopped);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("p%u", i);
+
+      pipecom_request_async (name, msg, 20, 0, NULL, pipecom_test_request_cb, &results[i]);
+    }
+  pipecom_test_wait_for (pending.held->len == G_N_ELEMENTS (results), PIPECOM_TEST_DEADLINE);
+
+  stop_at = g_get_monotonic_time ();
+  pipecom_pipe_stop (pipe);
+  g_timeout_add (300, reply_all_cb, &pending);
+
+  pipecom_send_async (name, "too late", 10, 1, NULL, pipecom_test_send_cb, &late);
+  pipecom_test_wait_for (late.done, PIPECOM_TEST_DEADLINE);
+  g_test_message ("new sender: %s", late.error ? late.error->message : "(no error)");
+  g_assert_true (g_error_matches (late.error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED) ||
+                 g_error_matches (late.error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED));
+  g_assert_cmpint (late.finished_at - stop_at, <, 2 * G_USEC_PER_SEC);
+
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (pending.first_reply_at, >, 0);
+  g_assert_cmpint (stopped.at, >=, pending.first_reply_at);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_REQUESTED);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("late:p%u", i);
+
+      pipecom_test_wait_for (results[i].done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (results[i].error);
+      g_assert_cmpstr (results[i].text, ==, expected);
+      pipecom_test_result_clear (&results[i]);
+    }
+  pipecom_test_result_clear (&late);
+  g_ptr_array_unref (pending.held);
+  assert_files_removed (pipe);
+}
+
+static char *
+stop_in_handler_cb (PipecomPipe    *pipe,
+                    PipecomMessage *message,
+                    gpointer        user_data)
+{
+  g_atomic_int_inc ((gint *) user_data);
+  pipecom_pipe_stop (pipe);
+  return g_strdup ("bye");
+}
+
+static void
+test_stop_from_handler (void)
+{
+  g_test_summary ("A handler that calls stop() still answers its own sender: the reply "
+                  "arrives, and ::stopped follows");
+
+  for (guint round = 0; round < 20; round++)
+    {
+      g_autofree char *name = pipecom_test_make_name ("stop-in-handler");
+      g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *reply = NULL;
+      PipecomTestStopped stopped;
+      gint calls = 0;
+
+      g_signal_connect (pipe, "message-received", G_CALLBACK (stop_in_handler_cb), &calls);
+      pipecom_test_connect_stopped (pipe, &stopped);
+      g_assert_true (pipecom_pipe_listen (pipe, &error));
+      g_assert_no_error (error);
+
+      reply = pipecom_test_request (name, "last words", &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, "bye");
+      g_assert_cmpint (calls, ==, 1);
+      pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+      g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_REQUESTED);
+    }
+}
+
+static void
+test_stop_idempotent (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("stop-twice");
+  g_autoptr(PipecomPipe) pipe = pipecom_test_listen_new (name, FALSE, NULL);
+  PipecomTestStopped stopped;
+
+  g_test_summary ("Calling stop() twice emits ::stopped once");
+
+  pipecom_test_connect_stopped (pipe, &stopped);
+  pipecom_pipe_stop (pipe);
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (g_atomic_int_get (&stopped.count) > 0, PIPECOM_TEST_DEADLINE);
+  pipecom_pipe_stop (pipe);
+  pipecom_test_iterate_for (100);
+  g_assert_cmpint (stopped.count, ==, 1);
+  g_assert_cmpint (stopped.reason, ==, PIPECOM_STOP_REASON_REQUESTED);
+  g_assert_false (stopped.listening_in_handler);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Response pipe                                                            */
+/* ------------------------------------------------------------------------ */
+
+static char *
+prefix_r_cb (PipecomPipe    *pipe,
+             PipecomMessage *message,
+             gpointer        user_data)
+{
+  return g_strconcat ("R:", pipecom_message_get_text (message), NULL);
+}
+
+static char *
+record_text_cb (PipecomPipe    *pipe,
+                PipecomMessage *message,
+                gpointer        user_data)
+{
+  GPtrArray *received = user_data;
+
+  g_ptr_array_add (received, g_strdup (pipecom_message_get_text (message)));
+  return NULL;
+}
+
+static void
+test_response_pipe_forward (void)
+{
+  g_autofree char *name_a = pipecom_test_make_name ("resp-a");
+  g_autofree char *name_b = pipecom_test_make_name ("resp-b");
+  g_autoptr(PipecomPipe) a = NULL;
+  g_autoptr(PipecomPipe) b = pipecom_pipe_new (name_b);
+  g_autoptr(GPtrArray) received = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Each non-NULL reply of pipe A is sent on, in order, to its response pipe B");
+
+  g_signal_connect (b, "message-received", G_CALLBACK (record_text_cb), received);
+  g_assert_true (pipecom_pipe_listen (b, &error));
+  g_assert_no_error (error);
+
+  a = g_object_new (PIPECOM_TYPE_PIPE, "name", name_a, "response-pipe-name", name_b, NULL);
+  g_signal_connect (a, "message-received", G_CALLBACK (prefix_r_cb), NULL);
+  g_assert_true (pipecom_pipe_listen (a, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("msg%u", i);
+      g_autofree char *expected = g_strdup_printf ("R:msg%u", i);
+      g_autofree char *reply = pipecom_test_request (name_a, msg, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, expected);
+    }
+
+  pipecom_test_wait_for (received->len >= 5, PIPECOM_TEST_DEADLINE);
+  pipecom_test_iterate_for (100);
+  g_assert_cmpuint (received->len, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("R:msg%u", i);
+
+      g_assert_cmpstr (g_ptr_array_index (received, i), ==, expected);
+    }
+
+  pipecom_test_stop_and_wait (a);
+  pipecom_test_stop_and_wait (b);
+}
+
+static void
+response_error_cb (PipecomPipe  *pipe,
+                   const GError *error,
+                   gpointer      user_data)
+{
+  GPtrArray *errors = user_data;
+
+  g_ptr_array_add (errors, g_error_copy (error));
+}
+
+static void
+serve_with_missing_response_pipe (PipecomPipe *a,
+                                  const char  *name_a)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_signal_connect (a, "message-received", G_CALLBACK (prefix_r_cb), NULL);
+  g_assert_true (pipecom_pipe_listen (a, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("x%u", i);
+      g_autofree char *expected = g_strdup_printf ("R:x%u", i);
+      g_autofree char *reply = pipecom_test_request (name_a, msg, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, expected);
+      g_assert_true (pipecom_pipe_get_listening (a));
+    }
+}
+
+static void
+test_response_pipe_missing (void)
+{
+  g_autofree char *name_a = pipecom_test_make_name ("resp-missing");
+  g_autofree char *missing = pipecom_test_make_name ("nobody-listens");
+  g_autoptr(PipecomPipe) a = NULL;
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+
+  g_test_summary ("A response pipe without listener is reported through ::response-error "
+                  "and never stops the pipe from serving");
+
+  a = g_object_new (PIPECOM_TYPE_PIPE, "name", name_a, "response-pipe-name", missing, NULL);
+  g_signal_connect (a, "response-error", G_CALLBACK (response_error_cb), errors);
+  serve_with_missing_response_pipe (a, name_a);
+
+  pipecom_test_wait_for (errors->len == 3, PIPECOM_TEST_DEADLINE);
+  for (guint i = 0; i < errors->len; i++)
+    {
+      GError *e = g_ptr_array_index (errors, i);
+
+      g_test_message ("response-error: %s", e->message);
+      g_assert_true (e->domain == PIPECOM_ERROR);
+    }
+  g_assert_true (pipecom_pipe_get_listening (a));
+  pipecom_test_stop_and_wait (a);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (a), ==, PIPECOM_STOP_REASON_REQUESTED);
+}
+
+static void
+count_warning_cb (const char     *log_domain,
+                  GLogLevelFlags  log_level,
+                  const char     *message,
+                  gpointer        user_data)
+{
+  g_test_message ("warning: %s", message);
+  if (strstr (message, "forward") != NULL)
+    (*(guint *) user_data)++;
+}
+
+static gboolean
+not_fatal_cb (const char     *log_domain,
+              GLogLevelFlags  log_level,
+              const char     *message,
+              gpointer        user_data)
+{
+  /* Only our domain's warnings are expected here. */
+  return !(g_strcmp0 (log_domain, G_LOG_DOMAIN) == 0 && (log_level & G_LOG_LEVEL_WARNING) != 0);
+}
+
+static void
+test_response_pipe_missing_warning (void)
+{
+  g_autofree char *name_a = pipecom_test_make_name ("resp-missing-warn");
+  g_autofree char *missing = pipecom_test_make_name ("nobody-listens");
+  g_autoptr(PipecomPipe) a = NULL;
+  guint warnings = 0;
+  guint handler_id;
+
+  g_test_summary ("Without a ::response-error handler, a failed forward is a warning and the "
+                  "pipe keeps serving");
+
+  handler_id = g_log_set_handler (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                                  count_warning_cb, &warnings);
+  g_test_log_set_fatal_handler (not_fatal_cb, NULL);
+
+  a = g_object_new (PIPECOM_TYPE_PIPE, "name", name_a, "response-pipe-name", missing, NULL);
+  serve_with_missing_response_pipe (a, name_a);
+  pipecom_test_wait_for (warnings == 3, PIPECOM_TEST_DEADLINE);
+  g_assert_true (pipecom_pipe_get_listening (a));
+  pipecom_test_stop_and_wait (a);
+
+  g_test_log_set_fatal_handler (NULL, NULL);
+  g_log_remove_handler (G_LOG_DOMAIN, handler_id);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  pipecom_test_init (&argc, &argv);
+
+  g_test_add_func ("/pipe/properties/defaults", test_properties_defaults);
+  g_test_add_func ("/pipe/properties/notify", test_properties_notify);
+  g_test_add_func ("/pipe/properties/flags", test_properties_flags);
+  g_test_add_func ("/pipe/properties/construct-only", test_properties_construct_only);
+  g_test_add_func ("/pipe/path", test_path);
+  g_test_add_func ("/pipe/die-code/default", test_die_code_default);
+  g_test_add_func ("/pipe/die-code/custom", test_die_code_custom);
+  g_test_add_func ("/pipe/die-code/disabled", test_die_code_disabled);
+  g_test_add_func ("/pipe/max-messages", test_max_messages);
+  g_test_add_func ("/pipe/message-count", test_message_count);
+  g_test_add_func ("/pipe/timeout/inactivity", test_timeout_inactivity);
+  g_test_add_func ("/pipe/timeout/restart", test_timeout_restart);
+  g_test_add_func ("/pipe/run/stop-from-thread", test_run_stop_from_thread);
+  g_test_add_func ("/pipe/run/die-code-from-thread", test_run_die_code_from_thread);
+  g_test_add_func ("/pipe/run/in-thread", test_run_in_thread);
+  g_test_add_func ("/pipe/run/die-code-from-process", test_run_die_code_from_process);
+  g_test_add_func ("/pipe/address-in-use/same-process", test_address_in_use_same_process);
+  g_test_add_func ("/pipe/address-in-use/other-process", test_address_in_use_other_process);
+  g_test_add_func ("/pipe/address-in-use/child-first", test_address_in_use_child_first);
+  g_test_add_func ("/pipe/stale-fifo", test_stale_fifo);
+  g_test_add_func ("/pipe/threaded", test_threaded);
+  g_test_add_func ("/pipe/stop/graceful", test_stop_graceful);
+  g_test_add_func ("/pipe/stop/from-handler", test_stop_from_handler);
+  g_test_add_func ("/pipe/stop/pending-replies", test_stop_pending_replies);
+  g_test_add_func ("/pipe/stop/idempotent", test_stop_idempotent);
+  g_test_add_func ("/pipe/response-pipe/forward", test_response_pipe_forward);
+  g_test_add_func ("/pipe/response-pipe/missing", test_response_pipe_missing);
+  g_test_add_func ("/pipe/response-pipe/missing-warning", test_response_pipe_missing_warning);
+
+  return g_test_run ();
+}

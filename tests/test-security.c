@@ -1,0 +1,365 @@
+/* test-security.c: what PipeCom refuses to trust
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "test-utils.h"
+
+static void
+assert_listen_denied (const char *name)
+{
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (pipecom_pipe_listen (pipe, &error));
+  g_test_message ("listen on %s: %s", name, error ? error->message : "(no error)");
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+  g_assert_false (pipecom_pipe_get_listening (pipe));
+}
+
+static void
+assert_send_denied (const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autofree char *reply = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_false (pipecom_test_send (name, "secret", 5, 2, &error));
+  g_test_message ("send to %s: %s", name, error ? error->message : "(no error)");
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+  g_clear_error (&error);
+
+  reply = pipecom_test_request (name, "secret", &error);
+  g_assert_null (reply);
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+  g_clear_error (&error);
+
+  pipecom_client_set_max_attempts (client, 2);
+  pipecom_client_set_timeout (client, 5);
+  g_assert_false (pipecom_client_connect (client, NULL, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+
+  /* Refused at once, not after retrying. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 4 * G_USEC_PER_SEC);
+}
+
+static void
+assert_is_symlink_to (const char *link,
+                      const char *target)
+{
+  g_autofree char *read = g_file_read_link (link, NULL);
+  GStatBuf st;
+
+  g_assert_cmpint (g_lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_cmpstr (read, ==, target);
+}
+
+static void
+test_symlink_to_live_fifo (void)
+{
+  g_autofree char *real = pipecom_test_make_path ("real");
+  g_autofree char *link = pipecom_test_make_path ("link");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autofree char *reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+  gint calls = 0;
+
+  g_test_summary ("A symlink to a live listener's FIFO is refused with PERMISSION_DENIED by "
+                  "listeners and senders; nothing reaches the real listener");
+
+  pipe = pipecom_test_listen_new (real, FALSE, &calls);
+  g_assert_cmpint (symlink (real, link), ==, 0);
+
+  assert_listen_denied (link);
+  assert_send_denied (link);
+  g_assert_cmpint (calls, ==, 0);
+
+  /* Nothing was removed or replaced. */
+  assert_is_symlink_to (link, real);
+  g_assert_cmpint (g_lstat (real, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+
+  reply = pipecom_test_request (real, "direct", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:direct");
+
+  pipecom_test_stop_and_wait (pipe);
+  g_unlink (link);
+}
+
+static void
+test_symlink_to_file (void)
+{
+  g_autofree char *file = pipecom_test_make_path ("victim");
+  g_autofree char *link = pipecom_test_make_path ("link-file");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A symlink to a regular file is refused, and the file is left untouched");
+
+  g_assert_true (g_file_set_contents (file, "precious", -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (symlink (file, link), ==, 0);
+
+  assert_listen_denied (link);
+  assert_send_denied (link);
+
+  assert_is_symlink_to (link, file);
+  g_assert_true (g_file_get_contents (file, &contents, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (contents, ==, "precious");
+  g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+  g_unlink (link);
+  g_unlink (file);
+}
+
+static void
+test_symlink_dangling (void)
+{
+  g_autofree char *target = pipecom_test_make_path ("not-yet");
+  g_autofree char *link = pipecom_test_make_path ("dangling");
+  GStatBuf st;
+
+  g_test_summary ("A dangling symlink is refused and the listener creates nothing at its "
+                  "target");
+
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  assert_listen_denied (link);
+  assert_send_denied (link);
+  assert_is_symlink_to (link, target);
+  g_assert_cmpint (g_lstat (target, &st), !=, 0);
+  g_unlink (link);
+}
+
+static void
+test_symlink_simple_name (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("simple-link");
+  g_autofree char *dir = pipecom_test_get_pipecom_dir ();
+  g_autofree char *link = g_build_filename (dir, name, NULL);
+  g_autofree char *fifo = pipecom_test_make_path ("elsewhere");
+
+  g_test_summary ("A symlink in the per-user pipe directory under a simple name is refused");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (symlink (fifo, link), ==, 0);
+
+  assert_listen_denied (name);
+  assert_send_denied (name);
+  assert_is_symlink_to (link, fifo);
+  g_unlink (link);
+  g_unlink (fifo);
+}
+
+static void
+test_lock_symlink (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("lock-attack");
+  g_autofree char *lock = g_strconcat (path, ".lock", NULL);
+  g_autofree char *victim = pipecom_test_make_path ("lock-victim");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A symlink planted at the lock file's path is refused and its target left "
+                  "untouched");
+
+  g_assert_true (g_file_set_contents (victim, "precious", -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (symlink (victim, lock), ==, 0);
+
+  assert_listen_denied (path);
+  assert_is_symlink_to (lock, victim);
+  g_assert_true (g_file_get_contents (victim, &contents, NULL, &error));
+  g_assert_cmpstr (contents, ==, "precious");
+  g_unlink (lock);
+  g_unlink (victim);
+  g_unlink (path);
+}
+
+static void
+test_regular_file (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("regular");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A regular file at the pipe's path is refused and left untouched");
+
+  g_assert_true (g_file_set_contents (path, "not a fifo", -1, &error));
+  g_assert_no_error (error);
+
+  assert_listen_denied (path);
+  assert_send_denied (path);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_cmpstr (contents, ==, "not a fifo");
+  g_unlink (path);
+}
+
+static void
+test_directory (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("a-directory");
+
+  g_test_summary ("A directory at the pipe's path is refused");
+
+  g_assert_cmpint (g_mkdir (path, 0700), ==, 0);
+  assert_listen_denied (path);
+  assert_send_denied (path);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_DIR));
+  g_rmdir (path);
+}
+
+static void
+test_modes (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("modes");
+  g_autofree char *dir = pipecom_test_get_pipecom_dir ();
+  g_autofree char *abs = pipecom_test_make_path ("modes-abs");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(PipecomPipe) pipe_abs = NULL;
+  g_autofree char *lock = NULL;
+  mode_t old_umask;
+  GStatBuf st;
+
+  g_test_summary ("Even with umask 0, the per-user pipe directory is created 0700 and FIFOs "
+                  "and lock files 0600, owned by us");
+
+  old_umask = umask (0);
+  /* Let the library create the directory itself, if nothing is in it. */
+  if (pipecom_test_count_dir_entries (dir) == 0)
+    g_rmdir (dir);
+
+  pipe = pipecom_test_listen_new (name, FALSE, NULL);
+  pipe_abs = pipecom_test_listen_new (abs, FALSE, NULL);
+
+  g_assert_cmpint (g_lstat (dir, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0700);
+  g_assert_cmpuint (st.st_uid, ==, geteuid ());
+
+  g_assert_cmpint (g_lstat (pipecom_pipe_get_path (pipe), &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+  g_assert_cmpuint (st.st_uid, ==, geteuid ());
+
+  lock = g_strconcat (pipecom_pipe_get_path (pipe), ".lock", NULL);
+  g_assert_cmpint (g_lstat (lock, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+
+  g_assert_cmpint (g_lstat (abs, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+
+  umask (old_umask);
+  pipecom_test_stop_and_wait (pipe);
+  pipecom_test_stop_and_wait (pipe_abs);
+}
+
+static void
+test_insecure_directory (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("insecure-dir");
+  g_autofree char *dir = pipecom_test_get_pipecom_dir ();
+
+  g_test_summary ("A per-user pipe directory readable by others is refused with "
+                  "PERMISSION_DENIED for listeners and senders");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+
+  assert_listen_denied (name);
+  assert_send_denied (name);
+
+  g_assert_cmpint (g_chmod (dir, 0700), ==, 0);
+}
+
+static void
+test_foreign_owner (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("foreign");
+  g_autofree char *name = pipecom_test_make_name ("foreign-simple");
+  g_autofree char *dir = pipecom_test_get_pipecom_dir ();
+  g_autofree char *simple_path = g_build_filename (dir, name, NULL);
+  char buf[64];
+  GStatBuf st;
+  int fd;
+
+  g_test_summary ("A FIFO created 0666 by another user is refused by listeners (and not "
+                  "reclaimed) and by senders (who write nothing into it)");
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root to create a file owned by another user");
+      return;
+    }
+
+  g_assert_cmpint (mkfifo (path, 0666), ==, 0);
+  g_assert_cmpint (chmod (path, 0666), ==, 0);
+  g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
+
+  assert_listen_denied (path);
+  g_assert_cmpint (g_lstat (path, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpuint (st.st_uid, ==, 65534);
+
+  /* The foreign "listener" reads the FIFO, so a careless sender would
+   * connect and hand it our message. */
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  assert_send_denied (path);
+  g_assert_cmpint (read (fd, buf, sizeof buf), <=, 0);
+  close (fd);
+  g_unlink (path);
+
+  /* Same with a simple name in the per-user directory. */
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (mkfifo (simple_path, 0666), ==, 0);
+  g_assert_cmpint (chown (simple_path, 65534, 65534), ==, 0);
+  assert_listen_denied (name);
+  fd = open (simple_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  assert_send_denied (name);
+  g_assert_cmpint (read (fd, buf, sizeof buf), <=, 0);
+  close (fd);
+  g_assert_true (g_file_test (simple_path, G_FILE_TEST_EXISTS));
+  g_unlink (simple_path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  pipecom_test_init (&argc, &argv);
+
+  g_test_add_func ("/security/symlink/live-fifo", test_symlink_to_live_fifo);
+  g_test_add_func ("/security/symlink/file", test_symlink_to_file);
+  g_test_add_func ("/security/symlink/dangling", test_symlink_dangling);
+  g_test_add_func ("/security/symlink/simple-name", test_symlink_simple_name);
+  g_test_add_func ("/security/symlink/lock-file", test_lock_symlink);
+  g_test_add_func ("/security/regular-file", test_regular_file);
+  g_test_add_func ("/security/directory", test_directory);
+  g_test_add_func ("/security/modes", test_modes);
+  g_test_add_func ("/security/insecure-directory", test_insecure_directory);
+  g_test_add_func ("/security/foreign-owner", test_foreign_owner);
+
+  return g_test_run ();
+}

@@ -1,0 +1,903 @@
+/* test-utils.c
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "test-utils.h"
+
+static char *test_runtime_dir;   /* (owned) */
+static char *test_self_path;     /* (owned) */
+static guint name_counter;
+
+/* ------------------------------------------------------------------------ */
+/* Helper-process modes                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The child watches its stdin (a pipe from the parent test) and exits as soon
+ * as the parent goes away, so no helper outlives a crashed test. */
+static gpointer
+child_stdin_watch_thread (gpointer data)
+{
+  char buf[64];
+
+  for (;;)
+    {
+      ssize_t n = read (STDIN_FILENO, buf, sizeof buf);
+
+      if (n == 0 || (n < 0 && errno != EINTR))
+        _exit (3);
+    }
+
+  return NULL;
+}
+
+static gboolean
+child_watchdog_cb (gpointer data)
+{
+  g_printerr ("child helper: watchdog expired, exiting\n");
+  _exit (4);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+child_common_setup (void)
+{
+  g_thread_unref (g_thread_new ("stdin-watch", child_stdin_watch_thread, NULL));
+  /* Last resort: never outlive the suite's own timeout. */
+  g_timeout_add_seconds_full (G_PRIORITY_HIGH, 240, child_watchdog_cb, NULL, NULL);
+}
+
+static char *
+child_listener_message_cb (PipecomPipe    *pipe,
+                           PipecomMessage *message,
+                           gpointer        user_data)
+{
+  const char *text = pipecom_message_get_text (message);
+
+  if (g_strcmp0 (text, "block") == 0)
+    {
+      /* Simulates a handler stuck forever: the parent kills us. */
+      g_print ("GOT block\n");
+      fflush (stdout);
+      for (;;)
+        g_usleep (G_USEC_PER_SEC / 10);
+    }
+
+  if (g_strcmp0 (text, "hold") == 0)
+    {
+      /* Keep the message, never answer it. */
+      g_object_ref (message);
+      g_print ("GOT hold\n");
+      fflush (stdout);
+      return NULL;
+    }
+
+  return g_strconcat ("ack:", text ? text : "(binary)", NULL);
+}
+
+static int
+child_listener_main (int    argc,
+                     char **argv)
+{
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean threaded = FALSE;
+
+  if (argc < 3)
+    return 2;
+  threaded = argc > 3 && g_strcmp0 (argv[3], "threaded") == 0;
+
+  child_common_setup ();
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", argv[2], "threaded", threaded, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (child_listener_message_cb), NULL);
+
+  if (!pipecom_pipe_listen (pipe, &error))
+    {
+      g_print ("ERROR %d %s\n", error->code, error->message);
+      fflush (stdout);
+      return 2;
+    }
+
+  g_print ("READY\n");
+  fflush (stdout);
+
+  if (!pipecom_pipe_run (pipe, &error))
+    {
+      g_print ("RUN-ERROR %d %s\n", error->code, error->message);
+      fflush (stdout);
+      return 1;
+    }
+
+  g_print ("STOPPED %d\n", pipecom_pipe_get_stop_reason (pipe));
+  fflush (stdout);
+  return 0;
+}
+
+static int
+child_send_main (int    argc,
+                 char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  guint max_attempts = 0;
+
+  if (argc < 4)
+    return 2;
+  if (argc > 4)
+    max_attempts = (guint) g_ascii_strtoull (argv[4], NULL, 10);
+
+  child_common_setup ();
+
+  if (!pipecom_send (argv[2], argv[3], 20, max_attempts, &error))
+    {
+      g_print ("child send: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+typedef struct
+{
+  const char *path;
+  const char *id;
+  guint       thread_no;
+  guint       n_messages;
+  guint       failures;
+} ChildClientThread;
+
+static gpointer
+child_client_thread (gpointer data)
+{
+  ChildClientThread *t = data;
+  g_autoptr(PipecomClient) client = pipecom_client_new (t->path);
+  g_autoptr(GError) error = NULL;
+
+  pipecom_client_set_timeout (client, 120);
+
+  if (!pipecom_client_connect (client, NULL, &error))
+    {
+      g_printerr ("child client %s/%u: connect: %s\n", t->id, t->thread_no, error->message);
+      t->failures = t->n_messages;
+      return NULL;
+    }
+
+  for (guint i = 0; i < t->n_messages; i++)
+    {
+      g_autofree char *payload = g_strdup_printf ("proc%s-t%u-m%u", t->id, t->thread_no, i);
+      g_autofree char *expected = g_strconcat ("ack:", payload, NULL);
+      g_autofree char *reply = NULL;
+
+      reply = pipecom_client_request (client, payload, NULL, &error);
+      if (g_strcmp0 (reply, expected) != 0)
+        {
+          g_printerr ("child client %s/%u: message %u: expected %s, got %s (%s)\n",
+                      t->id, t->thread_no, i, expected, reply ? reply : "NULL",
+                      error ? error->message : "no error");
+          g_clear_error (&error);
+          t->failures++;
+        }
+    }
+
+  pipecom_client_close (client);
+  return NULL;
+}
+
+static int
+child_clients_main (int    argc,
+                    char **argv)
+{
+  guint n_threads, n_messages, failures = 0;
+  g_autofree ChildClientThread *threads = NULL;
+  g_autofree GThread **handles = NULL;
+
+  if (argc < 6)
+    return 2;
+
+  child_common_setup ();
+
+  n_threads = (guint) g_ascii_strtoull (argv[3], NULL, 10);
+  n_messages = (guint) g_ascii_strtoull (argv[4], NULL, 10);
+  threads = g_new0 (ChildClientThread, n_threads);
+  handles = g_new0 (GThread *, n_threads);
+
+  for (guint i = 0; i < n_threads; i++)
+    {
+      threads[i].path = argv[2];
+      threads[i].id = argv[5];
+      threads[i].thread_no = i;
+      threads[i].n_messages = n_messages;
+      handles[i] = g_thread_new ("child-client", child_client_thread, &threads[i]);
+    }
+
+  for (guint i = 0; i < n_threads; i++)
+    {
+      g_thread_join (handles[i]);
+      failures += threads[i].failures;
+    }
+
+  return failures == 0 ? 0 : 1;
+}
+
+static void
+maybe_run_child (int    argc,
+                 char **argv)
+{
+  int status;
+
+  if (argc < 2 || !g_str_has_prefix (argv[1], "--child-"))
+    return;
+
+  if (g_strcmp0 (argv[1], "--child-listener") == 0)
+    status = child_listener_main (argc, argv);
+  else if (g_strcmp0 (argv[1], "--child-send") == 0)
+    status = child_send_main (argc, argv);
+  else if (g_strcmp0 (argv[1], "--child-clients") == 0)
+    status = child_clients_main (argc, argv);
+  else
+    {
+      g_printerr ("unknown helper mode %s\n", argv[1]);
+      status = 2;
+    }
+
+  fflush (stdout);
+  _exit (status);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Init and temporary runtime directory                                     */
+/* ------------------------------------------------------------------------ */
+
+static void
+remove_tree (const char *path)
+{
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    return;
+
+  if (S_ISDIR (st.st_mode))
+    {
+      GDir *dir = g_dir_open (path, 0, NULL);
+      const char *entry;
+
+      if (dir != NULL)
+        {
+          while ((entry = g_dir_read_name (dir)) != NULL)
+            {
+              g_autofree char *child = g_build_filename (path, entry, NULL);
+              remove_tree (child);
+            }
+          g_dir_close (dir);
+        }
+      g_rmdir (path);
+    }
+  else
+    {
+      g_unlink (path);
+    }
+}
+
+/* A test that failed an assertion aborts without running atexit handlers:
+ * remove the directories such runs left, once their process is gone. */
+static void
+remove_stale_runtime_dirs (void)
+{
+  const char *tmp = g_get_tmp_dir ();
+  GDir *dir = g_dir_open (tmp, 0, NULL);
+  const char *entry;
+
+  if (dir == NULL)
+    return;
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    {
+      guint64 pid;
+      char *end = NULL;
+
+      if (!g_str_has_prefix (entry, "pipecom-test-"))
+        continue;
+      pid = g_ascii_strtoull (entry + strlen ("pipecom-test-"), &end, 10);
+      if (pid == 0 || end == NULL || *end != '-')
+        continue;
+      if (kill ((pid_t) pid, 0) != 0 && errno == ESRCH)
+        {
+          g_autofree char *path = g_build_filename (tmp, entry, NULL);
+          GStatBuf st;
+
+          if (g_lstat (path, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == geteuid ())
+            {
+              g_chmod (path, 0700);
+              remove_tree (path);
+            }
+        }
+    }
+  g_dir_close (dir);
+}
+
+static void
+cleanup_runtime_dir (void)
+{
+  if (test_runtime_dir != NULL)
+    {
+      /* A test may have made the directory unusable on purpose. */
+      g_chmod (test_runtime_dir, 0700);
+      remove_tree (test_runtime_dir);
+      g_clear_pointer (&test_runtime_dir, g_free);
+    }
+  g_clear_pointer (&test_self_path, g_free);
+}
+
+void
+pipecom_test_init (int    *argc,
+                   char ***argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmpl = NULL;
+
+  maybe_run_child (*argc, *argv);
+
+  /* Must happen before anything calls g_get_user_runtime_dir(), which
+   * caches its result. */
+  remove_stale_runtime_dirs ();
+  tmpl = g_strdup_printf ("pipecom-test-%d-XXXXXX", (int) getpid ());
+  test_runtime_dir = g_dir_make_tmp (tmpl, &error);
+  if (test_runtime_dir == NULL)
+    g_error ("cannot create a temporary runtime directory: %s", error->message);
+  g_chmod (test_runtime_dir, 0700);
+  g_setenv ("XDG_RUNTIME_DIR", test_runtime_dir, TRUE);
+  atexit (cleanup_runtime_dir);
+
+  if (g_path_is_absolute ((*argv)[0]))
+    test_self_path = g_strdup ((*argv)[0]);
+  else
+    test_self_path = g_canonicalize_filename ((*argv)[0], NULL);
+
+  g_test_init (argc, argv, NULL);
+
+  g_assert_cmpstr (g_get_user_runtime_dir (), ==, test_runtime_dir);
+}
+
+const char *
+pipecom_test_get_runtime_dir (void)
+{
+  return test_runtime_dir;
+}
+
+char *
+pipecom_test_get_pipecom_dir (void)
+{
+  return g_build_filename (test_runtime_dir, "pipecom", NULL);
+}
+
+char *
+pipecom_test_make_name (const char *tag)
+{
+  return g_strdup_printf ("%s-%d-%u", tag, (int) getpid (), ++name_counter);
+}
+
+char *
+pipecom_test_make_path (const char *tag)
+{
+  g_autofree char *base = g_strdup_printf ("%s-%u", tag, ++name_counter);
+
+  return g_build_filename (test_runtime_dir, base, NULL);
+}
+
+guint
+pipecom_test_count_dir_entries (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  if (dir == NULL)
+    return 0;
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_dir_close (dir);
+  return n;
+}
+
+char **
+pipecom_test_list_dir (const char *path)
+{
+  GPtrArray *names = g_ptr_array_new ();
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const char *entry;
+
+  if (dir != NULL)
+    {
+      while ((entry = g_dir_read_name (dir)) != NULL)
+        g_ptr_array_add (names, g_strdup (entry));
+      g_dir_close (dir);
+    }
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (names, FALSE);
+}
+
+guint
+pipecom_test_count_fds (void)
+{
+  /* g_dir_open() itself holds one descriptor while listing. */
+  guint n = pipecom_test_count_dir_entries ("/proc/self/fd");
+
+  g_assert_cmpuint (n, >, 0);
+  return n - 1;
+}
+
+GBytes *
+pipecom_test_random_bytes (gsize size)
+{
+  guint8 *data = g_malloc (size);
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  gsize i = 0;
+
+  for (; i + 4 <= size; i += 4)
+    {
+      guint32 v = g_rand_int (rand);
+      memcpy (data + i, &v, 4);
+    }
+  for (; i < size; i++)
+    data[i] = (guint8) g_rand_int_range (rand, 0, 256);
+
+  g_rand_free (rand);
+  return g_bytes_new_take (data, size);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Deadlines                                                                */
+/* ------------------------------------------------------------------------ */
+
+struct _PipecomTestDeadline
+{
+  GMainContext *context;
+  GSource      *tick;
+  gint64        end;
+};
+
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+PipecomTestDeadline *
+pipecom_test_deadline_new (guint seconds)
+{
+  PipecomTestDeadline *deadline = g_new0 (PipecomTestDeadline, 1);
+
+  deadline->context = g_main_context_ref_thread_default ();
+  deadline->end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  /* Wake up regularly so conditions changed by other threads are seen. */
+  deadline->tick = g_timeout_source_new (10);
+  g_source_set_callback (deadline->tick, tick_cb, NULL, NULL);
+  g_source_attach (deadline->tick, deadline->context);
+  return deadline;
+}
+
+gboolean
+pipecom_test_deadline_iterate (PipecomTestDeadline *deadline)
+{
+  if (g_get_monotonic_time () > deadline->end)
+    return FALSE;
+  g_main_context_iteration (deadline->context, TRUE);
+  return g_get_monotonic_time () <= deadline->end;
+}
+
+void
+pipecom_test_deadline_free (PipecomTestDeadline *deadline)
+{
+  g_source_destroy (deadline->tick);
+  g_source_unref (deadline->tick);
+  g_main_context_unref (deadline->context);
+  g_free (deadline);
+}
+
+void
+pipecom_test_iterate_for (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  PipecomTestDeadline *deadline = pipecom_test_deadline_new (ms / 1000 + 1);
+
+  while (g_get_monotonic_time () < end)
+    pipecom_test_deadline_iterate (deadline);
+  pipecom_test_deadline_free (deadline);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Watchdog                                                                 */
+/* ------------------------------------------------------------------------ */
+
+struct _PipecomTestWatchdog
+{
+  GMutex    mutex;
+  GCond     cond;
+  gboolean  stopped;
+  gint64    end;
+  char     *what;
+  GThread  *thread;
+};
+
+static gpointer
+watchdog_thread (gpointer data)
+{
+  PipecomTestWatchdog *watchdog = data;
+
+  g_mutex_lock (&watchdog->mutex);
+  while (!watchdog->stopped)
+    {
+      if (!g_cond_wait_until (&watchdog->cond, &watchdog->mutex, watchdog->end) &&
+          !watchdog->stopped)
+        {
+          g_printerr ("Bail out! watchdog: %s did not finish in time\n", watchdog->what);
+          abort ();
+        }
+    }
+  g_mutex_unlock (&watchdog->mutex);
+  return NULL;
+}
+
+PipecomTestWatchdog *
+pipecom_test_watchdog_start (guint       seconds,
+                             const char *what)
+{
+  PipecomTestWatchdog *watchdog = g_new0 (PipecomTestWatchdog, 1);
+
+  g_mutex_init (&watchdog->mutex);
+  g_cond_init (&watchdog->cond);
+  watchdog->what = g_strdup (what);
+  watchdog->end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  watchdog->thread = g_thread_new ("watchdog", watchdog_thread, watchdog);
+  return watchdog;
+}
+
+void
+pipecom_test_watchdog_stop (PipecomTestWatchdog *watchdog)
+{
+  g_mutex_lock (&watchdog->mutex);
+  watchdog->stopped = TRUE;
+  g_cond_signal (&watchdog->cond);
+  g_mutex_unlock (&watchdog->mutex);
+  g_thread_join (watchdog->thread);
+  g_mutex_clear (&watchdog->mutex);
+  g_cond_clear (&watchdog->cond);
+  g_free (watchdog->what);
+  g_free (watchdog);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Async result holders                                                     */
+/* ------------------------------------------------------------------------ */
+
+void
+pipecom_test_result_clear (PipecomTestResult *result)
+{
+  g_clear_pointer (&result->text, g_free);
+  g_clear_pointer (&result->bytes, g_bytes_unref);
+  g_clear_error (&result->error);
+  result->done = FALSE;
+  result->ok = FALSE;
+}
+
+void
+pipecom_test_send_cb (GObject      *source,
+                      GAsyncResult *res,
+                      gpointer      user_data)
+{
+  PipecomTestResult *result = user_data;
+
+  g_assert_false (result->done);
+  if (PIPECOM_IS_CLIENT (source))
+    result->ok = pipecom_client_send_finish (PIPECOM_CLIENT (source), res, &result->error);
+  else
+    result->ok = pipecom_send_finish (res, &result->error);
+  g_assert_true (result->ok == (result->error == NULL));
+  result->finished_at = g_get_monotonic_time ();
+  result->done = TRUE;
+}
+
+void
+pipecom_test_send_bytes_cb (GObject      *source,
+                            GAsyncResult *res,
+                            gpointer      user_data)
+{
+  PipecomTestResult *result = user_data;
+
+  g_assert_false (result->done);
+  if (PIPECOM_IS_CLIENT (source))
+    result->ok = pipecom_client_send_bytes_finish (PIPECOM_CLIENT (source), res, &result->error);
+  else
+    result->ok = pipecom_send_bytes_finish (res, &result->error);
+  g_assert_true (result->ok == (result->error == NULL));
+  result->finished_at = g_get_monotonic_time ();
+  result->done = TRUE;
+}
+
+void
+pipecom_test_request_cb (GObject      *source,
+                         GAsyncResult *res,
+                         gpointer      user_data)
+{
+  PipecomTestResult *result = user_data;
+
+  g_assert_false (result->done);
+  if (PIPECOM_IS_CLIENT (source))
+    result->text = pipecom_client_request_finish (PIPECOM_CLIENT (source), res, &result->error);
+  else
+    result->text = pipecom_request_finish (res, &result->error);
+  result->ok = result->error == NULL;
+  g_assert_true (result->text == NULL || result->error == NULL);
+  result->finished_at = g_get_monotonic_time ();
+  result->done = TRUE;
+}
+
+void
+pipecom_test_request_bytes_cb (GObject      *source,
+                               GAsyncResult *res,
+                               gpointer      user_data)
+{
+  PipecomTestResult *result = user_data;
+
+  g_assert_false (result->done);
+  if (PIPECOM_IS_CLIENT (source))
+    result->bytes = pipecom_client_request_bytes_finish (PIPECOM_CLIENT (source), res, &result->error);
+  else
+    result->bytes = pipecom_request_bytes_finish (res, &result->error);
+  result->ok = result->error == NULL;
+  g_assert_true (result->bytes == NULL || result->error == NULL);
+  result->finished_at = g_get_monotonic_time ();
+  result->done = TRUE;
+}
+
+static void
+stopped_cb (PipecomPipe       *pipe,
+            PipecomStopReason  reason,
+            gpointer           user_data)
+{
+  PipecomTestStopped *stopped = user_data;
+
+  stopped->reason = reason;
+  stopped->listening_in_handler = pipecom_pipe_get_listening (pipe);
+  stopped->at = g_get_monotonic_time ();
+  g_atomic_int_inc (&stopped->count);
+}
+
+void
+pipecom_test_connect_stopped (PipecomPipe        *pipe,
+                              PipecomTestStopped *stopped)
+{
+  memset (stopped, 0, sizeof *stopped);
+  g_signal_connect (pipe, "stopped", G_CALLBACK (stopped_cb), stopped);
+}
+
+char *
+pipecom_test_ack_cb (PipecomPipe    *pipe,
+                     PipecomMessage *message,
+                     gpointer        counter)
+{
+  const char *text = pipecom_message_get_text (message);
+
+  if (counter != NULL)
+    g_atomic_int_inc ((gint *) counter);
+  return g_strconcat ("ack:", text ? text : "(binary)", NULL);
+}
+
+PipecomPipe *
+pipecom_test_listen_new (const char *name,
+                         gboolean    threaded,
+                         gint       *counter)
+{
+  g_autoptr(GError) error = NULL;
+  PipecomPipe *pipe;
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", threaded, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), counter);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  return pipe;
+}
+
+void
+pipecom_test_stop_and_wait (PipecomPipe *pipe)
+{
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
+}
+
+gboolean
+pipecom_test_send (const char  *name,
+                   const char  *message,
+                   guint        timeout,
+                   guint        max_attempts,
+                   GError     **error)
+{
+  PipecomTestResult result = { 0, };
+  gboolean ok;
+
+  pipecom_send_async (name, message, timeout, max_attempts, NULL, pipecom_test_send_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  ok = result.ok;
+  if (result.error != NULL)
+    g_propagate_error (error, g_steal_pointer (&result.error));
+  pipecom_test_result_clear (&result);
+  return ok;
+}
+
+char *
+pipecom_test_request (const char  *name,
+                      const char  *message,
+                      GError     **error)
+{
+  PipecomTestResult result = { 0, };
+  char *reply;
+
+  pipecom_request_async (name, message, 20, 0, NULL, pipecom_test_request_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  reply = g_steal_pointer (&result.text);
+  if (result.error != NULL)
+    g_propagate_error (error, g_steal_pointer (&result.error));
+  pipecom_test_result_clear (&result);
+  return reply;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helper processes                                                         */
+/* ------------------------------------------------------------------------ */
+
+struct _PipecomTestChild
+{
+  GSubprocess      *process;
+  GDataInputStream *out;
+  gboolean          waited;
+};
+
+PipecomTestChild *
+pipecom_test_child_spawn (const char *mode,
+                          ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  PipecomTestChild *child;
+  const char *arg;
+  va_list ap;
+
+  g_ptr_array_add (args, test_self_path);
+  g_ptr_array_add (args, (char *) mode);
+  va_start (ap, mode);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+
+  child = g_new0 (PipecomTestChild, 1);
+  child->process = g_subprocess_newv ((const char * const *) args->pdata,
+                                      G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                      G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                      &error);
+  g_assert_no_error (error);
+  child->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child->process));
+  return child;
+}
+
+typedef struct
+{
+  gboolean  done;
+  char     *line;
+  GError   *error;
+} ReadLine;
+
+static void
+read_line_cb (GObject      *source,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  ReadLine *rl = user_data;
+
+  rl->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), res,
+                                                        NULL, &rl->error);
+  rl->done = TRUE;
+}
+
+char *
+pipecom_test_child_read_line (PipecomTestChild *child,
+                              guint             seconds)
+{
+  ReadLine rl = { 0, };
+
+  g_data_input_stream_read_line_async (child->out, G_PRIORITY_DEFAULT, NULL, read_line_cb, &rl);
+  pipecom_test_wait_for (rl.done, seconds);
+  g_assert_no_error (rl.error);
+  return rl.line;
+}
+
+void
+pipecom_test_child_expect_line (PipecomTestChild *child,
+                                const char       *expected)
+{
+  g_autofree char *line = pipecom_test_child_read_line (child, PIPECOM_TEST_DEADLINE);
+
+  g_assert_cmpstr (line, ==, expected);
+}
+
+GPid
+pipecom_test_child_get_pid (PipecomTestChild *child)
+{
+  const char *id = g_subprocess_get_identifier (child->process);
+
+  g_assert_nonnull (id);
+  return (GPid) g_ascii_strtoll (id, NULL, 10);
+}
+
+static void
+wait_cb (GObject      *source,
+         GAsyncResult *res,
+         gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
+  *done = TRUE;
+}
+
+int
+pipecom_test_child_wait (PipecomTestChild *child,
+                         guint             seconds)
+{
+  if (!child->waited)
+    {
+      gboolean done = FALSE;
+
+      g_subprocess_wait_async (child->process, NULL, wait_cb, &done);
+      pipecom_test_wait_for (done, seconds);
+      child->waited = TRUE;
+    }
+
+  if (g_subprocess_get_if_exited (child->process))
+    return g_subprocess_get_exit_status (child->process);
+  g_assert_true (g_subprocess_get_if_signaled (child->process));
+  return -g_subprocess_get_term_sig (child->process);
+}
+
+void
+pipecom_test_child_signal (PipecomTestChild *child,
+                           int               signum)
+{
+  g_subprocess_send_signal (child->process, signum);
+}
+
+void
+pipecom_test_child_kill (PipecomTestChild *child)
+{
+  int status;
+
+  g_subprocess_force_exit (child->process);
+  status = pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (status, ==, -SIGKILL);
+}
+
+void
+pipecom_test_child_free (PipecomTestChild *child)
+{
+  if (!child->waited)
+    {
+      g_subprocess_force_exit (child->process);
+      g_subprocess_wait (child->process, NULL, NULL);
+    }
+  g_clear_object (&child->out);
+  g_clear_object (&child->process);
+  g_free (child);
+}
