@@ -614,6 +614,23 @@ accept_connection (PipecomPipe   *self,
     }
 }
 
+/* How many bytes of @data (which does not start with a valid record) to
+ * drop: up to the next "PCOM", or all but a tail that may begin one. */
+static gsize
+resync_offset (const guint8 *data,
+               gsize         len)
+{
+  for (gsize i = 1; i < len; i++)
+    {
+      gsize left = len - i;
+
+      if (memcmp (data + i, "PCOM", MIN (left, 4)) == 0)
+        return i;
+    }
+
+  return len;
+}
+
 /* Parses the announcement records read from the well-known FIFO. */
 static void
 process_records (PipecomPipe *self)
@@ -632,10 +649,13 @@ process_records (PipecomPipe *self)
           total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
           plen == 0 || (r[5] != PIPECOM_ANNOUNCE_CONNECT && r[5] != PIPECOM_ANNOUNCE_ONESHOT))
         {
-          /* Foreign data: there is no way to find the next record in it. */
-          g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", self->name, self->alen - off);
-          off = self->alen;
-          break;
+          /* Foreign data: skip to the next magic, so that a valid record
+           * read together with the garbage is not lost with it. */
+          gsize skip = resync_offset (self->abuf + off, self->alen - off);
+
+          g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", self->name, skip);
+          off += skip;
+          continue;
         }
 
       if (self->alen - off < total)
