@@ -710,7 +710,18 @@ read_records (PipecomPipe *self)
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        break;
+        {
+          /* A record is one atomic write: a part left once the FIFO is
+           * empty will never be completed, and would swallow the next
+           * sender's record. */
+          if (self->alen > 0)
+            {
+              g_debug ("Pipe “%s”: dropping a truncated record of %zu bytes",
+                       self->name, self->alen);
+              self->alen = 0;
+            }
+          break;
+        }
 
       /* EOF cannot happen while we hold our own writer; anything else is fatal. */
       if (!self->stopping)
