@@ -10,11 +10,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "test-utils.h"
 
@@ -47,18 +52,31 @@ put_u16 (guint8 *p,
   p[1] = (v >> 8) & 0xff;
 }
 
+static void
+put_u32 (guint8  *p,
+         guint32  v)
+{
+  p[0] = v & 0xff;
+  p[1] = (v >> 8) & 0xff;
+  p[2] = (v >> 16) & 0xff;
+  p[3] = (v >> 24) & 0xff;
+}
+
 static guint32
 get_u32 (const guint8 *p)
 {
   return p[0] | p[1] << 8 | p[2] << 16 | (guint32) p[3] << 24;
 }
 
-/* A fake client: its channel FIFO, opened for reading before announcing. */
+/* A fake client: its channel FIFO, opened for reading before announcing.
+ * A persistent one (fake_client_connect()) also has its request channel. */
 typedef struct
 {
   char *base;
   char *rep;
+  char *req;     /* (nullable) */
   int   rep_fd;
+  int   req_fd;
 } FakeClient;
 
 static void
@@ -66,17 +84,32 @@ fake_client_init (FakeClient *fc)
 {
   fc->base = pipecom_test_make_path ("raw-client");
   fc->rep = g_strconcat (fc->base, ".rep", NULL);
+  fc->req = NULL;
+  fc->req_fd = -1;
   g_assert_cmpint (mkfifo (fc->rep, 0600), ==, 0);
   fc->rep_fd = open (fc->rep, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   g_assert_cmpint (fc->rep_fd, >=, 0);
 }
 
+/* Closes the peer's channel ends, as its death would. */
 static void
-fake_client_clear (FakeClient *fc)
+fake_client_close_fds (FakeClient *fc)
 {
   if (fc->rep_fd >= 0)
     close (fc->rep_fd);
+  if (fc->req_fd >= 0)
+    close (fc->req_fd);
+  fc->rep_fd = fc->req_fd = -1;
+}
+
+static void
+fake_client_clear (FakeClient *fc)
+{
+  fake_client_close_fds (fc);
   g_unlink (fc->rep);
+  if (fc->req != NULL)
+    g_unlink (fc->req);
+  g_free (fc->req);
   g_free (fc->rep);
   g_free (fc->base);
 }
@@ -193,18 +226,285 @@ assert_hello (FakeClient *fc,
   frame_clear (&hello);
 }
 
+/* Writes all of @data within @deadline; FALSE if the reader went away
+ * (EPIPE; the library ignores SIGPIPE once in use). */
+static gboolean
+write_all (int            fd,
+           const guint8  *data,
+           gsize          len,
+           gint64         deadline)
+{
+  gsize done = 0;
+
+  while (done < len)
+    {
+      struct pollfd pfd = { fd, POLLOUT, 0 };
+      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+      ssize_t n;
+
+      g_assert_cmpint (left, >, 0);
+      if (poll (&pfd, 1, (int) MIN (left, 100)) <= 0)
+        continue;
+      n = write (fd, data + done, len - done);
+      if (n < 0)
+        {
+          if (errno == EPIPE)
+            return FALSE;
+          g_assert_true (errno == EAGAIN || errno == EINTR);
+          continue;
+        }
+      done += n;
+    }
+  return TRUE;
+}
+
+static void
+make_header (guint8  header[12],
+             guint32 len,
+             guint8  type,
+             guint32 id)
+{
+  memset (header, 0, 12);
+  put_u32 (header, len);
+  header[4] = type;
+  put_u32 (header + 8, id);
+}
+
+/* Writes one well-formed MESSAGE frame on the request channel. */
+static void
+write_message (FakeClient   *fc,
+               guint32       id,
+               const guint8 *data,
+               gsize         len)
+{
+  gint64 deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+  guint8 header[12];
+
+  make_header (header, len, FRAME_MESSAGE, id);
+  g_assert_true (write_all (fc->req_fd, header, sizeof header, deadline));
+  if (len > 0)
+    g_assert_true (write_all (fc->req_fd, data, len, deadline));
+}
+
+static void
+write_message_text (FakeClient *fc,
+                    guint32     id,
+                    const char *text)
+{
+  write_message (fc, id, (const guint8 *) text, strlen (text));
+}
+
+/* Opens a persistent connection the way docs/protocol.md says: both
+ * channels created (the reply one opened for reading) before announcing,
+ * HELLO read, then the request channel opened for writing and both files
+ * unlinked. */
+static void
+fake_client_connect (FakeClient  *fc,
+                     PipecomPipe *pipe,
+                     guint64      max_size)
+{
+  fc->req = g_strconcat (fc->base, ".req", NULL);
+  g_assert_cmpint (mkfifo (fc->req, 0600), ==, 0);
+
+  write_record (pipecom_pipe_get_path (pipe), 1, 1, fc->base, NULL);
+  assert_hello (fc, max_size);
+
+  fc->req_fd = open (fc->req, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fc->req_fd, >=, 0);
+  g_assert_cmpint (g_unlink (fc->req), ==, 0);
+  g_assert_cmpint (g_unlink (fc->rep), ==, 0);
+}
+
+static void
+assert_frame (Frame       *frame,
+              guint8       type,
+              guint32      id,
+              const char  *payload)
+{
+  if (frame->type == FRAME_ERROR && type != FRAME_ERROR && g_bytes_get_size (frame->payload) >= 4)
+    g_test_message ("got ERROR code %u: %.*s",
+                    get_u32 (g_bytes_get_data (frame->payload, NULL)),
+                    (int) g_bytes_get_size (frame->payload) - 4,
+                    (const char *) g_bytes_get_data (frame->payload, NULL) + 4);
+  g_assert_cmpuint (frame->type, ==, type);
+  g_assert_cmpuint (frame->id, ==, id);
+  if (payload != NULL)
+    g_assert_cmpmem (g_bytes_get_data (frame->payload, NULL), g_bytes_get_size (frame->payload),
+                     payload, strlen (payload));
+}
+
+/* Reads the next frame and checks it is a REPLY for @id carrying @payload. */
+static void
+expect_reply (FakeClient *fc,
+              guint32     id,
+              const char *payload)
+{
+  Frame frame;
+
+  g_assert_true (read_frame (fc->rep_fd, &frame));
+  assert_frame (&frame, FRAME_REPLY, id, payload);
+  frame_clear (&frame);
+}
+
+static void
+expect_error (FakeClient   *fc,
+              guint32       id,
+              PipecomError  code)
+{
+  Frame frame;
+
+  g_assert_true (read_frame (fc->rep_fd, &frame));
+  assert_frame (&frame, FRAME_ERROR, id, NULL);
+  g_assert_cmpuint (g_bytes_get_size (frame.payload), >=, 4);
+  g_assert_cmpuint (get_u32 (g_bytes_get_data (frame.payload, NULL)), ==, code);
+  frame_clear (&frame);
+}
+
 static PipecomPipe *
-listen_threaded (const char *name,
-                 GCallback   handler,
-                 gpointer    data)
+listen_threaded_full (const char *name,
+                      guint       max_message_size,
+                      GCallback   handler,
+                      gpointer    data)
 {
   g_autoptr(GError) error = NULL;
-  PipecomPipe *pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", TRUE, NULL);
+  PipecomPipe *pipe = g_object_new (PIPECOM_TYPE_PIPE,
+                                    "name", name,
+                                    "threaded", TRUE,
+                                    "max-message-size", max_message_size,
+                                    NULL);
 
   g_signal_connect (pipe, "message-received", handler, data);
   g_assert_true (pipecom_pipe_listen (pipe, &error));
   g_assert_no_error (error);
   return pipe;
+}
+
+static PipecomPipe *
+listen_threaded (const char *name,
+                 GCallback   handler,
+                 gpointer    data)
+{
+  return listen_threaded_full (name, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE, handler, data);
+}
+
+/* Records what the handler saw (it runs in the listener's thread) and
+ * answers like pipecom_test_ack_cb(). */
+typedef struct
+{
+  GMutex     lock;
+  GPtrArray *payloads;   /* (element-type GBytes) in the order handled */
+} Recorder;
+
+static void
+recorder_init (Recorder *rec)
+{
+  g_mutex_init (&rec->lock);
+  rec->payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+}
+
+static void
+recorder_clear (Recorder *rec)
+{
+  g_clear_pointer (&rec->payloads, g_ptr_array_unref);
+  g_mutex_clear (&rec->lock);
+}
+
+static guint
+recorder_count (Recorder *rec)
+{
+  guint n;
+
+  g_mutex_lock (&rec->lock);
+  n = rec->payloads->len;
+  g_mutex_unlock (&rec->lock);
+  return n;
+}
+
+static void
+recorder_assert_nth (Recorder   *rec,
+                     guint       i,
+                     const char *expected)
+{
+  GBytes *bytes;
+
+  g_mutex_lock (&rec->lock);
+  g_assert_cmpuint (i, <, rec->payloads->len);
+  bytes = g_bytes_ref (g_ptr_array_index (rec->payloads, i));
+  g_mutex_unlock (&rec->lock);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                   expected, strlen (expected));
+  g_bytes_unref (bytes);
+}
+
+static char *
+recorder_cb (PipecomPipe    *pipe,
+             PipecomMessage *message,
+             gpointer        user_data)
+{
+  Recorder *rec = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  g_mutex_lock (&rec->lock);
+  g_ptr_array_add (rec->payloads, g_bytes_ref (pipecom_message_get_bytes (message)));
+  g_mutex_unlock (&rec->lock);
+  return g_strconcat ("ack:", text ? text : "(binary)", NULL);
+}
+
+/* Waits (iterating the main context, so deferred cleanups run) until at
+ * most @expected descriptors are open, then asserts it, listing them if
+ * not. */
+static void
+assert_fds_back_to (guint expected)
+{
+  PipecomTestDeadline *deadline = pipecom_test_deadline_new (10);
+  guint now;
+
+  while ((now = pipecom_test_count_fds ()) > expected)
+    if (!pipecom_test_deadline_iterate (deadline))
+      break;
+  pipecom_test_deadline_free (deadline);
+
+  if (now > expected)
+    {
+      g_auto(GStrv) fds = pipecom_test_list_dir ("/proc/self/fd");
+
+      for (guint i = 0; fds[i] != NULL; i++)
+        {
+          g_autofree char *p = g_build_filename ("/proc/self/fd", fds[i], NULL);
+          g_autofree char *target = g_file_read_link (p, NULL);
+
+          g_test_message ("open fd %s -> %s", fds[i], target ? target : "?");
+        }
+    }
+  g_assert_cmpuint (now, <=, expected);
+}
+
+/* The library's client I/O thread starts with its first user and lingers
+ * after the last one (pipecom-worker.c): an idle client keeps it running so
+ * that fd counts taken before and after sends are comparable. */
+static PipecomClient *
+pin_worker (void)
+{
+  return pipecom_client_new ("worker-pin");
+}
+
+/* Sends @n one-shot messages "PREFIX-i" with pipecom_send() (timeout 10 s),
+ * each of which must be handled. */
+static void
+send_many (const char *name,
+           const char *prefix,
+           guint       n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = g_strdup_printf ("%s-%u", prefix, i);
+      gboolean ok;
+
+      ok = pipecom_send (name, text, 10, 0, &error);
+      g_assert_no_error (error);
+      g_assert_true (ok);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -384,6 +684,548 @@ test_stop_in_handler_with_queued_record (void)
   fake_client_clear (&other);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Misbehaving peers                                                        */
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+fd_readable_now (int fd)
+{
+  struct pollfd pfd = { fd, POLLIN, 0 };
+
+  return poll (&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP)) != 0;
+}
+
+static void
+test_stalled_client (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("raw-stalled");
+  g_autoptr(PipecomClient) pin = pin_worker ();
+  g_autofree char *payload = NULL;
+  g_autofree char *expected = NULL;
+  gint64 deadline;
+  PipecomPipe *pipe;
+  guint8 header[12];
+  guint fds_before, fds_connected;
+  FakeClient fc;
+  Recorder rec;
+
+  g_test_summary ("A peer that stops in the middle of a MESSAGE frame (10 of 1000 payload bytes "
+                  "written) stalls nobody: 20 pipecom_send() calls meanwhile are all handled; "
+                  "the listener keeps the partial frame and answers it once completed; no fd "
+                  "is left once the pipe stopped");
+
+  recorder_init (&rec);
+  payload = g_strnfill (1000, 's');
+  memcpy (payload, "stalled:", 8);
+  fds_before = pipecom_test_count_fds ();
+
+  pipe = listen_threaded (name, G_CALLBACK (recorder_cb), &rec);
+  fake_client_init (&fc);
+  fake_client_connect (&fc, pipe, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+
+  deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+  make_header (header, 1000, FRAME_MESSAGE, 1);
+  g_assert_true (write_all (fc.req_fd, header, sizeof header, deadline));
+  g_assert_true (write_all (fc.req_fd, (const guint8 *) payload, 10, deadline));
+  fds_connected = pipecom_test_count_fds ();
+
+  /* The stalled peer keeps its fds open; everybody else is served. */
+  send_many (name, "while-stalled", 20);
+  g_assert_cmpuint (recorder_count (&rec), ==, 20);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("while-stalled-%u", i);
+      recorder_assert_nth (&rec, i, text);
+    }
+  /* The 20 one-shot connections are gone, on both sides. */
+  assert_fds_back_to (fds_connected);
+  /* Nothing was answered to the half-written message. */
+  g_assert_false (fd_readable_now (fc.rep_fd));
+
+  /* The rest of the payload arrives: the listener had kept the partial frame. */
+  deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+  g_assert_true (write_all (fc.req_fd, (const guint8 *) payload + 10, 990, deadline));
+  expected = g_strconcat ("ack:", payload, NULL);
+  expect_reply (&fc, 1, expected);
+  g_assert_cmpuint (recorder_count (&rec), ==, 21);
+  recorder_assert_nth (&rec, 20, payload);
+
+  /* The stream is still in step. */
+  write_message_text (&fc, 2, "after the stall");
+  expect_reply (&fc, 2, "ack:after the stall");
+  g_assert_cmpuint (recorder_count (&rec), ==, 22);
+
+  fake_client_clear (&fc);
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  assert_fds_back_to (fds_before);
+  recorder_clear (&rec);
+}
+
+typedef struct
+{
+  guint32  announced;   /* payload length in the header */
+  gsize    written;     /* bytes of the frame (header included) written before dying */
+  gboolean killed;      /* die for real: a forked child killed with SIGKILL */
+} DeathCase;
+
+static const DeathCase death_mid_payload = { 1000, 12 + 10, FALSE };
+static const DeathCase death_mid_header = { 1000, 6, FALSE };
+static const DeathCase death_large_body = { 100000, 12 + 40000, FALSE };
+static const DeathCase death_killed = { 1000, 12 + 10, TRUE };
+
+static void
+child_exited_cb (GPid     pid,
+                 gint     wait_status,
+                 gpointer user_data)
+{
+  gint *status = user_data;
+
+  *status = wait_status;
+  g_spawn_close_pid (pid);
+}
+
+/* Hands the client ends of @fc's channels to a forked child, which writes
+ * @len bytes of @data on the request channel and is then killed. */
+static void
+write_then_die_in_child (FakeClient   *fc,
+                         const guint8 *data,
+                         gsize         len)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+  int ready[2], hold[2];
+  gint status = -1;
+  guint8 c;
+  pid_t pid;
+
+  g_assert_true (g_unix_open_pipe (ready, FD_CLOEXEC, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_unix_open_pipe (hold, FD_CLOEXEC, &error));
+  g_assert_no_error (error);
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      /* Only async-signal-safe calls here: the parent has threads. */
+      close (ready[0]);
+      close (hold[1]);
+      if (write (fc->req_fd, data, len) != (ssize_t) len)
+        _exit (1);
+      if (write (ready[1], "w", 1) != 1)
+        _exit (1);
+      /* Wait to be killed; leave if the parent went away instead. */
+      while (read (hold[0], &c, 1) < 0 && errno == EINTR)
+        ;
+      _exit (0);
+    }
+
+  close (ready[1]);
+  close (hold[0]);
+  /* From now on the child holds the only client ends of the channels. */
+  fake_client_close_fds (fc);
+
+  g_assert_true (read_exact (ready[0], &c, 1, deadline));
+  g_child_watch_add (pid, child_exited_cb, &status);
+  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+  pipecom_test_wait_for (status != -1, PIPECOM_TEST_DEADLINE);
+  g_assert_true (WIFSIGNALED (status));
+  g_assert_cmpint (WTERMSIG (status), ==, SIGKILL);
+
+  close (ready[0]);
+  close (hold[1]);
+}
+
+static void
+test_client_dies_mid_frame (gconstpointer data)
+{
+  const DeathCase *dc = data;
+  g_autofree char *name = pipecom_test_make_name ("raw-dies");
+  g_autoptr(PipecomClient) pin = pin_worker ();
+  g_autoptr(GError) error = NULL;
+  g_autofree guint8 *frame = NULL;
+  PipecomPipe *pipe;
+  guint fds_before, fds_listening;
+  FakeClient fc;
+  gint calls = 0;
+  gboolean ok;
+
+  g_test_summary ("A persistent peer that dies in the middle of a frame (its channel ends "
+                  "closed, or the process killed) costs the listener only that connection: "
+                  "both its channel ends are closed, nothing is handled, later senders are "
+                  "served and no fd is left");
+
+  frame = g_malloc (12 + dc->announced);
+  make_header (frame, dc->announced, FRAME_MESSAGE, 1);
+  for (guint32 i = 0; i < dc->announced; i++)
+    frame[12 + i] = 'a' + i % 26;
+  g_assert_cmpuint (dc->written, <, 12 + dc->announced);
+
+  fds_before = pipecom_test_count_fds ();
+  pipe = listen_threaded (name, G_CALLBACK (pipecom_test_ack_cb), &calls);
+  fds_listening = pipecom_test_count_fds ();
+
+  fake_client_init (&fc);
+  fake_client_connect (&fc, pipe, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+
+  if (dc->killed)
+    {
+      write_then_die_in_child (&fc, frame, dc->written);
+    }
+  else
+    {
+      gint64 deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+
+      g_assert_true (write_all (fc.req_fd, frame, dc->written, deadline));
+      fake_client_close_fds (&fc);
+    }
+
+  /* The listener noticed, and closed its two ends of that connection. */
+  assert_fds_back_to (fds_listening);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+
+  ok = pipecom_send (name, "after the death", 10, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (g_atomic_int_get (&calls), ==, 1);
+
+  fake_client_clear (&fc);
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  assert_fds_back_to (fds_before);
+}
+
+/* A payload made of complete, valid MESSAGE frames (id 7, "evil"): a
+ * listener that parsed inside a skipped payload would handle them. */
+static guint8 *
+evil_payload (gsize len)
+{
+  guint8 *data = g_malloc0 (len);
+  guint8 unit[16];
+
+  make_header (unit, 4, FRAME_MESSAGE, 7);
+  memcpy (unit + 12, "evil", 4);
+  for (gsize off = 0; off + sizeof unit <= len; off += sizeof unit)
+    memcpy (data + off, unit, sizeof unit);
+  return data;
+}
+
+static void
+test_oversize_raw (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("raw-oversize");
+  g_autofree guint8 *big = evil_payload (5000);
+  g_autofree guint8 *huge = evil_payload (300000);
+  g_autofree char *at_limit = g_strnfill (1024, 'l');
+  g_autofree char *at_limit_reply = g_strconcat ("ack:", at_limit, NULL);
+  g_autofree char *over_limit = g_strnfill (1025, 'o');
+  PipecomPipe *pipe;
+  FakeClient fc;
+  Recorder rec;
+
+  g_test_summary ("A peer ignoring the HELLO's limit: a MESSAGE over max-message-size is "
+                  "skipped (never parsed, never handled) and answered with ERROR "
+                  "MESSAGE_TOO_LARGE, and the next MESSAGE on the same connection is handled; "
+                  "the limit itself is accepted, and skips longer than the pipe buffer work");
+
+  g_assert_cmpint (PIPECOM_ERROR_MESSAGE_TOO_LARGE, ==, 9);
+
+  recorder_init (&rec);
+  pipe = listen_threaded_full (name, 1024, G_CALLBACK (recorder_cb), &rec);
+  fake_client_init (&fc);
+  fake_client_connect (&fc, pipe, 1024);
+
+  write_message (&fc, 1, big, 5000);
+  write_message_text (&fc, 2, "small one");
+  expect_error (&fc, 1, PIPECOM_ERROR_MESSAGE_TOO_LARGE);
+  expect_reply (&fc, 2, "ack:small one");
+  g_assert_cmpuint (recorder_count (&rec), ==, 1);
+  recorder_assert_nth (&rec, 0, "small one");
+
+  /* The limit is inclusive. */
+  write_message_text (&fc, 3, at_limit);
+  expect_reply (&fc, 3, at_limit_reply);
+  write_message_text (&fc, 4, over_limit);
+  expect_error (&fc, 4, PIPECOM_ERROR_MESSAGE_TOO_LARGE);
+
+  /* A skip much longer than the pipe buffer, consumed over many reads. */
+  write_message (&fc, 5, huge, 300000);
+  write_message_text (&fc, 6, "last");
+  expect_error (&fc, 5, PIPECOM_ERROR_MESSAGE_TOO_LARGE);
+  expect_reply (&fc, 6, "ack:last");
+
+  g_assert_cmpuint (recorder_count (&rec), ==, 3);
+  recorder_assert_nth (&rec, 1, at_limit);
+  recorder_assert_nth (&rec, 2, "last");
+  g_assert_false (fd_readable_now (fc.rep_fd));
+
+  fake_client_clear (&fc);
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  recorder_clear (&rec);
+}
+
+typedef struct
+{
+  const char *what;
+  guint8      type;
+  guint8      flags;
+  guint8      reserved[2];
+  guint32     id;
+} BadFrame;
+
+static const BadFrame bad_frames[] = {
+  { "unknown type 99", 99, 0, { 0, 0 }, 1 },
+  { "type 0", 0, 0, { 0, 0 }, 1 },
+  { "non-zero flags", FRAME_MESSAGE, 0x01, { 0, 0 }, 1 },
+  { "non-zero reserved bytes", FRAME_MESSAGE, 0, { 0, 0x80 }, 1 },
+  { "a listener-to-client type (REPLY)", FRAME_REPLY, 0, { 0, 0 }, 1 },
+  { "MESSAGE with id 0", FRAME_MESSAGE, 0, { 0, 0 }, 0 },
+};
+
+static void
+test_malformed_frame (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("raw-malformed");
+  g_autoptr(PipecomClient) pin = pin_worker ();
+  const char *poison = "never handled";
+  PipecomPipe *pipe;
+  FakeClient other;
+  Recorder rec;
+  guint fds_before;
+
+  g_test_summary ("A malformed frame (unknown type, non-zero flags or reserved bytes, wrong "
+                  "direction, id 0) makes the listener close that connection only: the peer "
+                  "reads EOF, nothing is handled, another open connection and new senders "
+                  "are still served");
+
+  recorder_init (&rec);
+  fds_before = pipecom_test_count_fds ();
+  pipe = listen_threaded (name, G_CALLBACK (recorder_cb), &rec);
+  fake_client_init (&other);
+  fake_client_connect (&other, pipe, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_frames); i++)
+    {
+      const BadFrame *bad = &bad_frames[i];
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = g_strdup_printf ("after %s", bad->what);
+      g_autofree char *reply = g_strconcat ("ack:", text, NULL);
+      gint64 deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+      struct pollfd pfd;
+      guint8 frame_bytes[64];
+      FakeClient fc;
+      Frame frame;
+      gboolean ok;
+
+      g_test_message ("malformed frame: %s", bad->what);
+      fake_client_init (&fc);
+      fake_client_connect (&fc, pipe, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+
+      /* One write: the listener may close as soon as it saw the header. */
+      make_header (frame_bytes, strlen (poison), bad->type, bad->id);
+      frame_bytes[5] = bad->flags;
+      frame_bytes[6] = bad->reserved[0];
+      frame_bytes[7] = bad->reserved[1];
+      memcpy (frame_bytes + 12, poison, strlen (poison));
+      g_assert_true (write_all (fc.req_fd, frame_bytes, 12 + strlen (poison), deadline));
+
+      /* EOF on the reply channel (an ERROR PROTOCOL first is tolerated). */
+      if (read_frame (fc.rep_fd, &frame))
+        {
+          assert_frame (&frame, FRAME_ERROR, 0, NULL);
+          g_assert_cmpuint (get_u32 (g_bytes_get_data (frame.payload, NULL)), ==,
+                            PIPECOM_ERROR_PROTOCOL);
+          frame_clear (&frame);
+          g_assert_false (read_frame (fc.rep_fd, &frame));
+        }
+      /* ...and the request channel lost its reader too. */
+      pfd = (struct pollfd) { fc.req_fd, POLLOUT, 0 };
+      g_assert_cmpint (poll (&pfd, 1, 0), ==, 1);
+      g_assert_cmpint (pfd.revents & POLLERR, ==, POLLERR);
+      fake_client_clear (&fc);
+
+      write_message_text (&other, i + 1, text);
+      expect_reply (&other, i + 1, reply);
+      ok = pipecom_send (name, text, 10, 0, &error);
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      g_assert_cmpuint (recorder_count (&rec), ==, 2 * (i + 1));
+      recorder_assert_nth (&rec, 2 * i, text);
+      recorder_assert_nth (&rec, 2 * i + 1, text);
+    }
+
+  fake_client_clear (&other);
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  assert_fds_back_to (fds_before);
+  recorder_clear (&rec);
+}
+
+typedef struct
+{
+  const char *what;
+  guint8      kind;
+  gboolean    no_base;    /* P = 0 instead of the peer's base */
+  guint       mlen;       /* M, or with pad_to: enough for 12 + P + M = pad_to */
+  guint       pad_to;
+  /* The header's total and the bytes written, as offsets from the
+   * consistent 12 + P + M (total is absolute when abs_total). */
+  int         total;
+  gboolean    abs_total;
+  int         written;
+} BadRecord;
+
+static const BadRecord bad_records[] = {
+  { "total longer than 12+P+M", 2, FALSE, 4, 0, 8, FALSE, 8 },
+  { "total shorter than 12+P+M", 2, FALSE, 4, 0, -4, FALSE, 0 },
+  { "total below the header size", 2, FALSE, 4, 0, 8, TRUE, 0 },
+  { "P = 0 (ONESHOT)", 2, TRUE, 4, 0, 0, FALSE, 0 },
+  { "P = 0 (CONNECT)", 1, TRUE, 0, 0, 0, FALSE, 0 },
+  { "total above 512", 2, FALSE, 0, 520, 0, FALSE, 0 },
+};
+
+static const BadRecord truncated_record =
+  { "fewer bytes than its total (truncated write)", 2, FALSE, 4, 0, 0, FALSE, -20 };
+
+/* Waits until the listener has read everything queued in its FIFO. */
+static void
+wait_fifo_drained (int fd)
+{
+  int queued = -1;
+
+  pipecom_test_wait_for (ioctl (fd, FIONREAD, &queued) == 0 && queued == 0,
+                         PIPECOM_TEST_DEADLINE);
+}
+
+/* Writes @bad (naming @fc's base, with an inline message "evil") to the
+ * well-known FIFO in one write(), and waits until the listener read it. */
+static void
+write_bad_record (PipecomPipe     *pipe,
+                  FakeClient      *fc,
+                  const BadRecord *bad)
+{
+  guint8 record[1024];
+  gsize plen, mlen, consistent, total, written;
+  int fd;
+
+  plen = bad->no_base ? 0 : strlen (fc->base);
+  mlen = bad->pad_to > 0 ? bad->pad_to - 12 - plen : bad->mlen;
+  consistent = 12 + plen + mlen;
+  total = bad->abs_total ? (gsize) bad->total : consistent + bad->total;
+  written = consistent + bad->written;
+  g_assert_cmpuint (written, <=, sizeof record);
+  g_assert_cmpuint (total, <=, G_MAXUINT16);
+
+  /* The peer's base, then the inline message, then filler. */
+  memset (record, 'x', sizeof record);
+  memcpy (record, "PCOM", 4);
+  record[4] = 1;
+  record[5] = bad->kind;
+  put_u16 (record + 6, total);
+  put_u16 (record + 8, plen);
+  put_u16 (record + 10, mlen);
+  if (plen > 0)
+    memcpy (record + 12, fc->base, plen);
+  memcpy (record + 12 + plen, "evil", MIN (mlen, 4));
+
+  fd = open (pipecom_pipe_get_path (pipe), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, record, written), ==, (ssize_t) written);
+  wait_fifo_drained (fd);
+  close (fd);
+}
+
+/* The record was not taken as a connection: no HELLO. (docs/protocol.md
+ * allows an ERROR PROTOCOL when BASE could be parsed.) */
+static void
+assert_not_accepted (FakeClient *fc)
+{
+  Frame frame;
+
+  if (!fd_readable_now (fc->rep_fd) || !read_frame (fc->rep_fd, &frame))
+    return;
+  g_test_message ("answered with a frame of type %u", frame.type);
+  assert_frame (&frame, FRAME_ERROR, 0, NULL);
+  g_assert_cmpuint (get_u32 (g_bytes_get_data (frame.payload, NULL)), ==, PIPECOM_ERROR_PROTOCOL);
+  frame_clear (&frame);
+}
+
+static void
+test_bad_record_lengths (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("raw-records");
+  PipecomPipe *pipe;
+  Recorder rec;
+
+  g_test_summary ("Announcement records whose lengths are inconsistent (total != 12+P+M, "
+                  "P = 0, total < 12 or > 512) are dropped: never accepted as a connection, "
+                  "never handled, and a following pipecom_send() succeeds");
+
+  recorder_init (&rec);
+  pipe = listen_threaded (name, G_CALLBACK (recorder_cb), &rec);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_records); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = g_strdup_printf ("after %s", bad_records[i].what);
+      FakeClient fc;
+      gboolean ok;
+
+      g_test_message ("bad record: %s", bad_records[i].what);
+      fake_client_init (&fc);
+      write_bad_record (pipe, &fc, &bad_records[i]);
+
+      ok = pipecom_send (name, text, 10, 0, &error);
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      g_assert_cmpuint (recorder_count (&rec), ==, i + 1);
+      recorder_assert_nth (&rec, i, text);
+
+      assert_not_accepted (&fc);
+      fake_client_clear (&fc);
+    }
+
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  recorder_clear (&rec);
+}
+
+static void
+test_truncated_record (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("raw-truncated");
+  g_autoptr(GError) error = NULL;
+  PipecomPipe *pipe;
+  FakeClient fc;
+  Recorder rec;
+  gboolean ok;
+
+  g_test_summary ("A record written with fewer bytes than its total says is dropped: records "
+                  "are single atomic writes, so once the FIFO is drained its rest can never "
+                  "come, and the next sender's record must not be taken for it");
+
+  recorder_init (&rec);
+  pipe = listen_threaded (name, G_CALLBACK (recorder_cb), &rec);
+  fake_client_init (&fc);
+  write_bad_record (pipe, &fc, &truncated_record);
+
+  ok = pipecom_send (name, "after a truncated record", 10, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpuint (recorder_count (&rec), ==, 1);
+  recorder_assert_nth (&rec, 0, "after a truncated record");
+  assert_not_accepted (&fc);
+
+  fake_client_clear (&fc);
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  recorder_clear (&rec);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -394,6 +1236,20 @@ main (int   argc,
   g_test_add_func ("/protocol/bad-version", test_bad_version);
   g_test_add_func ("/protocol/foreign-data", test_foreign_data);
   g_test_add_func ("/protocol/stop-in-handler", test_stop_in_handler_with_queued_record);
+  g_test_add_func ("/protocol/stalled-client", test_stalled_client);
+  g_test_add_data_func ("/protocol/client-dies-mid-frame/mid-payload", &death_mid_payload,
+                        test_client_dies_mid_frame);
+  g_test_add_data_func ("/protocol/client-dies-mid-frame/mid-header", &death_mid_header,
+                        test_client_dies_mid_frame);
+  g_test_add_data_func ("/protocol/client-dies-mid-frame/large-body", &death_large_body,
+                        test_client_dies_mid_frame);
+  g_test_add_data_func ("/protocol/client-dies-mid-frame/killed", &death_killed,
+                        test_client_dies_mid_frame);
+  g_test_add_func ("/protocol/oversize-raw", test_oversize_raw);
+  g_test_add_func ("/protocol/malformed-frame", test_malformed_frame);
+  g_test_add_func ("/protocol/bad-record-lengths", test_bad_record_lengths);
+  /* A sub-path, so that it runs after the client-dies-mid-frame cases. */
+  g_test_add_func ("/protocol/bad-record-lengths/truncated", test_truncated_record);
 
   return g_test_run ();
 }
