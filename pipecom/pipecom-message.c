@@ -19,11 +19,21 @@
  * A #PipecomMessage is what #PipecomPipe::message-received hands to its
  * handlers: the payload, as text or bytes, and the means to answer it.
  *
- * A handler usually returns its reply. To answer later, for example after
- * an asynchronous operation, keep a reference to the message, return
+ * A handler usually returns its reply, or %NULL to acknowledge the
+ * message without one. To answer later, for example after an asynchronous
+ * operation, keep a reference to the message (g_object_ref() in C), return
  * %NULL, and call pipecom_message_reply() (from any thread) when the
- * answer is ready. A message finalized without a reply is acknowledged
- * with no reply. The sender waits until one of these happens.
+ * answer is ready; a message finalized without a reply is then
+ * acknowledged with no reply. The sender waits until one of these happens.
+ *
+ * In languages whose objects are garbage-collected, such as JavaScript, a
+ * message may stay alive after its handler returned without anyone meaning
+ * to answer it, so the reference held by the language's own wrapper does
+ * not count: a handler there that returns %NULL acknowledges the message at
+ * once. To answer later from such a language (or to make the intent plain
+ * in C), call pipecom_message_hold() before the handler returns. (Python
+ * frees its wrappers as soon as they are dropped, so keeping the message
+ * object is enough there, as in C.)
  *
  * |[<!-- language="C" -->
  * static char *
@@ -59,6 +69,7 @@ struct _PipecomMessage
   GBytes            *bytes;  /* (owned) */
   char              *text;   /* (owned) (nullable) */
   gboolean           text_checked;
+  gboolean           held;
   gint               replied;  /* atomic */
 };
 
@@ -193,6 +204,68 @@ pipecom_message_get_replied (PipecomMessage *self)
   g_return_val_if_fail (PIPECOM_IS_MESSAGE (self), FALSE);
 
   return g_atomic_int_get (&self->replied);
+}
+
+/**
+ * pipecom_message_hold:
+ * @self: a #PipecomMessage
+ *
+ * Tells the pipe that @self will be answered after its handler returns,
+ * with pipecom_message_reply(), pipecom_message_reply_bytes() or
+ * pipecom_message_reply_error(); a held message that is finalized without a
+ * reply is acknowledged with none. Call it from the
+ * #PipecomPipe::message-received handler. In C, keeping a reference has
+ * the same effect; in garbage-collected languages this call is needed.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_message_hold (PipecomMessage *self)
+{
+  g_return_if_fail (PIPECOM_IS_MESSAGE (self));
+
+  self->held = TRUE;
+}
+
+/* Whether anybody but the pipe means to answer @self later: it was held,
+ * or someone kept a reference. The one reference by which a binding with
+ * a garbage collector ties the object to its wrapper does not count: the
+ * wrapper may outlive the handler by any time without any intent to reply,
+ * and the sender would wait for the collector. Such references are
+ * recognised by GObject's toggle references (used by bindings in general)
+ * and by GJS's wrapper data (GJS 1.74 holds a plain reference until it
+ * needs a toggle one). PyGObject's wrappers are freed as soon as Python
+ * code drops them, so they count, as a C reference does. */
+gboolean
+_pipecom_message_is_kept (PipecomMessage *self)
+{
+  static GQuark toggle_refs_quark = 0;
+  static GQuark gjs_wrapper_quark = 0;
+  guint refs = g_atomic_int_get (&G_OBJECT (self)->ref_count);
+
+  if (self->held)
+    return TRUE;
+
+  if (G_UNLIKELY (toggle_refs_quark == 0))
+    {
+      toggle_refs_quark = g_quark_from_static_string ("GObject-toggle-references");
+      gjs_wrapper_quark = g_quark_from_static_string ("gjs::private");
+    }
+
+  if (g_object_get_qdata (G_OBJECT (self), toggle_refs_quark) != NULL ||
+      g_object_get_qdata (G_OBJECT (self), gjs_wrapper_quark) != NULL)
+    refs--;
+
+  return refs > 1;
+}
+
+/* Answers @self with a plain acknowledgement, now. */
+void
+_pipecom_message_acknowledge (PipecomMessage *self)
+{
+  if (g_atomic_int_compare_and_exchange (&self->replied, FALSE, TRUE))
+    _pipecom_pipe_deliver_reply (self->pipe, self->conn, self->session, self->id,
+                                 PIPECOM_FRAME_ACK, NULL);
 }
 
 static gboolean

@@ -38,6 +38,8 @@ gsize       pipecom_message_get_size    (PipecomMessage *self);
 PIPECOM_AVAILABLE_IN_ALL
 gboolean    pipecom_message_get_replied (PipecomMessage *self);
 PIPECOM_AVAILABLE_IN_ALL
+void        pipecom_message_hold        (PipecomMessage *self);
+PIPECOM_AVAILABLE_IN_ALL
 void        pipecom_message_reply       (PipecomMessage *self,
                                          const char     *reply);
 PIPECOM_AVAILABLE_IN_ALL

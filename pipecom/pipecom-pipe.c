@@ -24,7 +24,8 @@
  *
  * A #PipecomPipe listens on a name and emits #PipecomPipe::message-received
  * for each message; the first handler that returns a string gives the
- * reply. Each sender has a private connection, so acknowledgements and
+ * reply, and a message no handler answers or keeps is acknowledged as soon
+ * as the emission ends. Each sender has a private connection, so acknowledgements and
  * replies always reach the right sender, and a slow or dead sender never
  * holds up the others.
  *
@@ -273,8 +274,11 @@ handle_message (PipecomPipe       *self,
 
   if (reply != NULL && !pipecom_message_get_replied (message))
     pipecom_message_reply (message, reply);
+  else if (!_pipecom_message_is_kept (message))
+    _pipecom_message_acknowledge (message);
 
-  /* Dropping the last reference acknowledges a message nobody answered. */
+  /* A message kept for later is acknowledged, if nobody answered it, when
+   * its last reference goes. */
   g_clear_object (&message);
 
   if (self->limit_reached)
@@ -1527,9 +1531,10 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    *
    * Emitted for each message, in the pipe's serving context. The first
    * handler that returns a string gives the reply; the sender's call
-   * completes once a reply is given, or once @message is released without
-   * one (an acknowledgement with no reply). To reply later, keep a
-   * reference to @message, return %NULL and call pipecom_message_reply().
+   * completes once a reply is given, or, if no handler returns one, with an
+   * acknowledgement without a reply as soon as the emission ends. To reply
+   * later, keep a reference to @message (or call pipecom_message_hold()),
+   * return %NULL and call pipecom_message_reply() when ready.
    *
    * Returns: (transfer full) (nullable): the reply, or %NULL
    *

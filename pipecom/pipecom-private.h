@@ -175,6 +175,8 @@ PipecomMessage *_pipecom_message_new        (PipecomPipe       *pipe,
                                              guint              session,
                                              guint32            id,
                                              GBytes            *payload);
+gboolean        _pipecom_message_is_kept    (PipecomMessage    *message);
+void            _pipecom_message_acknowledge (PipecomMessage   *message);
 void            _pipecom_pipe_deliver_reply (PipecomPipe       *pipe,
                                              PipecomConnection *conn,
                                              guint              session,

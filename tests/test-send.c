@@ -590,6 +590,155 @@ test_reply_dropped (void)
   seen_clear (&seen);
 }
 
+static gboolean
+held_reply_cb (gpointer data)
+{
+  PipecomMessage *message = data;
+
+  pipecom_message_reply (message, "held");
+  g_object_unref (message);
+  return G_SOURCE_REMOVE;
+}
+
+static char *
+hold_handler_cb (PipecomPipe    *pipe,
+                 PipecomMessage *message,
+                 gpointer        user_data)
+{
+  pipecom_message_hold (message);
+  if (g_strcmp0 (pipecom_message_get_text (message), "hold and reply") == 0)
+    g_timeout_add (100, held_reply_cb, g_object_ref (message));
+  /* "hold only": held, but nobody keeps it: finalized at the end of the
+   * emission, which acknowledges it */
+  return NULL;
+}
+
+static void
+test_reply_held (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("held");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestResult result = { 0, };
+  gint64 start;
+
+  g_test_summary ("pipecom_message_hold() defers the answer to a later reply; a held "
+                  "message finalized without one is acknowledged");
+
+  pipe = listen_with (name, FALSE, G_CALLBACK (hold_handler_cb), NULL);
+
+  start = g_get_monotonic_time ();
+  pipecom_request_async (name, "hold and reply", 20, 0, NULL, pipecom_test_request_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  g_assert_cmpstr (result.text, ==, "held");
+  g_assert_cmpint (result.finished_at - start, >=, 90 * 1000);
+  pipecom_test_result_clear (&result);
+
+  pipecom_request_async (name, "hold only", 20, 0, NULL, pipecom_test_request_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  g_assert_null (result.text);
+  pipecom_test_result_clear (&result);
+
+  pipecom_test_stop_and_wait (pipe);
+}
+
+typedef struct
+{
+  GPtrArray *wrapped;   /* messages "wrapped" by a fake garbage-collected binding */
+  gboolean   toggle;    /* TRUE: a toggle reference; FALSE: GJS's plain one */
+} FakeBinding;
+
+static void
+fake_toggle_notify (gpointer  data,
+                    GObject  *object,
+                    gboolean  is_last_ref)
+{
+}
+
+static char *
+fake_binding_handler_cb (PipecomPipe    *pipe,
+                         PipecomMessage *message,
+                         gpointer        user_data)
+{
+  FakeBinding *binding = user_data;
+
+  /* What a binding does when it hands the message to a script: tie it to
+   * a wrapper that lives until its garbage collector runs. */
+  if (binding->toggle)
+    g_object_add_toggle_ref (G_OBJECT (message), fake_toggle_notify, NULL);
+  else
+    {
+      g_object_set_qdata (G_OBJECT (message), g_quark_from_static_string ("gjs::private"), binding);
+      g_object_ref (message);
+    }
+  g_ptr_array_add (binding->wrapped, message);
+  return NULL;  /* the script answers nothing */
+}
+
+static void
+fake_binding_collect (FakeBinding *binding)
+{
+  for (guint i = 0; i < binding->wrapped->len; i++)
+    {
+      GObject *object = binding->wrapped->pdata[i];
+
+      if (binding->toggle)
+        g_object_remove_toggle_ref (object, fake_toggle_notify, NULL);
+      else
+        {
+          g_object_set_qdata (object, g_quark_from_static_string ("gjs::private"), NULL);
+          g_object_unref (object);
+        }
+    }
+  g_ptr_array_set_size (binding->wrapped, 0);
+}
+
+static void
+test_reply_binding_wrapper (void)
+{
+  g_test_summary ("A handler in a garbage-collected language that returns NULL acknowledges "
+                  "at once, although the binding's wrapper still holds the message "
+                  "(toggle reference, and GJS's plain one); collecting the wrapper later "
+                  "answers nothing twice");
+
+  for (guint variant = 0; variant < 2; variant++)
+    {
+      g_autofree char *name = pipecom_test_make_name ("binding");
+      g_autoptr(PipecomPipe) pipe = NULL;
+      g_autoptr(GPtrArray) wrapped = g_ptr_array_new ();
+      FakeBinding binding = { wrapped, variant == 0 };
+      PipecomTestResult result = { 0, };
+      g_autoptr(GError) error = NULL;
+      g_autofree char *reply = NULL;
+
+      pipe = listen_with (name, FALSE, G_CALLBACK (fake_binding_handler_cb), &binding);
+
+      pipecom_request_async (name, "anyone?", 20, 0, NULL, pipecom_test_request_cb, &result);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (result.error);
+      g_assert_null (result.text);
+      /* acknowledged while the wrapper is alive, not when it is collected */
+      g_assert_cmpuint (binding.wrapped->len, ==, 1);
+      g_assert_true (pipecom_message_get_replied (binding.wrapped->pdata[0]));
+      pipecom_test_result_clear (&result);
+
+      fake_binding_collect (&binding);
+
+      /* the listener goes on serving normally */
+      pipecom_request_async (name, "still there?", 20, 0, NULL, pipecom_test_request_cb, &result);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (result.error);
+      g_assert_null (result.text);
+      pipecom_test_result_clear (&result);
+      fake_binding_collect (&binding);
+
+      pipecom_test_stop_and_wait (pipe);
+    }
+}
+
 static char *
 reply_error_cb (PipecomPipe    *pipe,
                 PipecomMessage *message,
@@ -1064,6 +1213,8 @@ main (int   argc,
   g_test_add_func ("/send/bytes/sizes", test_bytes_sizes);
   g_test_add_func ("/send/reply/delayed", test_reply_delayed);
   g_test_add_func ("/send/reply/dropped", test_reply_dropped);
+  g_test_add_func ("/send/reply/held", test_reply_held);
+  g_test_add_func ("/send/reply/binding-wrapper", test_reply_binding_wrapper);
   g_test_add_func ("/send/reply/error", test_reply_error);
   g_test_add_func ("/send/invalid-name", test_invalid_names);
   g_test_add_func ("/send/no-listener/attempts", test_no_listener_attempts);
