@@ -1295,16 +1295,26 @@ op_finish (gpointer       source_object,
   return ret;
 }
 
-static char *
-bytes_to_string (GBytes *bytes)
-{
-  gsize size;
-  const char *data;
 
-  if (bytes == NULL)
-    return NULL;
-  data = g_bytes_get_data (bytes, &size);
-  return g_strndup (data ? data : "", size);
+/* Runs one operation synchronously: see _pipecom_sync_wait_begin(). */
+static GBytes *
+client_run_sync (PipecomClient  *self,
+                 GBytes         *message,
+                 GCancellable   *cancellable,
+                 gpointer        source_tag,
+                 gboolean       *ok,
+                 GError        **error)
+{
+  PipecomSyncWait wait;
+  GBytes *ret;
+
+  _pipecom_sync_wait_begin (&wait, client_target_path (self));
+  client_start_op (self, self, message, cancellable, _pipecom_sync_wait_cb, &wait, source_tag);
+  _pipecom_sync_wait_run (&wait);
+  ret = op_finish (self, wait.result, ok, error);
+  _pipecom_sync_wait_end (&wait);
+
+  return ret;
 }
 
 /**
@@ -1377,19 +1387,14 @@ pipecom_client_connect (PipecomClient  *self,
                         GCancellable   *cancellable,
                         GError        **error)
 {
-  PipecomSyncWait wait;
-  gboolean ret;
+  g_autoptr(GBytes) reply = NULL;
+  gboolean ok;
 
   g_return_val_if_fail (PIPECOM_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), FALSE);
 
-  _pipecom_sync_wait_begin (&wait, client_target_path (self));
-  pipecom_client_connect_async (self, cancellable, _pipecom_sync_wait_cb, &wait);
-  _pipecom_sync_wait_run (&wait);
-  ret = pipecom_client_connect_finish (self, wait.result, error);
-  _pipecom_sync_wait_end (&wait);
-
-  return ret;
+  reply = client_run_sync (self, NULL, cancellable, pipecom_client_connect, &ok, error);
+  return ok;
 }
 
 /**
@@ -1465,20 +1470,15 @@ pipecom_client_send_bytes (PipecomClient  *self,
                            GCancellable   *cancellable,
                            GError        **error)
 {
-  PipecomSyncWait wait;
-  gboolean ret;
+  g_autoptr(GBytes) reply = NULL;
+  gboolean ok;
 
   g_return_val_if_fail (PIPECOM_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (message != NULL, FALSE);
   g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), FALSE);
 
-  _pipecom_sync_wait_begin (&wait, client_target_path (self));
-  pipecom_client_send_bytes_async (self, message, cancellable, _pipecom_sync_wait_cb, &wait);
-  _pipecom_sync_wait_run (&wait);
-  ret = pipecom_client_send_bytes_finish (self, wait.result, error);
-  _pipecom_sync_wait_end (&wait);
-
-  return ret;
+  reply = client_run_sync (self, message, cancellable, pipecom_client_send_bytes, &ok, error);
+  return ok;
 }
 
 /**
@@ -1632,20 +1632,13 @@ pipecom_client_request_bytes (PipecomClient  *self,
                               GCancellable   *cancellable,
                               GError        **error)
 {
-  PipecomSyncWait wait;
-  GBytes *ret;
+  gboolean ok;
 
   g_return_val_if_fail (PIPECOM_IS_CLIENT (self), NULL);
   g_return_val_if_fail (message != NULL, NULL);
   g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), NULL);
 
-  _pipecom_sync_wait_begin (&wait, client_target_path (self));
-  pipecom_client_request_bytes_async (self, message, cancellable, _pipecom_sync_wait_cb, &wait);
-  _pipecom_sync_wait_run (&wait);
-  ret = pipecom_client_request_bytes_finish (self, wait.result, error);
-  _pipecom_sync_wait_end (&wait);
-
-  return ret;
+  return client_run_sync (self, message, cancellable, pipecom_client_request_bytes, &ok, error);
 }
 
 /**
@@ -1703,7 +1696,7 @@ pipecom_client_request_finish (PipecomClient  *self,
   g_return_val_if_fail (PIPECOM_IS_CLIENT (self), NULL);
 
   bytes = op_finish (self, result, &ok, error);
-  return bytes_to_string (bytes);
+  return _pipecom_bytes_to_string (bytes);
 }
 
 /**
@@ -1734,7 +1727,7 @@ pipecom_client_request (PipecomClient  *self,
 
   bytes = g_bytes_new (message, strlen (message));
   reply = pipecom_client_request_bytes (self, bytes, cancellable, error);
-  return bytes_to_string (reply);
+  return _pipecom_bytes_to_string (reply);
 }
 
 /**

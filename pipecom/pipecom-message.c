@@ -105,6 +105,19 @@ pipecom_message_init (PipecomMessage *self)
 {
 }
 
+/* A reply as a string, cut at its first NUL byte if any. */
+char *
+_pipecom_bytes_to_string (GBytes *bytes)
+{
+  gsize size;
+  const char *data;
+
+  if (bytes == NULL)
+    return NULL;
+  data = g_bytes_get_data (bytes, &size);
+  return g_strndup (data ? data : "", size);
+}
+
 PipecomMessage *
 _pipecom_message_new (PipecomPipe       *pipe,
                       PipecomConnection *conn,

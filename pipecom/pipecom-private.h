@@ -170,6 +170,8 @@ GBytes       *_pipecom_client_op_finish     (GAsyncResult        *result,
 
 /* ---- Messages ---- */
 
+char           *_pipecom_bytes_to_string    (GBytes            *bytes);
+
 PipecomMessage *_pipecom_message_new        (PipecomPipe       *pipe,
                                              PipecomConnection *conn,
                                              guint              session,

@@ -158,17 +158,6 @@ pipecom_request_bytes (const char  *pipe_name,
   return reply;
 }
 
-static char *
-bytes_to_string (GBytes *bytes)
-{
-  gsize size;
-  const char *data;
-
-  if (bytes == NULL)
-    return NULL;
-  data = g_bytes_get_data (bytes, &size);
-  return g_strndup (data ? data : "", size);
-}
 
 /**
  * pipecom_request:
@@ -202,7 +191,7 @@ pipecom_request (const char  *pipe_name,
 
   bytes = g_bytes_new_static (message, strlen (message));
   reply = pipecom_request_bytes (pipe_name, bytes, timeout, max_attempts, error);
-  return bytes_to_string (reply);
+  return _pipecom_bytes_to_string (reply);
 }
 
 /**
@@ -416,5 +405,5 @@ pipecom_request_finish (GAsyncResult  *result,
 {
   g_autoptr(GBytes) reply = pipecom_request_bytes_finish (result, error);
 
-  return bytes_to_string (reply);
+  return _pipecom_bytes_to_string (reply);
 }
