@@ -618,8 +618,6 @@ test_reply_held (void)
 {
   g_autofree char *name = pipecom_test_make_name ("held");
   g_autoptr(PipecomPipe) pipe = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *reply = NULL;
   PipecomTestResult result = { 0, };
   gint64 start;
 
@@ -711,8 +709,6 @@ test_reply_binding_wrapper (void)
       g_autoptr(GPtrArray) wrapped = g_ptr_array_new ();
       FakeBinding binding = { wrapped, variant == 0 };
       PipecomTestResult result = { 0, };
-      g_autoptr(GError) error = NULL;
-      g_autofree char *reply = NULL;
 
       pipe = listen_with (name, FALSE, G_CALLBACK (fake_binding_handler_cb), &binding);
 
