@@ -700,7 +700,7 @@ static void
 test_stalled_client (void)
 {
   g_autofree char *name = pipecom_test_make_name ("raw-stalled");
-  g_autoptr(PipecomClient) pin = pin_worker ();
+  G_GNUC_UNUSED g_autoptr(PipecomClient) pin = pin_worker ();  /* keeps the worker thread (and its fds) alive */
   g_autofree char *payload = NULL;
   g_autofree char *expected = NULL;
   gint64 deadline;
@@ -843,7 +843,7 @@ test_client_dies_mid_frame (gconstpointer data)
 {
   const DeathCase *dc = data;
   g_autofree char *name = pipecom_test_make_name ("raw-dies");
-  g_autoptr(PipecomClient) pin = pin_worker ();
+  G_GNUC_UNUSED g_autoptr(PipecomClient) pin = pin_worker ();  /* keeps the worker thread (and its fds) alive */
   g_autoptr(GError) error = NULL;
   g_autofree guint8 *frame = NULL;
   PipecomPipe *pipe;
@@ -989,7 +989,7 @@ static void
 test_malformed_frame (void)
 {
   g_autofree char *name = pipecom_test_make_name ("raw-malformed");
-  g_autoptr(PipecomClient) pin = pin_worker ();
+  G_GNUC_UNUSED g_autoptr(PipecomClient) pin = pin_worker ();  /* keeps the worker thread (and its fds) alive */
   const char *poison = "never handled";
   PipecomPipe *pipe;
   FakeClient other;
