@@ -1754,9 +1754,11 @@ pipecom_client_close (PipecomClient *self)
 }
 
 /* The one-shot functions: a private client whose first message travels in
- * the announcement when it fits. The task has no source object. */
+ * the announcement when it fits. The task has no source object. @path is
+ * the resolved @pipe_name when the caller already has it, or %NULL. */
 void
 _pipecom_client_oneshot_async (const char          *pipe_name,
+                               const char          *path,
                                GBytes              *message,
                                gboolean             want_reply,
                                guint                timeout,
@@ -1774,6 +1776,8 @@ _pipecom_client_oneshot_async (const char          *pipe_name,
                          "max-attempts", max_attempts,
                          NULL);
   client->core->oneshot = TRUE;
+  if (path != NULL)
+    client->core->path = g_strdup (path);  /* already resolved by the caller */
   client_start_op (client, NULL, message, cancellable, callback, user_data, source_tag);
 }
 

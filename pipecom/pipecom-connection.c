@@ -50,7 +50,7 @@ struct _PipecomConnection
   gpointer                      user_data;
   guint64                       max_frame;
 
-  guint8                       *rbuf;     /* (owned) */
+  guint8                       *rbuf;     /* (owned) (nullable) until the first read */
   gsize                         rcap;
   gsize                         rstart;
   gsize                         rend;
@@ -260,6 +260,9 @@ do_read (PipecomConnection *conn)
         }
       else
         {
+          if (G_UNLIKELY (conn->rbuf == NULL))
+            conn->rbuf = g_malloc (conn->rcap);
+
           if (conn->rstart > 0 && conn->rcap - conn->rend < conn->rcap / 4)
             {
               memmove (conn->rbuf, conn->rbuf + conn->rstart, conn->rend - conn->rstart);
@@ -419,8 +422,7 @@ _pipecom_connection_new (int                           in_fd,
   conn->funcs = funcs;
   conn->user_data = user_data;
   conn->max_frame = max_frame;
-  conn->rcap = MAX (read_size, 4096);
-  conn->rbuf = g_malloc (conn->rcap);
+  conn->rcap = MAX (read_size, 4096);  /* rbuf is allocated on the first read */
   g_queue_init (&conn->wqueue);
 
   conn->source = g_source_new (&conn_source_funcs, sizeof (ConnSource));

@@ -156,6 +156,7 @@ void          _pipecom_sync_wait_cb     (GObject         *object,
 typedef struct _PipecomRequestOp PipecomRequestOp;
 
 void          _pipecom_client_oneshot_async (const char          *pipe_name,
+                                             const char          *path,
                                              GBytes              *message,
                                              gboolean             want_reply,
                                              guint                timeout,
