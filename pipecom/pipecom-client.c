@@ -1760,7 +1760,6 @@ void
 _pipecom_client_oneshot_async (const char          *pipe_name,
                                const char          *path,
                                GBytes              *message,
-                               gboolean             want_reply,
                                guint                timeout,
                                guint                max_attempts,
                                GCancellable        *cancellable,

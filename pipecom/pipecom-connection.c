@@ -625,21 +625,5 @@ _pipecom_connection_is_flushed (PipecomConnection *conn)
   return conn->closed || g_queue_is_empty (&conn->wqueue);
 }
 
-gboolean
-_pipecom_connection_is_closed (PipecomConnection *conn)
-{
-  return conn->closed;
-}
 
-void
-_pipecom_connection_set_user_data (PipecomConnection *conn,
-                                   gpointer           user_data)
-{
-  conn->user_data = user_data;
-}
 
-gpointer
-_pipecom_connection_get_user_data (PipecomConnection *conn)
-{
-  return conn->user_data;
-}

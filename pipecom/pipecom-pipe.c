@@ -428,11 +428,6 @@ _pipecom_pipe_deliver_reply (PipecomPipe       *self,
   g_main_context_invoke_full (context, G_PRIORITY_DEFAULT, delivery_cb, delivery, delivery_free);
 }
 
-GMainContext *
-_pipecom_pipe_get_context (PipecomPipe *self)
-{
-  return self->context;
-}
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */

@@ -121,11 +121,7 @@ void               _pipecom_connection_pump        (PipecomConnection *conn);
 void               _pipecom_connection_stop_reading (PipecomConnection *conn);
 void               _pipecom_connection_close_when_flushed (PipecomConnection *conn);
 gboolean           _pipecom_connection_is_flushed  (PipecomConnection *conn);
-gboolean           _pipecom_connection_is_closed   (PipecomConnection *conn);
 void               _pipecom_connection_close       (PipecomConnection *conn);
-void               _pipecom_connection_set_user_data (PipecomConnection *conn,
-                                                      gpointer           user_data);
-gpointer           _pipecom_connection_get_user_data (PipecomConnection *conn);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PipecomConnection, _pipecom_connection_unref)
 
@@ -153,12 +149,9 @@ void          _pipecom_sync_wait_cb     (GObject         *object,
 
 /* ---- Internal one-shot/persistent request engine ---- */
 
-typedef struct _PipecomRequestOp PipecomRequestOp;
-
 void          _pipecom_client_oneshot_async (const char          *pipe_name,
                                              const char          *path,
                                              GBytes              *message,
-                                             gboolean             want_reply,
                                              guint                timeout,
                                              guint                max_attempts,
                                              GCancellable        *cancellable,
@@ -186,6 +179,5 @@ void            _pipecom_pipe_deliver_reply (PipecomPipe       *pipe,
                                              guint32            id,
                                              guint8             type,
                                              GBytes            *payload);
-GMainContext   *_pipecom_pipe_get_context   (PipecomPipe       *pipe);
 
 G_END_DECLS

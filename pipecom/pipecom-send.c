@@ -55,7 +55,7 @@ oneshot_sync (const char  *pipe_name,
     return;
 
   _pipecom_sync_wait_begin (&wait, path);
-  _pipecom_client_oneshot_async (pipe_name, path, message, TRUE, timeout, max_attempts, NULL,
+  _pipecom_client_oneshot_async (pipe_name, path, message, timeout, max_attempts, NULL,
                                  _pipecom_sync_wait_cb, &wait, oneshot_sync);
   _pipecom_sync_wait_run (&wait);
   *reply = _pipecom_client_op_finish (wait.result, ok, error);
@@ -222,7 +222,7 @@ pipecom_send_bytes_async (const char          *pipe_name,
   g_return_if_fail (message != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  _pipecom_client_oneshot_async (pipe_name, NULL, message, FALSE, timeout, max_attempts,
+  _pipecom_client_oneshot_async (pipe_name, NULL, message, timeout, max_attempts,
                                  cancellable, callback, user_data, pipecom_send_bytes_async);
 }
 
@@ -278,7 +278,7 @@ pipecom_send_async (const char          *pipe_name,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   bytes = g_bytes_new (message, strlen (message));
-  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, FALSE, timeout, max_attempts,
+  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts,
                                  cancellable, callback, user_data, pipecom_send_async);
 }
 
@@ -327,7 +327,7 @@ pipecom_request_bytes_async (const char          *pipe_name,
   g_return_if_fail (message != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  _pipecom_client_oneshot_async (pipe_name, NULL, message, TRUE, timeout, max_attempts,
+  _pipecom_client_oneshot_async (pipe_name, NULL, message, timeout, max_attempts,
                                  cancellable, callback, user_data, pipecom_request_bytes_async);
 }
 
@@ -383,7 +383,7 @@ pipecom_request_async (const char          *pipe_name,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   bytes = g_bytes_new (message, strlen (message));
-  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, TRUE, timeout, max_attempts,
+  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts,
                                  cancellable, callback, user_data, pipecom_request_async);
 }
 
