@@ -403,8 +403,14 @@ _pipecom_pipe_deliver_reply (PipecomPipe       *self,
                              guint8             type,
                              GBytes            *payload)
 {
-  GMainContext *context = self->context;
+  g_autoptr(GMainContext) context = NULL;
   Delivery *delivery;
+
+  /* The serving thread may be clearing the context as it stops. */
+  g_mutex_lock (&self->lock);
+  if (self->context != NULL)
+    context = g_main_context_ref (self->context);
+  g_mutex_unlock (&self->lock);
 
   if (context != NULL && g_main_context_is_owner (context))
     {
@@ -823,7 +829,11 @@ finish_stop (PipecomPipe *self,
     }
 
   if (self->loop == NULL)
-    g_clear_pointer (&self->context, g_main_context_unref);
+    {
+      g_mutex_lock (&self->lock);
+      g_clear_pointer (&self->context, g_main_context_unref);
+      g_mutex_unlock (&self->lock);
+    }
 }
 
 static gboolean
@@ -999,7 +1009,9 @@ reap_thread (PipecomPipe *self)
   else
     g_thread_join (thread);
   g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_mutex_lock (&self->lock);
   g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_unlock (&self->lock);
 }
 
 /**
@@ -1060,8 +1072,10 @@ pipecom_pipe_listen (PipecomPipe  *self,
   self->stopping = self->limit_reached = FALSE;
   self->reason = PIPECOM_STOP_REASON_NONE;
   g_clear_error (&self->error);
+  g_mutex_lock (&self->lock);
   g_clear_pointer (&self->context, g_main_context_unref);
   self->context = self->threaded ? g_main_context_new () : g_main_context_ref_thread_default ();
+  g_mutex_unlock (&self->lock);
 
   self->fifo_source = g_unix_fd_source_new (fifo_fd, G_IO_IN);
   g_source_set_static_name (self->fifo_source, "[pipecom] announcements");
@@ -1110,11 +1124,16 @@ pipecom_pipe_listen (PipecomPipe  *self,
 void
 pipecom_pipe_stop (PipecomPipe *self)
 {
-  GMainContext *context;
+  g_autoptr(GMainContext) context = NULL;
 
   g_return_if_fail (PIPECOM_IS_PIPE (self));
 
-  if (!g_atomic_int_get (&self->listening) || (context = self->context) == NULL)
+  g_mutex_lock (&self->lock);
+  if (g_atomic_int_get (&self->listening) && self->context != NULL)
+    context = g_main_context_ref (self->context);
+  g_mutex_unlock (&self->lock);
+
+  if (context == NULL)
     return;
 
   g_main_context_invoke_full (context, G_PRIORITY_DEFAULT, stop_requested_cb,
