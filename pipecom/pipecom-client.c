@@ -75,9 +75,12 @@ typedef struct
   GSource           *probe_source;
 } Connector;
 
-/* Worker-side state of a client: touched only in the worker thread. */
+/* Worker-side state of a client: touched in the worker thread, and by a
+ * synchronous call doing a direct exchange (client_run_direct()), both
+ * holding @lock. */
 struct _Core
 {
+  GRecMutex          lock;
   GMainContext      *worker;
   char              *name;
   char              *path;
@@ -105,7 +108,15 @@ struct _Op
   gboolean      sent;
   GSource      *timer;         /* (owned) (nullable) */
   GSource      *cancel_source; /* (owned) (nullable) */
+  struct _DirectWait *direct;  /* (nullable) a direct exchange instead of @task */
 };
+
+typedef struct _DirectWait
+{
+  gboolean  done;
+  GBytes   *reply;    /* (owned) (nullable) */
+  GError   *error;    /* (owned) (nullable) */
+} DirectWait;
 
 /**
  * PipecomClient:
@@ -206,7 +217,13 @@ op_return (Op      *op,
            GBytes  *reply,
            GError  *error)
 {
-  if (error != NULL)
+  if (op->direct != NULL)
+    {
+      op->direct->done = TRUE;
+      op->direct->reply = reply;
+      op->direct->error = error;
+    }
+  else if (error != NULL)
     g_task_return_error (op->task, error);
   else
     g_task_return_pointer (op->task, reply, (GDestroyNotify) g_bytes_unref);
@@ -302,7 +319,7 @@ connecting_error (Core *core, guint timeout)
 }
 
 static gboolean
-op_timeout_cb (gpointer data)
+op_timeout_cb_locked (gpointer data)
 {
   Op *op = data;
   Core *core = op->core;
@@ -322,7 +339,19 @@ op_timeout_cb (gpointer data)
 }
 
 static gboolean
-op_cancelled_cb (GCancellable *cancellable,
+op_timeout_cb (gpointer data)
+{
+  Core *core = ((Op *) data)->core;
+  gboolean ret;
+
+  g_rec_mutex_lock (&core->lock);
+  ret = op_timeout_cb_locked (data);
+  g_rec_mutex_unlock (&core->lock);
+  return ret;
+}
+
+static gboolean
+op_cancelled_cb_locked (GCancellable *cancellable,
                  gpointer      data)
 {
   Op *op = data;
@@ -335,10 +364,23 @@ op_cancelled_cb (GCancellable *cancellable,
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+op_cancelled_cb (GCancellable *cancellable,
+                 gpointer      data)
+{
+  Core *core = ((Op *) data)->core;
+  gboolean ret;
+
+  g_rec_mutex_lock (&core->lock);
+  ret = op_cancelled_cb_locked (cancellable, data);
+  g_rec_mutex_unlock (&core->lock);
+  return ret;
+}
+
 static void core_start_connecting (Core *core, Op *first);
 
 static gboolean
-op_start_cb (gpointer data)
+op_start_cb_locked (gpointer data)
 {
   Op *op = data;
   Core *core = op->core;
@@ -398,6 +440,18 @@ op_start_cb (gpointer data)
     }
 
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+op_start_cb (gpointer data)
+{
+  Core *core = ((Op *) data)->core;
+  gboolean ret;
+
+  g_rec_mutex_lock (&core->lock);
+  ret = op_start_cb_locked (data);
+  g_rec_mutex_unlock (&core->lock);
+  return ret;
 }
 
 static void
@@ -596,7 +650,7 @@ connector_fail (Connector *connector,
 }
 
 static gboolean
-connector_retry_cb (gpointer data)
+connector_retry_cb_locked (gpointer data)
 {
   Connector *connector = data;
 
@@ -606,7 +660,19 @@ connector_retry_cb (gpointer data)
 }
 
 static gboolean
-connector_probe_cb (gpointer data)
+connector_retry_cb (gpointer data)
+{
+  Core *core = ((Connector *) data)->core;
+  gboolean ret;
+
+  g_rec_mutex_lock (&core->lock);
+  ret = connector_retry_cb_locked (data);
+  g_rec_mutex_unlock (&core->lock);
+  return ret;
+}
+
+static gboolean
+connector_probe_cb_locked (gpointer data)
 {
   Connector *connector = data;
   Core *core = connector->core;
@@ -643,6 +709,18 @@ connector_probe_cb (gpointer data)
   connector->announced = FALSE;
   connector_attempt (connector);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+connector_probe_cb (gpointer data)
+{
+  Core *core = ((Connector *) data)->core;
+  gboolean ret;
+
+  g_rec_mutex_lock (&core->lock);
+  ret = connector_probe_cb_locked (data);
+  g_rec_mutex_unlock (&core->lock);
+  return ret;
 }
 
 static void
@@ -732,8 +810,11 @@ connector_attempt (Connector *connector)
           connector->ever_announced = TRUE;
           connector->last_busy = FALSE;
           if (connector->conn == NULL)
-            connector->conn = _pipecom_connection_new (connector->rep_fd, -1, 65536, 0,
-                                                       &connector_funcs, core, core->worker);
+            {
+              connector->conn = _pipecom_connection_new (connector->rep_fd, -1, 65536, 0,
+                                                         &connector_funcs, core, core->worker);
+              _pipecom_connection_set_lock (connector->conn, &core->lock);
+            }
           connector->probe_source = g_timeout_source_new (100);
           g_source_set_static_name (connector->probe_source, "[pipecom] listener probe");
           g_source_set_callback (connector->probe_source, connector_probe_cb, connector, NULL);
@@ -891,6 +972,7 @@ core_new (PipecomClient *self)
 {
   Core *core = g_slice_new0 (Core);
 
+  g_rec_mutex_init (&core->lock);
   core->worker = _pipecom_worker_ref ();
   core->name = g_strdup (self->pipe_name);
   core->oneshot = self->oneshot;
@@ -904,13 +986,18 @@ core_free_cb (gpointer data)
 {
   Core *core = data;
 
-  /* No op can be pending: each holds a reference to the client. */
+  /* No op can be pending, and no direct exchange running: each holds a
+   * reference to the client. */
+  g_rec_mutex_lock (&core->lock);
   if (core->conn != NULL)
     {
       _pipecom_connection_close (core->conn);
       g_clear_pointer (&core->conn, _pipecom_connection_unref);
     }
   g_clear_pointer (&core->connector, connector_free);
+  g_rec_mutex_unlock (&core->lock);
+
+  g_rec_mutex_clear (&core->lock);
   g_hash_table_unref (core->pending);
   g_free (core->name);
   g_free (core->path);
@@ -921,7 +1008,7 @@ core_free_cb (gpointer data)
 }
 
 static gboolean
-core_close_cb (gpointer data)
+core_close_cb_locked (gpointer data)
 {
   PipecomClient *self = data;
   Core *core = self->core;
@@ -931,6 +1018,18 @@ core_close_cb (gpointer data)
 
   core_connection_closed (core, error);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+core_close_cb (gpointer data)
+{
+  Core *core = PIPECOM_CLIENT (data)->core;
+  gboolean ret;
+
+  g_rec_mutex_lock (&core->lock);
+  ret = core_close_cb_locked (data);
+  g_rec_mutex_unlock (&core->lock);
+  return ret;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1296,7 +1395,132 @@ op_finish (gpointer       source_object,
 }
 
 
-/* Runs one operation synchronously: see _pipecom_sync_wait_begin(). */
+/* The fast path of a synchronous call: when the client is connected and
+ * idle, the calling thread does the exchange itself, with the core's lock
+ * held (the worker's dispatch of this connection takes it too, so the two
+ * never touch the fds at once). This saves two thread hand-offs per
+ * message. Returns FALSE, having done nothing, when the slow path must be
+ * taken. */
+static gboolean
+client_run_direct (PipecomClient  *self,
+                   GBytes         *message,
+                   GCancellable   *cancellable,
+                   GBytes        **reply,
+                   gboolean       *ok,
+                   GError        **error)
+{
+  Core *core = self->core;
+  g_autoptr(PipecomConnection) conn = NULL;
+  DirectWait wait = { FALSE, NULL, NULL };
+  GPollFD cancel_fd = { -1, 0, 0 };
+  gint64 deadline;
+  guint timeout;
+  Op *op;
+
+  g_mutex_lock (&self->lock);
+  timeout = self->timeout;
+  g_mutex_unlock (&self->lock);
+
+  g_rec_mutex_lock (&core->lock);
+
+  if (core->state != STATE_CONNECTED || core->conn == NULL || core->oneshot ||
+      g_hash_table_size (core->pending) > 0 || !g_queue_is_empty (&core->waiting) ||
+      (core->max_size > 0 && g_bytes_get_size (message) > core->max_size))
+    {
+      g_rec_mutex_unlock (&core->lock);
+      return FALSE;
+    }
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_rec_mutex_unlock (&core->lock);
+      *ok = FALSE;
+      *reply = NULL;
+      return TRUE;
+    }
+
+  conn = _pipecom_connection_ref (core->conn);
+  deadline = timeout > 0 ? g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC : -1;
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
+    cancel_fd.events = G_IO_IN;
+
+  _pipecom_connection_set_direct (conn, TRUE);
+
+  op = g_slice_new0 (Op);
+  op->core = core;
+  op->payload = g_bytes_ref (message);
+  op->timeout = timeout;
+  op->direct = &wait;
+  op_send (op);
+
+  while (!wait.done)
+    {
+      GPollFD fds[3];
+      guint n_fds = 0;
+      int in_fd, out_fd;
+      gint wait_ms = -1;
+
+      if (_pipecom_connection_is_closed (conn))
+        {
+          op_complete (op, NULL, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                                              "The listener of pipe “%s” (%s) closed the connection",
+                                              core->name, core->path));
+          break;
+        }
+
+      if (deadline >= 0)
+        {
+          gint64 left = deadline - g_get_monotonic_time ();
+
+          if (left <= 0)
+            {
+              op_complete (op, NULL, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
+                                                  "No answer from the listener of pipe “%s” (%s) "
+                                                  "within %u s", core->name, core->path, timeout));
+              break;
+            }
+          wait_ms = (gint) MIN ((left + 999) / 1000, G_MAXINT);
+        }
+
+      _pipecom_connection_get_poll_fds (conn, &in_fd, &out_fd);
+      fds[n_fds++] = (GPollFD) { in_fd, G_IO_IN, 0 };
+      if (out_fd >= 0)
+        fds[n_fds++] = (GPollFD) { out_fd, G_IO_OUT, 0 };
+      if (cancel_fd.fd >= 0)
+        fds[n_fds++] = cancel_fd;
+
+      if (g_poll (fds, n_fds, wait_ms) < 0)
+        continue;  /* EINTR */
+
+      if (cancel_fd.fd >= 0 && fds[n_fds - 1].revents != 0 &&
+          g_cancellable_is_cancelled (cancellable))
+        {
+          op_complete (op, NULL, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                      "Operation was cancelled"));
+          break;
+        }
+
+      if (out_fd >= 0 && fds[1].revents != 0)
+        _pipecom_connection_flush (conn);
+      if (fds[0].revents != 0)
+        _pipecom_connection_pump (conn);
+    }
+
+  _pipecom_connection_set_direct (conn, FALSE);
+  g_rec_mutex_unlock (&core->lock);
+
+  if (cancel_fd.fd >= 0)
+    g_cancellable_release_fd (cancellable);
+
+  *reply = wait.reply;
+  *ok = wait.error == NULL;
+  if (wait.error != NULL)
+    g_propagate_error (error, wait.error);
+  return TRUE;
+}
+
+/* Runs one operation synchronously: directly when possible, otherwise as
+ * in _pipecom_sync_wait_begin(). */
 static GBytes *
 client_run_sync (PipecomClient  *self,
                  GBytes         *message,
@@ -1306,9 +1530,14 @@ client_run_sync (PipecomClient  *self,
                  GError        **error)
 {
   PipecomSyncWait wait;
+  const char *path = client_target_path (self);
   GBytes *ret;
 
-  _pipecom_sync_wait_begin (&wait, client_target_path (self));
+  if (message != NULL && !_pipecom_registry_is_served_here (path) &&
+      client_run_direct (self, message, cancellable, &ret, ok, error))
+    return ret;
+
+  _pipecom_sync_wait_begin (&wait, path);
   client_start_op (self, self, message, cancellable, _pipecom_sync_wait_cb, &wait, source_tag);
   _pipecom_sync_wait_run (&wait);
   ret = op_finish (self, wait.result, ok, error);

@@ -65,12 +65,15 @@ struct _PipecomConnection
 
   GQueue                        wqueue;   /* of Chunk */
 
+  GRecMutex                    *lock;     /* (nullable) held around each dispatch */
+
   GError                       *error;    /* (owned) (nullable) */
   guint                         closed : 1;
   guint                         notify_pending : 1;
   guint                         notified : 1;
   guint                         reading_stopped : 1;
   guint                         close_when_flushed : 1;
+  guint                         direct : 1;
 };
 
 static inline guint32
@@ -306,7 +309,7 @@ update_out_interest (PipecomConnection *conn)
     return;
 
   g_source_modify_unix_fd (conn->source, conn->out_tag,
-                           g_queue_is_empty (&conn->wqueue) ? 0 : G_IO_OUT);
+                           conn->direct || g_queue_is_empty (&conn->wqueue) ? 0 : G_IO_OUT);
 }
 
 static void
@@ -373,6 +376,12 @@ conn_source_dispatch (GSource     *source,
                       gpointer     user_data)
 {
   PipecomConnection *conn = ((ConnSource *) source)->conn;
+  GRecMutex *lock = conn->lock;
+
+  /* The owner may also do I/O on this connection from another thread
+   * (see _pipecom_connection_set_lock()). */
+  if (lock != NULL)
+    g_rec_mutex_lock (lock);
 
   _pipecom_connection_ref (conn);
 
@@ -397,6 +406,9 @@ conn_source_dispatch (GSource     *source,
     }
 
   _pipecom_connection_unref (conn);
+
+  if (lock != NULL)
+    g_rec_mutex_unlock (lock);
 
   return G_SOURCE_CONTINUE;
 }
@@ -591,6 +603,54 @@ _pipecom_connection_send (PipecomConnection *conn,
   const guint8 *data = payload ? g_bytes_get_data (payload, &len) : NULL;
 
   return send_frame (conn, type, id, data, len, len > 4096 ? payload : NULL);
+}
+
+/* Makes the dispatch hold @lock, so that a thread holding it may call
+ * _pipecom_connection_send(), _pipecom_connection_flush() and
+ * _pipecom_connection_pump() on the connection directly. */
+void
+_pipecom_connection_set_lock (PipecomConnection *conn,
+                              GRecMutex         *lock)
+{
+  conn->lock = lock;
+}
+
+/* While a thread does I/O on the connection directly, the dispatch has
+ * nothing to watch: it would only wake up to wait for the lock. */
+void
+_pipecom_connection_set_direct (PipecomConnection *conn,
+                                gboolean           direct)
+{
+  conn->direct = direct;
+  if (conn->closed)
+    return;
+  if (conn->in_tag != NULL)
+    g_source_modify_unix_fd (conn->source, conn->in_tag, direct ? 0 : G_IO_IN);
+  update_out_interest (conn);
+}
+
+void
+_pipecom_connection_flush (PipecomConnection *conn)
+{
+  if (!conn->closed)
+    do_flush (conn);
+}
+
+gboolean
+_pipecom_connection_is_closed (PipecomConnection *conn)
+{
+  return conn->closed;
+}
+
+/* The fds to poll for a direct exchange: @in_fd for reading, and @out_fd
+ * (-1 when nothing waits to be written) for writing. */
+void
+_pipecom_connection_get_poll_fds (PipecomConnection *conn,
+                                  int               *in_fd,
+                                  int               *out_fd)
+{
+  *in_fd = conn->in_fd;
+  *out_fd = g_queue_is_empty (&conn->wqueue) ? -1 : conn->out_fd;
 }
 
 void

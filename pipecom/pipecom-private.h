@@ -118,6 +118,15 @@ gboolean           _pipecom_connection_send_data   (PipecomConnection *conn,
                                                     const void        *data,
                                                     gsize              len);
 void               _pipecom_connection_pump        (PipecomConnection *conn);
+void               _pipecom_connection_set_lock    (PipecomConnection *conn,
+                                                    GRecMutex         *lock);
+void               _pipecom_connection_flush       (PipecomConnection *conn);
+void               _pipecom_connection_set_direct  (PipecomConnection *conn,
+                                                    gboolean           direct);
+gboolean           _pipecom_connection_is_closed   (PipecomConnection *conn);
+void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
+                                                     int               *in_fd,
+                                                     int               *out_fd);
 void               _pipecom_connection_stop_reading (PipecomConnection *conn);
 void               _pipecom_connection_close_when_flushed (PipecomConnection *conn);
 gboolean           _pipecom_connection_is_flushed  (PipecomConnection *conn);
@@ -143,6 +152,7 @@ void          _pipecom_sync_wait_begin  (PipecomSyncWait *wait,
                                          const char      *target_path);
 void          _pipecom_sync_wait_run    (PipecomSyncWait *wait);
 void          _pipecom_sync_wait_end    (PipecomSyncWait *wait);
+gboolean      _pipecom_registry_is_served_here (const char *target_path);
 void          _pipecom_sync_wait_cb     (GObject         *object,
                                          GAsyncResult    *result,
                                          gpointer         user_data);

@@ -150,6 +150,21 @@ _pipecom_sync_wait_begin (PipecomSyncWait *wait,
   wait->pushed = TRUE;
 }
 
+/* Whether the listener of @target_path runs in this process, in the
+ * calling thread's context: a sync call must then iterate that context. */
+gboolean
+_pipecom_registry_is_served_here (const char *target_path)
+{
+  g_autoptr(GMainContext) listener = target_path ? _pipecom_registry_lookup (target_path) : NULL;
+  g_autoptr(GMainContext) thread_default = NULL;
+
+  if (listener == NULL)
+    return FALSE;
+
+  thread_default = g_main_context_ref_thread_default ();
+  return listener == thread_default;
+}
+
 void
 _pipecom_sync_wait_cb (GObject      *object,
                        GAsyncResult *result,

@@ -680,6 +680,283 @@ test_many_clients_one_context (void)
   pipecom_test_stop_and_wait (pipe);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The synchronous fast path: a connected, idle client's sync calls do the   */
+/* exchange in the calling thread                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  GMutex        lock;
+  GPtrArray    *held;         /* messages kept and never answered */
+  GCancellable *cancel_on;    /* cancelled when "cancel me" arrives */
+} DirectListener;
+
+static char *
+direct_listener_cb (PipecomPipe    *pipe,
+                    PipecomMessage *message,
+                    gpointer        user_data)
+{
+  DirectListener *dl = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  if (g_strcmp0 (text, "hold") == 0 || g_strcmp0 (text, "cancel me") == 0)
+    {
+      g_mutex_lock (&dl->lock);
+      g_ptr_array_add (dl->held, g_object_ref (message));
+      g_mutex_unlock (&dl->lock);
+      /* The caller is blocked in the sync call right now: cancel it from here. */
+      if (g_strcmp0 (text, "cancel me") == 0)
+        g_cancellable_cancel (dl->cancel_on);
+      return NULL;
+    }
+
+  return g_strconcat ("ack:", text, NULL);
+}
+
+static PipecomPipe *
+direct_listener_start (const char     *name,
+                       DirectListener *dl)
+{
+  g_autoptr(GError) error = NULL;
+  PipecomPipe *pipe;
+
+  g_mutex_init (&dl->lock);
+  dl->held = g_ptr_array_new_with_free_func (g_object_unref);
+  dl->cancel_on = g_cancellable_new ();
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", TRUE, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (direct_listener_cb), dl);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  return pipe;
+}
+
+static void
+direct_listener_clear (DirectListener *dl)
+{
+  g_mutex_lock (&dl->lock);
+  g_clear_pointer (&dl->held, g_ptr_array_unref);
+  g_mutex_unlock (&dl->lock);
+  g_clear_object (&dl->cancel_on);
+  g_mutex_clear (&dl->lock);
+}
+
+static void
+assert_sync_request (PipecomClient *client,
+                     const char    *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = pipecom_client_request (client, message, NULL, &error);
+  g_autofree char *expected = g_strconcat ("ack:", message, NULL);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, expected);
+}
+
+static void
+test_direct_timeout (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("direct-timeout");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestWatchdog *watchdog;
+  DirectListener dl = { 0, };
+  gint64 start;
+  double elapsed;
+
+  g_test_summary ("A sync request of a connected client (the direct path) whose reply "
+                  "never comes fails with TIMEOUT after the client's timeout, and the "
+                  "client goes on working");
+
+  pipe = direct_listener_start (name, &dl);
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "direct timeout");
+  assert_sync_request (client, "warm up");
+  g_assert_true (pipecom_client_get_connected (client));
+
+  pipecom_client_set_timeout (client, 1);
+  start = g_get_monotonic_time ();
+  reply = pipecom_client_request (client, "hold", NULL, &error);
+  elapsed = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  g_test_message ("timed out after %.3f s", elapsed);
+  g_assert_null (reply);
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT);
+  g_assert_cmpfloat (elapsed, >=, 0.8);
+  g_assert_cmpfloat (elapsed, <, 5.0);
+
+  assert_sync_request (client, "after the timeout");
+  pipecom_test_watchdog_stop (watchdog);
+
+  direct_listener_clear (&dl);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_direct_cancelled (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("direct-cancel");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestWatchdog *watchdog;
+  DirectListener dl = { 0, };
+
+  g_test_summary ("A sync request of a connected client (the direct path) cancelled while "
+                  "it waits gives CANCELLED at once, and the client goes on working");
+
+  pipe = direct_listener_start (name, &dl);
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "direct cancel");
+  assert_sync_request (client, "warm up");
+
+  reply = pipecom_client_request (client, "cancel me", dl.cancel_on, &error);
+  g_assert_null (reply);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  /* Already cancelled: fails before sending anything. */
+  g_assert_false (pipecom_client_send (client, "not sent", dl.cancel_on, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  assert_sync_request (client, "after the cancellation");
+  pipecom_test_watchdog_stop (watchdog);
+
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 3);
+  direct_listener_clear (&dl);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+typedef struct
+{
+  PipecomTestChild *child;
+} KillWhenBlocked;
+
+static gpointer
+kill_when_blocked_thread (gpointer data)
+{
+  KillWhenBlocked *kwb = data;
+
+  pipecom_test_child_expect_line (kwb->child, "GOT block");
+  pipecom_test_child_kill (kwb->child);
+  return NULL;
+}
+
+static void
+test_direct_listener_killed (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("direct-killed");
+  g_autoptr(PipecomClient) client = pipecom_client_new (path);
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  PipecomTestWatchdog *watchdog;
+  KillWhenBlocked kwb;
+  GThread *killer;
+
+  g_test_summary ("A listener process killed while a sync request of a connected client "
+                  "(the direct path) waits for its handler gives CLOSED, not a hang");
+
+  child = pipecom_test_child_spawn ("--child-listener", path, NULL);
+  pipecom_test_child_expect_line (child, "READY");
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "direct killed");
+  assert_sync_request (client, "warm up");
+
+  kwb.child = child;
+  killer = g_thread_new ("killer", kill_when_blocked_thread, &kwb);
+  reply = pipecom_client_request (client, "block", NULL, &error);
+  g_thread_join (killer);
+  pipecom_test_watchdog_stop (watchdog);
+
+  g_assert_null (reply);
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED);
+  pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
+}
+
+#define MIXED_SYNC 200
+#define MIXED_ASYNC 50
+
+typedef struct
+{
+  PipecomClient *client;
+  guint          failures;
+} MixedSync;
+
+static gpointer
+mixed_sync_thread (gpointer data)
+{
+  MixedSync *ms = data;
+
+  for (guint i = 0; i < MIXED_SYNC; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *message = g_strdup_printf ("sync %u", i);
+      g_autofree char *expected = g_strdup_printf ("ack:sync %u", i);
+      g_autofree char *reply = pipecom_client_request (ms->client, message, NULL, &error);
+
+      if (error != NULL || g_strcmp0 (reply, expected) != 0)
+        ms->failures++;
+    }
+
+  return NULL;
+}
+
+static guint
+count_done (PipecomTestResult *results,
+            guint              n)
+{
+  guint done = 0;
+
+  for (guint i = 0; i < n; i++)
+    done += results[i].done ? 1 : 0;
+  return done;
+}
+
+static void
+test_direct_mixed (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("direct-mixed");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  PipecomTestResult results[MIXED_ASYNC] = { { 0, }, };
+  MixedSync ms = { NULL, 0 };
+  DirectListener dl = { 0, };
+  GThread *thread;
+
+  g_test_summary ("One client used at once by a thread doing sync requests (direct path "
+                  "when idle) and by async requests on the main context: every request "
+                  "gets its own reply");
+
+  pipe = direct_listener_start (name, &dl);
+  assert_sync_request (client, "warm up");
+
+  ms.client = client;
+  thread = g_thread_new ("sync", mixed_sync_thread, &ms);
+  for (guint i = 0; i < MIXED_ASYNC; i++)
+    {
+      g_autofree char *message = g_strdup_printf ("async %u", i);
+      pipecom_client_request_async (client, message, NULL, pipecom_test_request_cb, &results[i]);
+    }
+
+  pipecom_test_wait_for (count_done (results, MIXED_ASYNC) == MIXED_ASYNC, PIPECOM_TEST_DEADLINE);
+  g_thread_join (thread);
+
+  g_assert_cmpuint (ms.failures, ==, 0);
+  for (guint i = 0; i < MIXED_ASYNC; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("ack:async %u", i);
+
+      g_assert_no_error (results[i].error);
+      g_assert_cmpstr (results[i].text, ==, expected);
+      pipecom_test_result_clear (&results[i]);
+    }
+  g_assert_cmpuint (pipecom_pipe_get_message_count (pipe), ==, 1 + MIXED_SYNC + MIXED_ASYNC);
+
+  direct_listener_clear (&dl);
+  pipecom_test_stop_and_wait (pipe);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -700,6 +977,10 @@ main (int   argc,
   g_test_add_func ("/client/oversize", test_oversize);
   g_test_add_func ("/client/request/timeout", test_timeout);
   g_test_add_func ("/client/request/cancelled", test_cancel_one_of_many);
+  g_test_add_func ("/client/direct/timeout", test_direct_timeout);
+  g_test_add_func ("/client/direct/cancelled", test_direct_cancelled);
+  g_test_add_func ("/client/direct/listener-killed", test_direct_listener_killed);
+  g_test_add_func ("/client/direct/mixed", test_direct_mixed);
 
   return g_test_run ();
 }
