@@ -1484,6 +1484,10 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * and the calling thread is free to block. The thread keeps a reference
    * to the pipe until it stops.
    *
+   * Handlers must be able to run in that thread: C and Python ones can,
+   * but GJS runs JavaScript in its main thread only, so from JavaScript
+   * leave this %FALSE and run a main loop.
+   *
    * Since: 1.0
    */
   properties[PROP_THREADED] =
