@@ -67,7 +67,6 @@ typedef struct
   guint              attempts;
   guint              backoff_ms;
   gboolean           announced;
-  gboolean           ever_announced;
   gboolean           last_busy;
   dev_t              dev;
   ino_t              ino;
@@ -506,10 +505,8 @@ core_frame_cb (PipecomConnection *conn,
 
   if (type == PIPECOM_FRAME_ERROR && id == 0)
     {
-      gsize size;
-      const guint8 *data = g_bytes_get_data (payload, &size);
-      guint32 code = size >= 4 ? (data[0] | data[1] << 8 | data[2] << 16 | (guint32) data[3] << 24) : PIPECOM_ERROR_PROTOCOL;
-      g_autofree char *text = size > 4 ? g_strndup ((const char *) data + 4, size - 4) : g_strdup ("refused");
+      guint32 code;
+      g_autofree char *text = _pipecom_error_payload_parse (payload, &code);
       GError *error = g_error_new (PIPECOM_ERROR, code,
                                    "The listener of pipe “%s” refused the connection: %s",
                                    core->name, text);
@@ -544,10 +541,8 @@ core_frame_cb (PipecomConnection *conn,
     op_complete (op, g_bytes_ref (payload), NULL);
   else
     {
-      gsize size;
-      const guint8 *data = g_bytes_get_data (payload, &size);
-      guint32 code = size >= 4 ? (data[0] | data[1] << 8 | data[2] << 16 | (guint32) data[3] << 24) : PIPECOM_ERROR_PROTOCOL;
-      g_autofree char *text = size > 4 ? g_strndup ((const char *) data + 4, size - 4) : g_strdup ("error");
+      guint32 code;
+      g_autofree char *text = _pipecom_error_payload_parse (payload, &code);
 
       op_complete (op, NULL, g_error_new_literal (PIPECOM_ERROR, code, text));
     }
@@ -807,7 +802,6 @@ connector_attempt (Connector *connector)
       if (n == (ssize_t) len)
         {
           connector->announced = TRUE;
-          connector->ever_announced = TRUE;
           connector->last_busy = FALSE;
           if (connector->conn == NULL)
             {
@@ -859,7 +853,7 @@ connector_hello (Connector *connector,
   guint32 version;
 
   if (size < PIPECOM_HELLO_SIZE ||
-      (version = data[0] | data[1] << 8 | data[2] << 16 | (guint32) data[3] << 24) != PIPECOM_PROTOCOL_VERSION)
+      (version = _pipecom_get_u32 (data)) != PIPECOM_PROTOCOL_VERSION)
     {
       connector_fail (connector, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
                                               "The listener of pipe “%s” speaks an unknown "
@@ -867,9 +861,7 @@ connector_hello (Connector *connector,
       return;
     }
 
-  core->max_size = 0;
-  for (int i = 7; i >= 0; i--)
-    core->max_size = (core->max_size << 8) | data[8 + i];
+  core->max_size = ((guint64) _pipecom_get_u32 (data + 12) << 32) | _pipecom_get_u32 (data + 8);
 
   if (connector->probe_source != NULL)
     {

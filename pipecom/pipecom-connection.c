@@ -76,19 +76,48 @@ struct _PipecomConnection
   guint                         direct : 1;
 };
 
-static inline guint32
-get_u32 (const guint8 *p)
+void
+_pipecom_encode_frame_header (guint8  *buf,
+                              guint32  len,
+                              guint8   type,
+                              guint32  id)
 {
-  return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) | ((guint32) p[3] << 24);
+  memset (buf, 0, PIPECOM_FRAME_HEADER_SIZE);
+  _pipecom_put_u32 (buf, len);
+  buf[4] = type;
+  _pipecom_put_u32 (buf + 8, id);
 }
 
-static inline void
-put_u32 (guint8 *p, guint32 v)
+/* The payload of an ERROR frame: the code, then the text (no NUL). */
+GBytes *
+_pipecom_error_payload_new (guint32     code,
+                            const char *text)
 {
-  p[0] = v & 0xff;
-  p[1] = (v >> 8) & 0xff;
-  p[2] = (v >> 16) & 0xff;
-  p[3] = (v >> 24) & 0xff;
+  gsize len = strlen (text);
+  guint8 *data = g_malloc (4 + len);
+
+  _pipecom_put_u32 (data, code);
+  memcpy (data + 4, text, len);
+  return g_bytes_new_take (data, 4 + len);
+}
+
+/* Parses an ERROR payload: returns its text, and its code in @code
+ * (PIPECOM_ERROR_PROTOCOL if the payload is too short to have one). */
+char *
+_pipecom_error_payload_parse (GBytes  *payload,
+                              guint32 *code)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+
+  if (size < 4)
+    {
+      *code = PIPECOM_ERROR_PROTOCOL;
+      return g_strdup ("malformed error");
+    }
+
+  *code = _pipecom_get_u32 (data);
+  return g_strndup ((const char *) data + 4, size - 4);
 }
 
 static void
@@ -192,9 +221,9 @@ parse_frames (PipecomConnection *conn)
       if (avail < PIPECOM_FRAME_HEADER_SIZE)
         break;
 
-      len = get_u32 (h);
+      len = _pipecom_get_u32 (h);
       type = h[4];
-      id = get_u32 (h + 8);
+      id = _pipecom_get_u32 (h + 8);
 
       if (h[5] != 0 || h[6] != 0 || h[7] != 0 || type < PIPECOM_FRAME_HELLO || type > PIPECOM_FRAME_ERROR)
         {
@@ -515,7 +544,7 @@ send_frame (PipecomConnection *conn,
             gsize              len,
             GBytes            *keep)
 {
-  guint8 header[PIPECOM_FRAME_HEADER_SIZE] = { 0, };
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
   ssize_t n = 0;
 
   if (conn->closed || conn->out_fd < 0)
@@ -523,9 +552,7 @@ send_frame (PipecomConnection *conn,
 
   g_return_val_if_fail (len <= G_MAXUINT32, FALSE);
 
-  put_u32 (header, len);
-  header[4] = type;
-  put_u32 (header + 8, id);
+  _pipecom_encode_frame_header (header, len, type, id);
 
   if (g_queue_is_empty (&conn->wqueue))
     {

@@ -352,9 +352,7 @@ void
 pipecom_message_reply_error (PipecomMessage *self,
                              const GError   *error)
 {
-  g_autoptr(GByteArray) payload = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  guint8 code[4] = { PIPECOM_ERROR_HANDLER_FAILED, 0, 0, 0 };
+  g_autoptr(GBytes) payload = NULL;
 
   g_return_if_fail (PIPECOM_IS_MESSAGE (self));
   g_return_if_fail (error != NULL);
@@ -362,10 +360,7 @@ pipecom_message_reply_error (PipecomMessage *self,
   if (!take_reply (self))
     return;
 
-  payload = g_byte_array_sized_new (4 + strlen (error->message));
-  g_byte_array_append (payload, code, 4);
-  g_byte_array_append (payload, (const guint8 *) error->message, strlen (error->message));
-  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&payload));
+  payload = _pipecom_error_payload_new (PIPECOM_ERROR_HANDLER_FAILED, error->message);
   _pipecom_pipe_deliver_reply (self->pipe, self->conn, self->session, self->id,
-                               PIPECOM_FRAME_ERROR, bytes);
+                               PIPECOM_FRAME_ERROR, payload);
 }

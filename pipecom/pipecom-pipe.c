@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -163,15 +164,6 @@ static void begin_stop       (PipecomPipe       *self,
                               PipecomStopReason  reason);
 static void check_stop_done  (PipecomPipe       *self);
 
-static inline void
-put_u32 (guint8 *p, guint32 v)
-{
-  p[0] = v & 0xff;
-  p[1] = (v >> 8) & 0xff;
-  p[2] = (v >> 16) & 0xff;
-  p[3] = (v >> 24) & 0xff;
-}
-
 static gboolean
 set_string (char       **str,
             const char  *value)
@@ -183,24 +175,15 @@ set_string (char       **str,
   return TRUE;
 }
 
-static inline guint16
-get_u16 (const guint8 *p)
-{
-  return p[0] | (p[1] << 8);
-}
-
 static void
 send_error (PipecomConnection *conn,
             guint32            id,
             PipecomError       code,
             const char        *text)
 {
-  gsize len = strlen (text);
-  g_autofree guint8 *payload = g_malloc (4 + len);
+  g_autoptr(GBytes) payload = _pipecom_error_payload_new (code, text);
 
-  put_u32 (payload, code);
-  memcpy (payload + 4, text, len);
-  _pipecom_connection_send_data (conn, PIPECOM_FRAME_ERROR, id, payload, 4 + len);
+  _pipecom_connection_send (conn, PIPECOM_FRAME_ERROR, id, payload);
 }
 
 /* ------------------------------------------------------------------ */
@@ -523,9 +506,9 @@ refuse (const char   *base,
         const char   *text)
 {
   g_autofree char *rep = g_strconcat (base, ".rep", NULL);
-  guint8 header[PIPECOM_FRAME_HEADER_SIZE] = { 0, };
-  g_autofree guint8 *frame = NULL;
-  gsize len = strlen (text);
+  g_autoptr(GBytes) payload = _pipecom_error_payload_new (code, text);
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+  struct iovec iov[2];
   int saved_errno;
   int fd;
 
@@ -533,13 +516,11 @@ refuse (const char   *base,
   if (fd < 0)
     return;
 
-  frame = g_malloc (PIPECOM_FRAME_HEADER_SIZE + 4 + len);
-  put_u32 (header, 4 + len);
-  header[4] = PIPECOM_FRAME_ERROR;
-  memcpy (frame, header, PIPECOM_FRAME_HEADER_SIZE);
-  put_u32 (frame + PIPECOM_FRAME_HEADER_SIZE, code);
-  memcpy (frame + PIPECOM_FRAME_HEADER_SIZE + 4, text, len);
-  if (write (fd, frame, PIPECOM_FRAME_HEADER_SIZE + 4 + len) < 0)
+  _pipecom_encode_frame_header (header, g_bytes_get_size (payload), PIPECOM_FRAME_ERROR, 0);
+  iov[0].iov_base = header;
+  iov[0].iov_len = sizeof header;
+  iov[1].iov_base = (void *) g_bytes_get_data (payload, &iov[1].iov_len);
+  if (writev (fd, iov, 2) < 0)
     g_debug ("Cannot refuse a connection on “%s”: %s", rep, g_strerror (errno));
   close (fd);
 }
@@ -598,9 +579,9 @@ accept_connection (PipecomPipe   *self,
   g_hash_table_insert (self->connections, conn,
                        GUINT_TO_POINTER (kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0));
 
-  put_u32 (hello, PIPECOM_PROTOCOL_VERSION);
-  put_u32 (hello + 8, max & 0xffffffff);
-  put_u32 (hello + 12, max >> 32);
+  _pipecom_put_u32 (hello, PIPECOM_PROTOCOL_VERSION);
+  _pipecom_put_u32 (hello + 8, max & 0xffffffff);
+  _pipecom_put_u32 (hello + 12, max >> 32);
   if (!_pipecom_connection_send_data (conn, PIPECOM_FRAME_HELLO, 0, hello, sizeof hello))
     return;
 
@@ -645,9 +626,9 @@ process_records (PipecomPipe *self)
   while (self->alen - off >= PIPECOM_ANNOUNCE_HEADER_SIZE)
     {
       const guint8 *r = self->abuf + off;
-      guint16 total = get_u16 (r + 6);
-      guint16 plen = get_u16 (r + 8);
-      guint16 mlen = get_u16 (r + 10);
+      guint16 total = _pipecom_get_u16 (r + 6);
+      guint16 plen = _pipecom_get_u16 (r + 8);
+      guint16 mlen = _pipecom_get_u16 (r + 10);
       g_autofree char *base = NULL;
 
       if (memcmp (r, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||

@@ -34,6 +34,46 @@ typedef enum
   PIPECOM_FRAME_ERROR   = 5,
 } PipecomFrameType;
 
+/* Little-endian integers, as everywhere on the wire. */
+static inline guint16
+_pipecom_get_u16 (const guint8 *p)
+{
+  return (guint16) (p[0] | (p[1] << 8));
+}
+
+static inline void
+_pipecom_put_u16 (guint8  *p,
+                  guint16  v)
+{
+  p[0] = v & 0xff;
+  p[1] = v >> 8;
+}
+
+static inline guint32
+_pipecom_get_u32 (const guint8 *p)
+{
+  return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) | ((guint32) p[3] << 24);
+}
+
+static inline void
+_pipecom_put_u32 (guint8  *p,
+                  guint32  v)
+{
+  p[0] = v & 0xff;
+  p[1] = (v >> 8) & 0xff;
+  p[2] = (v >> 16) & 0xff;
+  p[3] = (v >> 24) & 0xff;
+}
+
+void      _pipecom_encode_frame_header  (guint8       *buf,
+                                         guint32       len,
+                                         guint8        type,
+                                         guint32       id);
+GBytes   *_pipecom_error_payload_new    (guint32       code,
+                                         const char   *text);
+char     *_pipecom_error_payload_parse  (GBytes       *payload,
+                                         guint32      *code);
+
 /* How long a stopping listener waits for pending replies and forwards. */
 #define PIPECOM_STOP_GRACE_USEC (5 * G_USEC_PER_SEC)
 

@@ -590,13 +590,6 @@ _pipecom_transport_remove_channel (const char *base)
   g_unlink (req);
 }
 
-static inline void
-put_u16 (guint8 *p, guint16 v)
-{
-  p[0] = v & 0xff;
-  p[1] = v >> 8;
-}
-
 gsize
 _pipecom_encode_announce (guint8              *buf,
                           PipecomAnnounceKind  kind,
@@ -612,9 +605,9 @@ _pipecom_encode_announce (guint8              *buf,
   memcpy (buf, "PCOM", 4);
   buf[4] = PIPECOM_PROTOCOL_VERSION;
   buf[5] = kind;
-  put_u16 (buf + 6, total);
-  put_u16 (buf + 8, plen);
-  put_u16 (buf + 10, inline_len);
+  _pipecom_put_u16 (buf + 6, total);
+  _pipecom_put_u16 (buf + 8, plen);
+  _pipecom_put_u16 (buf + 10, inline_len);
   memcpy (buf + PIPECOM_ANNOUNCE_HEADER_SIZE, base, plen);
   if (inline_len)
     memcpy (buf + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, inline_data, inline_len);
