@@ -718,17 +718,10 @@ static PipecomPipe *
 direct_listener_start (const char     *name,
                        DirectListener *dl)
 {
-  g_autoptr(GError) error = NULL;
-  PipecomPipe *pipe;
-
   g_mutex_init (&dl->lock);
   dl->held = g_ptr_array_new_with_free_func (g_object_unref);
   dl->cancel_on = g_cancellable_new ();
-  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", TRUE, NULL);
-  g_signal_connect (pipe, "message-received", G_CALLBACK (direct_listener_cb), dl);
-  g_assert_true (pipecom_pipe_listen (pipe, &error));
-  g_assert_no_error (error);
-  return pipe;
+  return pipecom_test_listen_with (name, TRUE, G_CALLBACK (direct_listener_cb), dl);
 }
 
 static void

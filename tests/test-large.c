@@ -31,14 +31,7 @@ listen_echo (const char *name,
              gboolean    threaded,
              gint       *calls)
 {
-  g_autoptr(GError) error = NULL;
-  PipecomPipe *pipe;
-
-  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", threaded, NULL);
-  g_signal_connect (pipe, "message-received", G_CALLBACK (echo_bytes_cb), calls);
-  g_assert_true (pipecom_pipe_listen (pipe, &error));
-  g_assert_no_error (error);
-  return pipe;
+  return pipecom_test_listen_with (name, threaded, G_CALLBACK (echo_bytes_cb), calls);
 }
 
 static void

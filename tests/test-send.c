@@ -116,23 +116,6 @@ echo_bytes_cb (PipecomPipe    *pipe,
   return NULL;
 }
 
-static PipecomPipe *
-listen_with (const char *name,
-             gboolean    threaded,
-             GCallback   handler,
-             gpointer    user_data)
-{
-  g_autoptr(GError) error = NULL;
-  PipecomPipe *pipe;
-
-  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", threaded, NULL);
-  if (handler != NULL)
-    g_signal_connect (pipe, "message-received", handler, user_data);
-  g_assert_true (pipecom_pipe_listen (pipe, &error));
-  g_assert_no_error (error);
-  return pipe;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Basic send and request                                                   */
 /* ------------------------------------------------------------------------ */
@@ -150,7 +133,7 @@ test_basic_threaded (void)
                   "listener) ran");
 
   seen_init (&seen);
-  pipe = listen_with (name, TRUE, G_CALLBACK (seen_null_cb), &seen);
+  pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (seen_null_cb), &seen);
 
   watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "pipecom_send()");
   for (guint i = 1; i <= 3; i++)
@@ -187,7 +170,7 @@ test_request_reply (void)
   g_test_summary ("pipecom_request() returns the handler's reply; UTF-8 text arrives intact");
 
   seen_init (&seen);
-  pipe = listen_with (name, TRUE, G_CALLBACK (seen_ack_cb), &seen);
+  pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (seen_ack_cb), &seen);
 
   watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "pipecom_request()");
   reply = pipecom_request (name, "ping", 20, 0, &error);
@@ -219,7 +202,7 @@ test_request_null_reply (void)
   g_test_summary ("A handler returning NULL makes pipecom_request() return NULL without error");
 
   seen_init (&seen);
-  pipe = listen_with (name, TRUE, G_CALLBACK (seen_null_cb), &seen);
+  pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (seen_null_cb), &seen);
 
   reply = pipecom_request (name, "anything", 20, 0, &error);
   g_assert_no_error (error);
@@ -248,7 +231,7 @@ test_request_empty_reply (void)
                   "message arrives as \"\"");
 
   seen_init (&seen);
-  pipe = listen_with (name, TRUE, G_CALLBACK (seen_empty_cb), &seen);
+  pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (seen_empty_cb), &seen);
 
   reply = pipecom_request (name, "give me nothing", 20, 0, &error);
   g_assert_no_error (error);
@@ -357,7 +340,7 @@ test_async_send (void)
   seen_init (&seen);
   check.seen = &seen;
   check.result = &result;
-  pipe = listen_with (name, FALSE, G_CALLBACK (order_check_cb), &check);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (order_check_cb), &check);
 
   pipecom_send_async (name, "async hello", 20, 0, NULL, pipecom_test_send_cb, &result);
   g_assert_false (result.done);
@@ -385,7 +368,7 @@ test_async_request (void)
   g_test_summary ("Several pipecom_request_async() calls at once each get their own reply");
 
   seen_init (&seen);
-  pipe = listen_with (name, FALSE, G_CALLBACK (seen_ack_cb), &seen);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (seen_ack_cb), &seen);
 
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     {
@@ -428,7 +411,7 @@ test_async_bytes (void)
                   "get_text() is NULL, get_bytes() is exact, and the bytes reply is exact");
 
   seen_init (&seen);
-  pipe = listen_with (name, FALSE, G_CALLBACK (echo_bytes_cb), &seen);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (echo_bytes_cb), &seen);
 
   pipecom_send_bytes_async (name, payload, 20, 0, NULL, pipecom_test_send_bytes_cb, &send_result);
   pipecom_test_wait_for (send_result.done, PIPECOM_TEST_DEADLINE);
@@ -467,7 +450,7 @@ test_bytes_sizes (void)
   g_test_summary ("Binary request/reply round trips of sizes around the record, PIPE_BUF "
                   "and pipe-capacity limits are exact");
 
-  pipe = listen_with (name, TRUE, G_CALLBACK (echo_bytes_cb), NULL);
+  pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (echo_bytes_cb), NULL);
 
   watchdog = pipecom_test_watchdog_start (60, "pipecom_request_bytes() of various sizes");
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
@@ -522,7 +505,7 @@ test_reply_delayed (void)
 
   g_test_summary ("A handler may keep the message, return NULL and reply 100 ms later");
 
-  pipe = listen_with (name, FALSE, G_CALLBACK (delay_handler_cb), NULL);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (delay_handler_cb), NULL);
 
   start = g_get_monotonic_time ();
   pipecom_request_async (name, "later please", 20, 0, NULL, pipecom_test_request_cb, &result);
@@ -568,7 +551,7 @@ test_reply_dropped (void)
                   "request NULL without error; also when it is dropped later");
 
   seen_init (&seen);
-  pipe = listen_with (name, FALSE, G_CALLBACK (seen_null_cb), &seen);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (seen_null_cb), &seen);
   g_assert_true (pipecom_test_send (name, "drop me", 20, 0, &error));
   g_assert_no_error (error);
   reply = pipecom_test_request (name, "drop me too", &error);
@@ -576,7 +559,7 @@ test_reply_dropped (void)
   g_assert_null (reply);
   g_assert_cmpuint (seen.calls, ==, 2);
 
-  pipe2 = listen_with (name2, FALSE, G_CALLBACK (drop_later_handler_cb), NULL);
+  pipe2 = pipecom_test_listen_with (name2, FALSE, G_CALLBACK (drop_later_handler_cb), NULL);
   start = g_get_monotonic_time ();
   pipecom_request_async (name2, "hold then drop", 20, 0, NULL, pipecom_test_request_cb, &result);
   pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
@@ -624,7 +607,7 @@ test_reply_held (void)
   g_test_summary ("pipecom_message_hold() defers the answer to a later reply; a held "
                   "message finalized without one is acknowledged");
 
-  pipe = listen_with (name, FALSE, G_CALLBACK (hold_handler_cb), NULL);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (hold_handler_cb), NULL);
 
   start = g_get_monotonic_time ();
   pipecom_request_async (name, "hold and reply", 20, 0, NULL, pipecom_test_request_cb, &result);
@@ -710,7 +693,7 @@ test_reply_binding_wrapper (void)
       FakeBinding binding = { wrapped, variant == 0 };
       PipecomTestResult result = { 0, };
 
-      pipe = listen_with (name, FALSE, G_CALLBACK (fake_binding_handler_cb), &binding);
+      pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (fake_binding_handler_cb), &binding);
 
       pipecom_request_async (name, "anyone?", 20, 0, NULL, pipecom_test_request_cb, &result);
       pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
@@ -758,7 +741,7 @@ test_reply_error (void)
   g_test_summary ("pipecom_message_reply_error() reaches the sender as HANDLER_FAILED "
                   "carrying the handler's message");
 
-  pipe = listen_with (name, FALSE, G_CALLBACK (reply_error_cb), NULL);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (reply_error_cb), NULL);
 
   reply = pipecom_test_request (name, "burn", &error);
   g_assert_null (reply);
@@ -1026,7 +1009,7 @@ test_cancel_pending_request (void)
   g_test_summary ("Cancelling a request whose handler never replies gives CANCELLED "
                   "promptly; the late answer is dropped and the listener keeps serving");
 
-  pipe = listen_with (name, FALSE, G_CALLBACK (hold_cb), &held);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (hold_cb), &held);
 
   pipecom_request_async (name, "hold", 0, 0, cancellable, pipecom_test_request_cb, &result);
   pipecom_test_wait_for (held != NULL, PIPECOM_TEST_DEADLINE);
@@ -1098,7 +1081,7 @@ test_cancel_before (void)
   g_test_summary ("An already cancelled send fails with CANCELLED and is never delivered");
 
   seen_init (&seen);
-  pipe = listen_with (name, FALSE, G_CALLBACK (seen_ack_cb), &seen);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (seen_ack_cb), &seen);
   g_cancellable_cancel (cancellable);
 
   pipecom_request_async (name, "never", 20, 0, cancellable, pipecom_test_request_cb, &result);
@@ -1131,7 +1114,7 @@ test_same_thread_sync (void)
                   "works instead of hanging");
 
   seen_init (&seen);
-  pipe = listen_with (name, FALSE, G_CALLBACK (seen_ack_cb), &seen);
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (seen_ack_cb), &seen);
 
   watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "same-thread pipecom_send()");
   start = g_get_monotonic_time ();
@@ -1180,7 +1163,7 @@ test_same_thread_from_handler (void)
                   "the same thread");
 
   b = pipecom_test_listen_new (name_b, FALSE, NULL);
-  a = listen_with (name_a, FALSE, G_CALLBACK (forward_sync_cb), name_b);
+  a = pipecom_test_listen_with (name_a, FALSE, G_CALLBACK (forward_sync_cb), name_b);
 
   watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "sync request from a handler");
   reply = pipecom_test_request (name_a, "x", &error);

@@ -695,20 +695,32 @@ pipecom_test_ack_cb (PipecomPipe    *pipe,
   return g_strconcat ("ack:", text ? text : "(binary)", NULL);
 }
 
+/* A listening pipe on @name with @handler (may be NULL) connected to
+ * message-received. */
 PipecomPipe *
-pipecom_test_listen_new (const char *name,
-                         gboolean    threaded,
-                         gint       *counter)
+pipecom_test_listen_with (const char *name,
+                          gboolean    threaded,
+                          GCallback   handler,
+                          gpointer    user_data)
 {
   g_autoptr(GError) error = NULL;
   PipecomPipe *pipe;
 
   pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", threaded, NULL);
-  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), counter);
+  if (handler != NULL)
+    g_signal_connect (pipe, "message-received", handler, user_data);
   g_assert_true (pipecom_pipe_listen (pipe, &error));
   g_assert_no_error (error);
   g_assert_true (pipecom_pipe_get_listening (pipe));
   return pipe;
+}
+
+PipecomPipe *
+pipecom_test_listen_new (const char *name,
+                         gboolean    threaded,
+                         gint       *counter)
+{
+  return pipecom_test_listen_with (name, threaded, G_CALLBACK (pipecom_test_ack_cb), counter);
 }
 
 void

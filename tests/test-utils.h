@@ -107,6 +107,10 @@ void          pipecom_test_connect_stopped    (PipecomPipe        *pipe,
 char         *pipecom_test_ack_cb             (PipecomPipe    *pipe,
                                                PipecomMessage *message,
                                                gpointer        counter);
+PipecomPipe  *pipecom_test_listen_with        (const char     *name,
+                                               gboolean        threaded,
+                                               GCallback       handler,
+                                               gpointer        user_data);
 PipecomPipe  *pipecom_test_listen_new         (const char     *name,
                                                gboolean        threaded,
                                                gint           *counter);
