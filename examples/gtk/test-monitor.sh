@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# test-monitor.sh: runs pipecom-monitor for real, in a window on a virtual X
+# server (Xvfb), sends it three requests with the pipecom tool, checks what
+# the application itself shows, and saves screenshots as artefacts:
+# $ARTEFACT_DIR/pipecom-monitor.png (three messages, listening) and
+# $ARTEFACT_DIR/pipecom-monitor-stopped.png (after the die code).
+#
+#   PIPECOM=… PIPECOM_MONITOR=… ARTEFACT_DIR=… examples/gtk/test-monitor.sh
+#
+# Reports in TAP. Waits poll with a deadline; nothing sleeps to synchronise.
+
+set -uo pipefail
+
+PIPECOM="${PIPECOM:?}"
+PIPECOM_MONITOR="${PIPECOM_MONITOR:?}"
+ARTEFACT_DIR="${ARTEFACT_DIR:?}"
+DEADLINE=60
+
+# Re-run under a virtual X server of our own (-a: a free display number).
+if [ -z "${PIPECOM_MONITOR_IN_XVFB:-}" ]; then
+  export PIPECOM_MONITOR_IN_XVFB=1
+  exec xvfb-run -a -s "-screen 0 800x600x24 -nolisten tcp" "$BASH" "${BASH_SOURCE[0]}"
+fi
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/pipecom-test-monitor.XXXXXX")"
+export XDG_RUNTIME_DIR="$tmp/runtime"
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
+# No session bus, no accessibility bus, and a renderer that needs no GPU.
+export GTK_A11Y=none
+export GSK_RENDERER=cairo
+export GDK_BACKEND=x11
+unset DBUS_SESSION_BUS_ADDRESS
+dump="$tmp/dump"
+name="monitor-$$"
+app_pid=""
+
+cleanup () {
+  [ -n "$app_pid" ] && kill -KILL "$app_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+n=0
+failures=0
+check () {
+  local desc="$1"
+  shift
+  n=$((n + 1))
+  if "$@"; then
+    echo "ok $n - $desc"
+  else
+    failures=$((failures + 1))
+    echo "not ok $n - $desc"
+    [ -f "$dump" ] && sed 's/^/# dump: /' "$dump"
+    [ -f "$tmp/app.err" ] && sed 's/^/# stderr: /' "$tmp/app.err"
+  fi
+}
+
+wait_until () {
+  local end=$((SECONDS + DEADLINE))
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.05
+  done
+}
+
+exited () {
+  [ ! -e "/proc/$1" ] || [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+dump_has () {
+  [ -f "$dump" ] && grep -q -- "$1" "$dump"
+}
+
+three_replied () {
+  [ -f "$dump" ] &&
+    grep -qx "rows: 3" "$dump" &&
+    [ "$(grep -c '^row: .*	Got it$' "$dump")" = 3 ]
+}
+
+# Not blank: a screenshot of the window has many colours, a bare X root one.
+screenshot () {
+  local file="$1"
+  import -window root "$file" &&
+    [ "$(identify -format '%k' "$file")" -gt 8 ]
+}
+
+"$PIPECOM_MONITOR" --auto-reply "Got it" --dump "$dump" "$name" >"$tmp/app.out" 2>"$tmp/app.err" &
+app_pid=$!
+
+check "the application listens on the pipe" wait_until dump_has "^state: Listening on $name "
+check "its window is mapped" wait_until dump_has "^window: mapped"
+
+for i in 1 2 3; do
+  reply="$(timeout $DEADLINE "$PIPECOM" request --attempts 0 --timeout $DEADLINE "$name" "message number $i")"
+  check "request $i gets the auto-reply back" [ "$reply" = "Got it" ]
+done
+
+check "the list holds the three messages, each replied" wait_until three_replied
+check "the rows show each message's size and text, in order" \
+  bash -c 'for i in 1 2 3; do grep -q "^row: [0-9:]*	16 B	message number $i	Got it\$" "$1" || exit 1; done' _ "$dump"
+check "a screenshot of the window, listening (pipecom-monitor.png)" \
+  screenshot "$ARTEFACT_DIR/pipecom-monitor.png"
+
+check "pipecom stop" timeout $DEADLINE "$PIPECOM" stop "$name"
+check "the window says why the pipe stopped" wait_until dump_has "^state: Stopped: the die code arrived"
+check "a screenshot of the window, stopped (pipecom-monitor-stopped.png)" \
+  screenshot "$ARTEFACT_DIR/pipecom-monitor-stopped.png"
+check "the stopped pipe removed its FIFO" [ ! -e "$XDG_RUNTIME_DIR/pipecom/$name" ]
+
+kill -TERM "$app_pid"
+check "SIGTERM quits the application" wait_until exited "$app_pid"
+status=0
+wait "$app_pid" || status=$?
+app_pid=""
+check "the application exits with status 0 (status $status)" [ "$status" = 0 ]
+check "the application wrote no warning" [ ! -s "$tmp/app.err" ]
+
+echo "1..$n"
+[ "$failures" = 0 ]
