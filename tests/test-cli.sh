@@ -147,6 +147,19 @@ for command in listen send request stop list clean; do
     _ "$tmp/out" ${options[$command]}
 done
 
+# --- the manual page documents them all ----------------------------------
+
+if [ -n "${PIPECOM_MAN_SOURCE:-}" ]; then
+  check "the manual page documents every option of --help" \
+    bash -c 'f="$1"; shift; for w in "$@"; do grep -q -- "<option>$w</option>" "$f" || { echo "# missing $w"; exit 1; }; done' \
+    _ "$PIPECOM_MAN_SOURCE" $(printf '%s ' "${options[@]}")
+  check "the manual page documents every exit status" \
+    bash -c 'for i in $(seq 0 12); do grep -q "<term>$i</term>" "$1" || exit 1; done' _ "$PIPECOM_MAN_SOURCE"
+fi
+if [ -n "${PIPECOM_MAN:-}" ]; then
+  check "the manual page was built" grep -q '^\.SH "EXIT STATUS"' "$PIPECOM_MAN"
+fi
+
 # --- usage errors (2) --------------------------------------------------
 
 expect 2 "no command" 
