@@ -17,6 +17,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,14 @@
 #include <pipecom.h>
 
 #ifdef G_OS_UNIX
-# include <errno.h>
 # include <fcntl.h>
 # include <signal.h>
 # include <sys/file.h>
 # include <sys/stat.h>
-# include <sys/sysmacros.h>
+# ifdef HAVE_SYS_SYSMACROS_H
+#  include <sys/sysmacros.h>   /* major(), minor() on Linux; sys/types.h elsewhere */
+# endif
+# include <sys/types.h>
 # include <unistd.h>
 # include <glib-unix.h>
 # include <glib/gstdio.h>
