@@ -16,10 +16,12 @@ PIPECOM_MONITOR="${PIPECOM_MONITOR:?}"
 ARTEFACT_DIR="${ARTEFACT_DIR:?}"
 DEADLINE=60
 
-# Re-run under a virtual X server of our own (-a: a free display number).
+# Re-run under a virtual X server of our own.
 if [ -z "${PIPECOM_MONITOR_IN_XVFB:-}" ]; then
   export PIPECOM_MONITOR_IN_XVFB=1
-  exec xvfb-run -a -s "-screen 0 800x600x24 -nolisten tcp" "$BASH" "${BASH_SOURCE[0]}"
+  # -a: the first free display from a number of our own, so that parallel runs
+  # (other builds on the machine) rarely race for the same one.
+  exec xvfb-run -a -n $((100 + $$ % 5000)) -s "-screen 0 800x600x24 -nolisten tcp" "$BASH" "${BASH_SOURCE[0]}"
 fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/pipecom-test-monitor.XXXXXX")"
@@ -79,10 +81,13 @@ three_replied () {
 }
 
 # Not blank: a screenshot of the window has many colours, a bare X root one.
+# Written aside, then renamed: concurrent runs never see half a file.
 screenshot () {
   local file="$1"
-  import -window root "$file" &&
-    [ "$(identify -format '%k' "$file")" -gt 8 ]
+  import -window root "$tmp/shot.png" 2>"$tmp/import.err" &&
+    [ "$(identify -format '%k' "$tmp/shot.png")" -gt 8 ] &&
+    mv -f "$tmp/shot.png" "$file" ||
+    { sed 's/^/# import: /' "$tmp/import.err"; return 1; }
 }
 
 "$PIPECOM_MONITOR" --auto-reply "Got it" --dump "$dump" "$name" >"$tmp/app.out" 2>"$tmp/app.err" &
