@@ -781,7 +781,7 @@ command_listen (char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Do not print the messages", NULL },
     { "reply", 'r', 0, G_OPTION_ARG_STRING, &reply, "Reply TEXT to every message", "TEXT" },
     { "echo", 'e', 0, G_OPTION_ARG_NONE, &echo, "Reply with the message itself", NULL },
-    { "exec", 'x', 0, G_OPTION_ARG_STRING, &command, "Run COMMAND (with the shell) for each message, the message on its standard input, and reply with its standard output; a failing COMMAND makes an error reply", "COMMAND" },
+    { "exec", 'x', 0, G_OPTION_ARG_STRING, &command, "Reply with the output of COMMAND, run by the shell for each message with the message as input (failing: an error reply)", "COMMAND" },
     { "jobs", 'J', 0, G_OPTION_ARG_INT, &jobs, "Run up to N commands at once (default 1)", "N" },
     { "timeout", 't', 0, G_OPTION_ARG_INT, &listen_timeout, "Stop after SECONDS without a message (0: never, the default)", "SECONDS" },
     { "max-messages", 'm', 0, G_OPTION_ARG_INT, &max_messages, "Stop after N messages (0: no limit, the default)", "N" },
