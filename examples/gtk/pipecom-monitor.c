@@ -413,6 +413,8 @@ write_dump (Monitor *monitor)
   g_string_append_printf (text, "state: %s\n", monitor->state);
   g_string_append_printf (text, "window: %s\n",
                           gtk_widget_get_mapped (GTK_WIDGET (monitor->window)) ? "mapped" : "unmapped");
+  g_string_append_printf (text, "queued reply: %s\n",
+                          monitor->queued_reply != NULL ? monitor->queued_reply : "(none)");
   g_string_append_printf (text, "rows: %u\n", n_items);
   for (guint i = 0; i < n_items; i++)
     {
@@ -573,6 +575,7 @@ activate_cb (GApplication *app,
   gtk_box_append (GTK_BOX (box), bottom);
 
   gtk_window_set_child (monitor->window, box);
+  gtk_window_set_focus (monitor->window, GTK_WIDGET (monitor->reply_entry));
 
   if (monitor->auto_reply != NULL)
     {

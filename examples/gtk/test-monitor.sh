@@ -3,7 +3,9 @@
 # server (Xvfb), sends it three requests with the pipecom tool, checks what
 # the application itself shows, and saves screenshots as artefacts:
 # $ARTEFACT_DIR/pipecom-monitor.png (three messages, listening) and
-# $ARTEFACT_DIR/pipecom-monitor-stopped.png (after the die code).
+# $ARTEFACT_DIR/pipecom-monitor-stopped.png (after the die code); then, in a
+# second monitor, types replies into the window with xdotool (skipped when
+# xdotool is missing): $ARTEFACT_DIR/pipecom-monitor-typed.png.
 #
 #   PIPECOM=… PIPECOM_MONITOR=… ARTEFACT_DIR=… examples/gtk/test-monitor.sh
 #
@@ -120,6 +122,64 @@ wait "$app_pid" || status=$?
 app_pid=""
 check "the application exits with status 0 (status $status)" [ "$status" = 0 ]
 check "the application wrote no warning" [ ! -s "$tmp/app.err" ]
+
+# --- Replies typed by the user (xdotool types into the window) -----------
+
+if ! command -v xdotool >/dev/null; then
+  echo "ok $((n += 1)) # SKIP typed replies: xdotool is not installed (Debian: xdotool)"
+else
+  name="typed-$$"
+  dump="$tmp/dump-typed"
+  "$PIPECOM_MONITOR" --dump "$dump" "$name" >"$tmp/app.out" 2>"$tmp/app.err" &
+  app_pid=$!
+  check "a second monitor, without auto-reply, is up" wait_until dump_has "^window: mapped"
+  wait_until dump_has "^state: Listening on $name "
+
+  type_reply () {
+    local window
+    window="$(timeout $DEADLINE xdotool search --sync --name "PipeCom Monitor .* $name\$" | head -1)" &&
+      [ -n "$window" ] &&
+      timeout $DEADLINE xdotool windowfocus --sync "$window" &&
+      timeout $DEADLINE xdotool type --delay 10 "$1" &&
+      timeout $DEADLINE xdotool key Return
+  }
+
+  # Typed before any message: it answers the next one.
+  check "type a reply and press Enter" type_reply "Typed ahead"
+  check "the reply is queued for the next message" wait_until dump_has "^queued reply: Typed ahead$"
+  reply="$(timeout $DEADLINE "$PIPECOM" request --attempts 0 --timeout $DEADLINE "$name" "first")"
+  check "the next message gets the typed reply" [ "$reply" = "Typed ahead" ]
+
+  # A message with no reply ready waits for the user.
+  timeout $DEADLINE "$PIPECOM" request --attempts 0 --timeout $DEADLINE "$name" "second" >"$tmp/second" &
+  second_pid=$!
+  check "a message without a reply ready waits for one" \
+    wait_until dump_has "^row: .*	second	(waiting for a reply…)$"
+  check "the sender is still waiting" [ ! -s "$tmp/second" ]
+  check "type the reply to the waiting message" type_reply "Answered by hand"
+  wait "$second_pid"
+  check "the waiting sender gets the typed reply" [ "$(cat "$tmp/second")" = "Answered by hand" ]
+  check "the list shows the typed replies" \
+    wait_until bash -c 'grep -q "^row: .*	first	Typed ahead\$" "$1" && grep -q "^row: .*	second	Answered by hand\$" "$1"' _ "$dump"
+  check "a screenshot of the typed replies (pipecom-monitor-typed.png)" \
+    screenshot "$ARTEFACT_DIR/pipecom-monitor-typed.png"
+
+  # Quitting answers whoever still waits (with no reply) and removes the FIFO.
+  timeout $DEADLINE "$PIPECOM" request --attempts 0 --timeout $DEADLINE "$name" "third" >"$tmp/third" &
+  third_pid=$!
+  wait_until dump_has "^row: .*	third	(waiting for a reply…)$"
+  kill -TERM "$app_pid"
+  status=0
+  wait "$third_pid" || status=$?
+  check "quitting acknowledges a message still waiting (status $status)" [ "$status" = 0 ]
+  check "SIGTERM quits the second monitor" wait_until exited "$app_pid"
+  status=0
+  wait "$app_pid" || status=$?
+  app_pid=""
+  check "the second monitor exits with status 0 (status $status)" [ "$status" = 0 ]
+  check "the second monitor removed its FIFO" [ ! -e "$XDG_RUNTIME_DIR/pipecom/$name" ]
+  check "the second monitor wrote no warning" [ ! -s "$tmp/app.err" ]
+fi
 
 echo "1..$n"
 [ "$failures" = 0 ]
