@@ -7,14 +7,7 @@
 
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #include "pipecom-private.h"
 
@@ -59,8 +52,7 @@ typedef struct _Op Op;
 typedef struct
 {
   Core              *core;
-  char              *base;
-  int                rep_fd;
+  PipecomDial       *dial;        /* (owned) the transport's side of it */
   PipecomConnection *conn;        /* reading the reply channel before HELLO */
   gboolean           oneshot;
   Op                *inline_op;
@@ -68,8 +60,6 @@ typedef struct
   guint              backoff_ms;
   gboolean           announced;
   gboolean           last_busy;
-  dev_t              dev;
-  ino_t              ino;
   GSource           *retry_source;
   GSource           *probe_source;
 } Connector;
@@ -563,8 +553,7 @@ core_closed_cb (PipecomConnection *conn,
       Connector *connector = core->connector;
 
       g_clear_pointer (&connector->conn, _pipecom_connection_unref);
-      _pipecom_transport_remove_channel (connector->base);
-      g_clear_pointer (&connector->base, g_free);
+      _pipecom_dial_reset (connector->dial);
       connector->announced = FALSE;
       connector_attempt (connector);
       return;
@@ -615,13 +604,7 @@ connector_free (Connector *connector)
       _pipecom_connection_close (connector->conn);
       _pipecom_connection_unref (connector->conn);
     }
-  else if (connector->rep_fd >= 0)
-    close (connector->rep_fd);
-  if (connector->base)
-    {
-      _pipecom_transport_remove_channel (connector->base);
-      g_free (connector->base);
-    }
+  g_clear_pointer (&connector->dial, _pipecom_dial_free);
   g_slice_free (Connector, connector);
 }
 
@@ -670,37 +653,15 @@ static gboolean
 connector_probe_cb_locked (gpointer data)
 {
   Connector *connector = data;
-  Core *core = connector->core;
-  struct pollfd pfd = { connector->rep_fd, POLLIN, 0 };
-  struct stat st;
-  gboolean lost = FALSE;
 
-  if (poll (&pfd, 1, 0) > 0)
-    return G_SOURCE_CONTINUE;  /* the HELLO is there, let it be read */
-
-  if (stat (core->path, &st) != 0 || st.st_dev != connector->dev || st.st_ino != connector->ino)
-    lost = TRUE;
-  else
-    {
-      int saved_errno;
-      int fd = _pipecom_transport_open_fifo (core->path, O_WRONLY, &saved_errno);
-
-      if (fd >= 0)
-        close (fd);
-      else if (saved_errno == ENXIO || saved_errno == ENOENT)
-        lost = TRUE;
-    }
-
-  if (!lost)
+  if (connector->conn == NULL || !_pipecom_dial_lost (connector->dial, connector->conn))
     return G_SOURCE_CONTINUE;
 
   /* The listener that read our record is gone without answering: nothing
    * was handled, so announcing again is safe. */
   g_clear_pointer (&connector->probe_source, g_source_unref);
   g_clear_pointer (&connector->conn, _pipecom_connection_unref);
-  connector->rep_fd = -1;
-  _pipecom_transport_remove_channel (connector->base);
-  g_clear_pointer (&connector->base, g_free);
+  _pipecom_dial_reset (connector->dial);
   connector->announced = FALSE;
   connector_attempt (connector);
   return G_SOURCE_REMOVE;
@@ -722,14 +683,11 @@ static void
 connector_attempt (Connector *connector)
 {
   Core *core = connector->core;
-  guint8 record[PIPECOM_ANNOUNCE_MAX];
   GError *error = NULL;
   gboolean busy = FALSE;
-  gsize len;
-  ssize_t n;
-  int saved_errno;
-  int fd;
-  struct stat st;
+  const guint8 *data = NULL;
+  gsize size = 0;
+  gboolean created;
 
   if (core->max_attempts > 0 && connector->attempts >= core->max_attempts)
     {
@@ -749,82 +707,37 @@ connector_attempt (Connector *connector)
 
   connector->attempts++;
 
-  if (connector->base == NULL)
-    {
-      connector->base = _pipecom_transport_new_channel (!connector->oneshot, &connector->rep_fd, &error);
-      if (connector->base == NULL)
-        {
-          connector_fail (connector, error);
-          return;
-        }
-    }
+  if (connector->dial == NULL)
+    connector->dial = _pipecom_dial_new (core->name, core->path, !connector->oneshot);
 
   if (connector->oneshot)
+    data = g_bytes_get_data (connector->inline_op->payload, &size);
+
+  created = connector->conn == NULL;
+  switch (_pipecom_dial_attempt (connector->dial,
+                                 connector->oneshot ? PIPECOM_ANNOUNCE_ONESHOT : PIPECOM_ANNOUNCE_CONNECT,
+                                 data, size, &connector->conn, &connector_funcs, core,
+                                 core->worker, &error))
     {
-      gsize size;
-      const guint8 *data = g_bytes_get_data (connector->inline_op->payload, &size);
-      len = _pipecom_encode_announce (record, PIPECOM_ANNOUNCE_ONESHOT, connector->base, data, size);
-    }
-  else
-    len = _pipecom_encode_announce (record, PIPECOM_ANNOUNCE_CONNECT, connector->base, NULL, 0);
-
-  fd = _pipecom_transport_open_fifo (core->path, O_WRONLY, &saved_errno);
-  if (fd < 0)
-    {
-      if (saved_errno != ENXIO && saved_errno != ENOENT)
-        {
-          if (saved_errno == EPERM || saved_errno == ELOOP || saved_errno == EISDIR)
-            error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
-                                 "Refusing pipe “%s”: “%s” is not a FIFO owned by you (%s)",
-                                 core->name, core->path,
-                                 saved_errno == ELOOP ? "a symbolic link" :
-                                 saved_errno == EISDIR ? "a directory" : "wrong type or owner");
-          else
-            _pipecom_set_error_from_errno (&error, saved_errno, "Cannot open pipe", core->path);
-          connector_fail (connector, error);
-          return;
-        }
-    }
-  else
-    {
-      if (fstat (fd, &st) == 0)
-        {
-          connector->dev = st.st_dev;
-          connector->ino = st.st_ino;
-        }
-
-      do
-        n = write (fd, record, len);
-      while (n < 0 && errno == EINTR);
-      saved_errno = errno;
-      close (fd);
-
-      if (n == (ssize_t) len)
-        {
-          connector->announced = TRUE;
-          connector->last_busy = FALSE;
-          if (connector->conn == NULL)
-            {
-              connector->conn = _pipecom_connection_new (connector->rep_fd, -1, 65536, 0,
-                                                         &connector_funcs, core, core->worker);
-              _pipecom_connection_set_lock (connector->conn, &core->lock);
-            }
-          connector->probe_source = g_timeout_source_new (100);
-          g_source_set_static_name (connector->probe_source, "[pipecom] listener probe");
-          g_source_set_callback (connector->probe_source, connector_probe_cb, connector, NULL);
-          g_source_attach (connector->probe_source, core->worker);
-          return;
-        }
-
-      if (n < 0 && saved_errno == EAGAIN)
-        busy = TRUE;
-      else if (!(n < 0 && saved_errno == EPIPE))
-        {
-          _pipecom_set_error_from_errno (&error, n < 0 ? saved_errno : EIO,
-                                         "Cannot announce a connection on", core->path);
-          connector_fail (connector, error);
-          return;
-        }
+    case PIPECOM_DIAL_ANNOUNCED:
+      connector->announced = TRUE;
+      connector->last_busy = FALSE;
+      if (created)
+        _pipecom_connection_set_lock (connector->conn, &core->lock);
+      connector->probe_source = g_timeout_source_new (100);
+      g_source_set_static_name (connector->probe_source, "[pipecom] listener probe");
+      g_source_set_callback (connector->probe_source, connector_probe_cb, connector, NULL);
+      g_source_attach (connector->probe_source, core->worker);
+      return;
+    case PIPECOM_DIAL_BUSY:
+      busy = TRUE;
+      break;
+    case PIPECOM_DIAL_ABSENT:
+      break;
+    case PIPECOM_DIAL_FAILED:
+    default:
+      connector_fail (connector, error);
+      return;
     }
 
   /* Absent or busy: back off and try again. */
@@ -848,6 +761,7 @@ connector_hello (Connector *connector,
                  GBytes    *payload)
 {
   Core *core = connector->core;
+  g_autoptr(GError) error = NULL;
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
   guint32 version;
@@ -869,29 +783,13 @@ connector_hello (Connector *connector,
       g_clear_pointer (&connector->probe_source, g_source_unref);
     }
 
-  if (!connector->oneshot)
+  if (!_pipecom_dial_established (connector->dial, connector->conn, &error))
     {
-      g_autofree char *req = g_strconcat (connector->base, ".req", NULL);
-      int saved_errno;
-      int fd = _pipecom_transport_open_fifo (req, O_WRONLY, &saved_errno);
-
-      if (fd < 0)
-        {
-          connector_fail (connector, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
-                                                  "The listener of pipe “%s” went away while "
-                                                  "connecting (%s)", core->name,
-                                                  g_strerror (saved_errno)));
-          return;
-        }
-      _pipecom_connection_set_out_fd (connector->conn, fd);
+      connector_fail (connector, g_steal_pointer (&error));
+      return;
     }
 
-  /* Both ends of both channels are open: the files are no longer needed. */
-  _pipecom_transport_remove_channel (connector->base);
-  g_clear_pointer (&connector->base, g_free);
-
   core->conn = g_steal_pointer (&connector->conn);
-  connector->rep_fd = -1;
   core->state = STATE_CONNECTED;
   core_set_connected (core, TRUE);
   core->next_id = 0;
@@ -939,7 +837,6 @@ core_start_connecting (Core *core,
   Connector *connector = g_slice_new0 (Connector);
 
   connector->core = core;
-  connector->rep_fd = -1;
   core->connector = connector;
   core->state = STATE_CONNECTING;
 
@@ -1387,6 +1284,7 @@ op_finish (gpointer       source_object,
 }
 
 
+#ifdef G_OS_UNIX
 /* The fast path of a synchronous call: when the client is connected and
  * idle, the calling thread does the exchange itself, with the core's lock
  * held (the worker's dispatch of this connection takes it too, so the two
@@ -1510,6 +1408,7 @@ client_run_direct (PipecomClient  *self,
     g_propagate_error (error, wait.error);
   return TRUE;
 }
+#endif
 
 /* Runs one operation synchronously: directly when possible, otherwise as
  * in _pipecom_sync_wait_begin(). */
@@ -1525,9 +1424,13 @@ client_run_sync (PipecomClient  *self,
   const char *path = client_target_path (self);
   GBytes *ret;
 
+#ifdef G_OS_UNIX
+  /* Polls the connection's fds itself; on Windows, the worker does all
+   * overlapped I/O. */
   if (message != NULL && !_pipecom_registry_is_served_here (path) &&
       client_run_direct (self, message, cancellable, &ret, ok, error))
     return ret;
+#endif
 
   _pipecom_sync_wait_begin (&wait, path);
   client_start_op (self, self, message, cancellable, _pipecom_sync_wait_cb, &wait, source_tag);

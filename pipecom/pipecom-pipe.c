@@ -7,13 +7,7 @@
 
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
-#include <glib-unix.h>
 
 #include "pipecom-private.h"
 #include "pipecom-enums.h"
@@ -108,22 +102,16 @@ struct _PipecomPipe
   GMainLoop         *loop;             /* (owned) (nullable) threaded mode */
   GThread           *thread;           /* (owned) (nullable) */
   guint              session;
-  int                fifo_fd;
-  int                keep_fd;
-  int                lock_fd;
-  GSource           *fifo_source;      /* (owned) (nullable) */
+  PipecomIntake     *intake;           /* (owned) (nullable) */
   GSource           *inactivity_source;
   GSource           *drain_source;
   GSource           *grace_source;
   GSource           *recheck_source;
   GHashTable        *connections;      /* PipecomConnection → flags */
-  guint8             abuf[2 * PIPECOM_ANNOUNCE_MAX + 4096];
-  gsize              alen;
   guint              pending;          /* messages handed out, not answered */
   guint              forwards;         /* replies being forwarded */
   gboolean           stopping;
   gboolean           draining;
-  gboolean           in_records;
   gboolean           limit_reached;
   PipecomStopReason  reason;
   PipecomClient     *response_client;  /* (owned) (nullable) */
@@ -489,93 +477,31 @@ static const PipecomConnectionFuncs pipe_conn_funcs = {
 };
 
 static void
-set_pipe_size (int   fd,
-               guint size)
+accept_connection (PipecomPipe         *self,
+                   PipecomPeer         *peer,
+                   PipecomAnnounceKind  kind,
+                   const guint8        *inline_data,
+                   gsize                inline_len)
 {
-#ifdef HAVE_F_SETPIPE_SZ
-  if (fd >= 0 && size > DEFAULT_BUFFER_SIZE && fcntl (fd, F_SETPIPE_SZ, (int) size) < 0)
-    g_debug ("F_SETPIPE_SZ(%u): %s", size, g_strerror (errno));
-#endif
-}
-
-/* Answers a record when no connection is possible: the listener is
- * stopping, or the record is of another version. */
-static void
-refuse (const char   *base,
-        PipecomError  code,
-        const char   *text)
-{
-  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
-  g_autoptr(GBytes) payload = _pipecom_error_payload_new (code, text);
-  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
-  struct iovec iov[2];
-  int saved_errno;
-  int fd;
-
-  fd = _pipecom_transport_open_fifo (rep, O_WRONLY, &saved_errno);
-  if (fd < 0)
-    return;
-
-  _pipecom_encode_frame_header (header, g_bytes_get_size (payload), PIPECOM_FRAME_ERROR, 0);
-  iov[0].iov_base = header;
-  iov[0].iov_len = sizeof header;
-  iov[1].iov_base = (void *) g_bytes_get_data (payload, &iov[1].iov_len);
-  if (writev (fd, iov, 2) < 0)
-    g_debug ("Cannot refuse a connection on “%s”: %s", rep, g_strerror (errno));
-  close (fd);
-}
-
-static void
-accept_connection (PipecomPipe   *self,
-                   guint8         kind,
-                   const char    *base,
-                   const guint8  *inline_data,
-                   gsize          inline_len)
-{
-  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
   PipecomConnection *conn;
   guint8 hello[PIPECOM_HELLO_SIZE] = { 0, };
   guint64 max = self->max_message_size;
-  int in_fd = -1, out_fd, saved_errno;
-
-  if (!g_path_is_absolute (base))
-    return;
 
   if (self->stopping)
     {
       g_autofree char *text = g_strdup_printf ("pipe “%s” is stopping", self->name);
-      refuse (base, PIPECOM_ERROR_CLOSED, text);
+      _pipecom_peer_refuse (peer, PIPECOM_ERROR_CLOSED, text);
       return;
     }
 
-  if (kind == PIPECOM_ANNOUNCE_CONNECT)
+  conn = _pipecom_peer_accept (peer, kind, self->buffer_size, max,
+                               &pipe_conn_funcs, self, self->context);
+  if (conn == NULL)
     {
-      g_autofree char *req = g_strconcat (base, ".req", NULL);
-
-      in_fd = _pipecom_transport_open_fifo (req, O_RDONLY, &saved_errno);
-      if (in_fd < 0)
-        {
-          g_debug ("Pipe “%s”: cannot open channel “%s”: %s", self->name, req,
-                   g_strerror (saved_errno));
-          return;
-        }
-    }
-
-  out_fd = _pipecom_transport_open_fifo (rep, O_WRONLY, &saved_errno);
-  if (out_fd < 0)
-    {
-      g_debug ("Pipe “%s”: cannot open channel “%s”: %s", self->name, rep,
-               g_strerror (saved_errno));
-      if (in_fd >= 0)
-        close (in_fd);
+      g_debug ("Pipe “%s”: cannot open a sender's channel", self->name);
       return;
     }
 
-  set_pipe_size (in_fd, self->buffer_size);
-  set_pipe_size (out_fd, self->buffer_size);
-
-  conn = _pipecom_connection_new (in_fd, out_fd, MAX (self->buffer_size, 4096), max,
-                                  &pipe_conn_funcs, self, self->context);
   g_hash_table_insert (self->connections, conn,
                        GUINT_TO_POINTER (kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0));
 
@@ -600,142 +526,48 @@ accept_connection (PipecomPipe   *self,
     }
 }
 
-/* How many bytes of @data (which does not start with a valid record) to
- * drop: up to the next "PCOM", or all but a tail that may begin one. */
-static gsize
-resync_offset (const guint8 *data,
-               gsize         len)
+/* An announcement from a new sender. */
+static void
+intake_announce_cb (PipecomPeer         *peer,
+                    guint8               version,
+                    PipecomAnnounceKind  kind,
+                    const guint8        *inline_data,
+                    gsize                inline_len,
+                    gpointer             user_data)
 {
-  for (gsize i = 1; i < len; i++)
+  PipecomPipe *self = user_data;
+
+  if (version != PIPECOM_PROTOCOL_VERSION)
     {
-      gsize left = len - i;
-
-      if (memcmp (data + i, "PCOM", MIN (left, 4)) == 0)
-        return i;
+      g_autofree char *text = g_strdup_printf ("pipe “%s” speaks protocol version %d, not %d",
+                                               self->name, PIPECOM_PROTOCOL_VERSION, version);
+      _pipecom_peer_refuse (peer, PIPECOM_ERROR_PROTOCOL, text);
     }
-
-  return len;
+  else
+    accept_connection (self, peer, kind, inline_data, inline_len);
 }
 
-/* Parses the announcement records read from the well-known FIFO. */
 static void
-process_records (PipecomPipe *self)
+intake_failed_cb (GError   *error,
+                  gpointer  user_data)
 {
-  gsize off = 0;
+  PipecomPipe *self = user_data;
 
-  while (self->alen - off >= PIPECOM_ANNOUNCE_HEADER_SIZE)
-    {
-      const guint8 *r = self->abuf + off;
-      guint16 total = _pipecom_get_u16 (r + 6);
-      guint16 plen = _pipecom_get_u16 (r + 8);
-      guint16 mlen = _pipecom_get_u16 (r + 10);
-      g_autofree char *base = NULL;
-
-      if (memcmp (r, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
-          total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
-          plen == 0 || (r[5] != PIPECOM_ANNOUNCE_CONNECT && r[5] != PIPECOM_ANNOUNCE_ONESHOT))
-        {
-          /* Foreign data: skip to the next magic, so that a valid record
-           * read together with the garbage is not lost with it. */
-          gsize skip = resync_offset (self->abuf + off, self->alen - off);
-
-          g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", self->name, skip);
-          off += skip;
-          continue;
-        }
-
-      if (self->alen - off < total)
-        break;
-
-      base = g_strndup ((const char *) r + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
-      if (strlen (base) == plen)
-        {
-          if (r[4] != PIPECOM_PROTOCOL_VERSION)
-            {
-              g_autofree char *text = g_strdup_printf ("pipe “%s” speaks protocol version %d, not %d",
-                                                       self->name, PIPECOM_PROTOCOL_VERSION, r[4]);
-              refuse (base, PIPECOM_ERROR_PROTOCOL, text);
-            }
-          else
-            accept_connection (self, r[5], base,
-                               r + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, mlen);
-        }
-
-      off += total;
-    }
-
-  if (off > 0)
-    {
-      memmove (self->abuf, self->abuf + off, self->alen - off);
-      self->alen -= off;
-    }
-}
-
-static void close_intake (PipecomPipe *self);
-
-/* Reads and handles announcement records until the FIFO is empty. A
- * handler may stop the pipe meanwhile: the loop then refuses the records
- * still queued and closes the FIFO itself (begin_stop() must not re-enter
- * it). */
-static void
-read_records (PipecomPipe *self)
-{
-  self->in_records = TRUE;
-
-  while (self->fifo_fd >= 0)
-    {
-      ssize_t n = read (self->fifo_fd, self->abuf + self->alen, sizeof self->abuf - self->alen);
-
-      if (n > 0)
-        {
-          self->alen += n;
-          process_records (self);
-          continue;
-        }
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        {
-          /* A record is one atomic write: a part left once the FIFO is
-           * empty will never be completed, and would swallow the next
-           * sender's record. */
-          if (self->alen > 0)
-            {
-              g_debug ("Pipe “%s”: dropping a truncated record of %zu bytes",
-                       self->name, self->alen);
-              self->alen = 0;
-            }
-          break;
-        }
-
-      /* EOF cannot happen while we hold our own writer; anything else is fatal. */
-      if (!self->stopping)
-        {
-          g_clear_error (&self->error);
-          self->error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
-                                     "Cannot read pipe “%s” (%s): %s", self->name, self->path,
-                                     n == 0 ? "unexpected end of file" : g_strerror (errno));
-          self->in_records = FALSE;
-          begin_stop (self, PIPECOM_STOP_REASON_ERROR);
-          return;
-        }
-      break;
-    }
-
-  self->in_records = FALSE;
   if (self->stopping)
-    close_intake (self);
+    {
+      g_error_free (error);
+      return;
+    }
+
+  g_clear_error (&self->error);
+  self->error = error;
+  begin_stop (self, PIPECOM_STOP_REASON_ERROR);
 }
 
-static gboolean
-fifo_readable_cb (int          fd,
-                  GIOCondition condition,
-                  gpointer     user_data)
-{
-  read_records (user_data);
-  return G_SOURCE_CONTINUE;
-}
+static const PipecomIntakeFuncs pipe_intake_funcs = {
+  intake_announce_cb,
+  intake_failed_cb,
+};
 
 /* ------------------------------------------------------------------ */
 /* Stopping                                                            */
@@ -751,17 +583,6 @@ destroy_source (GSource **source)
 }
 
 static void
-close_intake (PipecomPipe *self)
-{
-  destroy_source (&self->fifo_source);
-  if (self->fifo_fd >= 0)
-    close (self->fifo_fd);
-  if (self->keep_fd >= 0)
-    close (self->keep_fd);
-  self->fifo_fd = self->keep_fd = -1;
-}
-
-static void
 finish_stop (PipecomPipe *self,
              gboolean     emit)
 {
@@ -773,7 +594,6 @@ finish_stop (PipecomPipe *self,
   destroy_source (&self->drain_source);
   destroy_source (&self->grace_source);
   destroy_source (&self->recheck_source);
-  close_intake (self);
 
   g_hash_table_iter_init (&iter, self->connections);
   while (g_hash_table_iter_next (&iter, &key, NULL))
@@ -784,8 +604,7 @@ finish_stop (PipecomPipe *self,
     }
 
   _pipecom_registry_remove (self->path);
-  _pipecom_transport_unlisten (self->path, self->lock_fd);
-  self->lock_fd = -1;
+  g_clear_pointer (&self->intake, _pipecom_intake_free);
   g_clear_object (&self->response_client);
   self->session++;
   self->pending = self->forwards = 0;
@@ -911,10 +730,8 @@ begin_stop (PipecomPipe       *self,
   /* Refuse new senders at once: remove the FIFO, then answer the records
    * already queued in it. */
   _pipecom_registry_remove (self->path);
-  if (self->path != NULL)
-    unlink (self->path);
-  if (!self->in_records)
-    read_records (self);  /* refuses what is queued, then closes */
+  _pipecom_intake_unpublish (self->intake);
+  _pipecom_intake_close (self->intake);  /* refuses what is queued, then closes */
 
   self->drain_source = g_idle_source_new ();
   g_source_set_priority (self->drain_source, G_PRIORITY_HIGH);
@@ -1021,7 +838,7 @@ pipecom_pipe_listen (PipecomPipe  *self,
                      GError      **error)
 {
   g_autofree char *path = NULL;
-  int fifo_fd, keep_fd, lock_fd;
+  PipecomIntake *intake;
 
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -1035,7 +852,9 @@ pipecom_pipe_listen (PipecomPipe  *self,
   if (!(path = _pipecom_transport_resolve (self->name, error)))
     return FALSE;
 
-  if (!_pipecom_transport_listen (self->name, path, &fifo_fd, &keep_fd, &lock_fd, error))
+  intake = _pipecom_intake_new (self->name, path, self->buffer_size,
+                                &pipe_intake_funcs, self, error);
+  if (intake == NULL)
     return FALSE;
 
   if (g_strcmp0 (self->path, path) != 0)
@@ -1045,10 +864,7 @@ pipecom_pipe_listen (PipecomPipe  *self,
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PATH]);
     }
 
-  self->fifo_fd = fifo_fd;
-  self->keep_fd = keep_fd;
-  self->lock_fd = lock_fd;
-  self->alen = 0;
+  self->intake = intake;
   self->pending = self->forwards = 0;
   self->stopping = self->limit_reached = FALSE;
   self->reason = PIPECOM_STOP_REASON_NONE;
@@ -1058,10 +874,7 @@ pipecom_pipe_listen (PipecomPipe  *self,
   self->context = self->threaded ? g_main_context_new () : g_main_context_ref_thread_default ();
   g_mutex_unlock (&self->lock);
 
-  self->fifo_source = g_unix_fd_source_new (fifo_fd, G_IO_IN);
-  g_source_set_static_name (self->fifo_source, "[pipecom] announcements");
-  g_source_set_callback (self->fifo_source, G_SOURCE_FUNC (fifo_readable_cb), self, NULL);
-  g_source_attach (self->fifo_source, self->context);
+  _pipecom_intake_start (self->intake, self->context);
 
   if (self->timeout > 0)
     {
@@ -1595,7 +1408,6 @@ pipecom_pipe_init (PipecomPipe *self)
   self->die_code = g_strdup (PIPECOM_DEFAULT_DIE_CODE);
   self->buffer_size = DEFAULT_BUFFER_SIZE;
   self->max_message_size = PIPECOM_DEFAULT_MAX_MESSAGE_SIZE;
-  self->fifo_fd = self->keep_fd = self->lock_fd = -1;
   self->connections = g_hash_table_new (NULL, NULL);
 }
 

@@ -79,35 +79,98 @@ char     *_pipecom_error_payload_parse  (GBytes       *payload,
 
 void      _pipecom_init_once            (void);
 
-/* ---- Unix transport: names, paths, FIFOs ---- */
+/* ---- Transport: names, listening, connecting ----
+ *
+ * Implemented by pipecom-transport-unix.c (FIFOs) or
+ * pipecom-transport-win32.c (named pipes). The rest of the library only
+ * sees these functions and #PipecomConnection. */
+
+typedef struct _PipecomConnection PipecomConnection;
+typedef struct _PipecomConnectionFuncs PipecomConnectionFuncs;
 
 char     *_pipecom_transport_resolve    (const char  *name,
                                          GError     **error);
-gboolean  _pipecom_transport_listen     (const char  *name,
-                                         const char  *path,
-                                         int         *fifo_fd,
-                                         int         *keep_fd,
-                                         int         *lock_fd,
-                                         GError     **error);
-void      _pipecom_transport_unlisten   (const char  *path,
-                                         int          lock_fd);
+
+/* Listening side: an intake reports each announced sender (a peer) to
+ * funcs->announce, which accepts or refuses it before returning. */
+typedef struct _PipecomIntake PipecomIntake;
+typedef struct _PipecomPeer PipecomPeer;
+
+typedef struct
+{
+  void (*announce) (PipecomPeer         *peer,
+                    guint8               version,
+                    PipecomAnnounceKind  kind,
+                    const guint8        *inline_data,
+                    gsize                inline_len,
+                    gpointer             user_data);
+  void (*failed)   (GError              *error,
+                    gpointer             user_data);
+} PipecomIntakeFuncs;
+
+PipecomIntake     *_pipecom_intake_new       (const char               *name,
+                                              const char               *path,
+                                              guint                     buffer_size,
+                                              const PipecomIntakeFuncs *funcs,
+                                              gpointer                  user_data,
+                                              GError                  **error);
+void               _pipecom_intake_start     (PipecomIntake            *intake,
+                                              GMainContext             *context);
+void               _pipecom_intake_unpublish (PipecomIntake            *intake);
+void               _pipecom_intake_close     (PipecomIntake            *intake);
+void               _pipecom_intake_free      (PipecomIntake            *intake);
+PipecomConnection *_pipecom_peer_accept      (PipecomPeer              *peer,
+                                              PipecomAnnounceKind       kind,
+                                              guint                     buffer_size,
+                                              guint64                   max_frame,
+                                              const PipecomConnectionFuncs *funcs,
+                                              gpointer                  user_data,
+                                              GMainContext             *context);
+void               _pipecom_peer_refuse      (PipecomPeer              *peer,
+                                              PipecomError              code,
+                                              const char               *text);
+
+/* Connecting side: one dial per connection attempt sequence. */
+typedef struct _PipecomDial PipecomDial;
+
+typedef enum
+{
+  PIPECOM_DIAL_ANNOUNCED,
+  PIPECOM_DIAL_ABSENT,
+  PIPECOM_DIAL_BUSY,
+  PIPECOM_DIAL_FAILED,
+} PipecomDialResult;
+
+PipecomDial       *_pipecom_dial_new         (const char               *name,
+                                              const char               *path,
+                                              gboolean                  duplex);
+PipecomDialResult  _pipecom_dial_attempt     (PipecomDial              *dial,
+                                              PipecomAnnounceKind       kind,
+                                              const guint8             *inline_data,
+                                              gsize                     inline_len,
+                                              PipecomConnection       **conn,
+                                              const PipecomConnectionFuncs *funcs,
+                                              gpointer                  user_data,
+                                              GMainContext             *context,
+                                              GError                  **error);
+gboolean           _pipecom_dial_lost        (PipecomDial              *dial,
+                                              PipecomConnection        *conn);
+void               _pipecom_dial_reset       (PipecomDial              *dial);
+gboolean           _pipecom_dial_established (PipecomDial              *dial,
+                                              PipecomConnection        *conn,
+                                              GError                  **error);
+void               _pipecom_dial_free        (PipecomDial              *dial);
+
+#ifdef G_OS_UNIX
 int       _pipecom_transport_open_fifo  (const char  *path,
                                          int          flags,
                                          int         *saved_errno);
-char     *_pipecom_transport_new_channel (gboolean    with_req,
-                                          int        *rep_fd,
-                                          GError    **error);
-void      _pipecom_transport_remove_channel (const char *base);
 gboolean  _pipecom_fd_is_own_fifo       (int          fd);
 void      _pipecom_set_error_from_errno (GError     **error,
                                          int          saved_errno,
                                          const char  *what,
                                          const char  *path);
-gsize     _pipecom_encode_announce      (guint8      *buf,
-                                         PipecomAnnounceKind kind,
-                                         const char  *base,
-                                         const guint8 *inline_data,
-                                         gsize        inline_len);
+#endif
 
 /* ---- In-process registry of listeners (same-thread sync sends) ---- */
 
@@ -116,11 +179,11 @@ void          _pipecom_registry_add     (const char   *path,
 void          _pipecom_registry_remove  (const char   *path);
 GMainContext *_pipecom_registry_lookup  (const char   *path);
 
-/* ---- Framed connection over a pair of non-blocking fds ---- */
+/* ---- Framed connection: over a pair of non-blocking fds on Unix
+ * (pipecom-connection.c), over one overlapped pipe handle on Windows
+ * (pipecom-connection-win32.c) ---- */
 
-typedef struct _PipecomConnection PipecomConnection;
-
-typedef struct
+struct _PipecomConnectionFuncs
 {
   void (*frame)    (PipecomConnection *conn,
                     guint8             type,
@@ -135,8 +198,9 @@ typedef struct
   void (*closed)   (PipecomConnection *conn,
                     const GError      *error,
                     gpointer           user_data);
-} PipecomConnectionFuncs;
+};
 
+#ifdef G_OS_UNIX
 PipecomConnection *_pipecom_connection_new         (int                           in_fd,
                                                     int                           out_fd,
                                                     gsize                         read_size,
@@ -144,10 +208,14 @@ PipecomConnection *_pipecom_connection_new         (int                         
                                                     const PipecomConnectionFuncs *funcs,
                                                     gpointer                      user_data,
                                                     GMainContext                 *context);
-PipecomConnection *_pipecom_connection_ref         (PipecomConnection *conn);
-void               _pipecom_connection_unref       (PipecomConnection *conn);
 void               _pipecom_connection_set_out_fd  (PipecomConnection *conn,
                                                     int                out_fd);
+void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
+                                                     int               *in_fd,
+                                                     int               *out_fd);
+#endif
+PipecomConnection *_pipecom_connection_ref         (PipecomConnection *conn);
+void               _pipecom_connection_unref       (PipecomConnection *conn);
 gboolean           _pipecom_connection_send        (PipecomConnection *conn,
                                                     guint8             type,
                                                     guint32            id,
@@ -164,9 +232,6 @@ void               _pipecom_connection_flush       (PipecomConnection *conn);
 void               _pipecom_connection_set_direct  (PipecomConnection *conn,
                                                     gboolean           direct);
 gboolean           _pipecom_connection_is_closed   (PipecomConnection *conn);
-void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
-                                                     int               *in_fd,
-                                                     int               *out_fd);
 void               _pipecom_connection_stop_reading (PipecomConnection *conn);
 void               _pipecom_connection_close_when_flushed (PipecomConnection *conn);
 gboolean           _pipecom_connection_is_flushed  (PipecomConnection *conn);

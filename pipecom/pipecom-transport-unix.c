@@ -9,14 +9,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "pipecom-private.h"
 
@@ -380,13 +383,13 @@ take_lock (const char  *name,
   return -1;
 }
 
-gboolean
-_pipecom_transport_listen (const char  *name,
-                           const char  *path,
-                           int         *fifo_fd,
-                           int         *keep_fd,
-                           int         *lock_fd,
-                           GError     **error)
+static gboolean
+transport_listen (const char  *name,
+                  const char  *path,
+                  int         *fifo_fd,
+                  int         *keep_fd,
+                  int         *lock_fd,
+                  GError     **error)
 {
   g_autofree char *lock_path = g_strconcat (path, ".lock", NULL);
   gboolean exists;
@@ -453,9 +456,9 @@ _pipecom_transport_listen (const char  *name,
   return TRUE;
 }
 
-void
-_pipecom_transport_unlisten (const char *path,
-                             int         lock_fd)
+static void
+transport_unlisten (const char *path,
+                    int         lock_fd)
 {
   g_autofree char *lock_path = g_strconcat (path, ".lock", NULL);
 
@@ -503,10 +506,12 @@ sweep_stale_channels (const char *dir)
     }
 }
 
-char *
-_pipecom_transport_new_channel (gboolean   with_req,
-                                int       *rep_fd,
-                                GError   **error)
+static void transport_remove_channel (const char *base);
+
+static char *
+transport_new_channel (gboolean   with_req,
+                       int       *rep_fd,
+                       GError   **error)
 {
   static guint counter = 0;
   static gsize swept = 0;
@@ -567,7 +572,7 @@ _pipecom_transport_new_channel (gboolean   with_req,
       if (fd < 0)
         {
           _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the reply channel", rep);
-          _pipecom_transport_remove_channel (base);
+          transport_remove_channel (base);
           return NULL;
         }
 
@@ -580,8 +585,8 @@ _pipecom_transport_new_channel (gboolean   with_req,
   return NULL;
 }
 
-void
-_pipecom_transport_remove_channel (const char *base)
+static void
+transport_remove_channel (const char *base)
 {
   g_autofree char *rep = g_strconcat (base, ".rep", NULL);
   g_autofree char *req = g_strconcat (base, ".req", NULL);
@@ -590,12 +595,12 @@ _pipecom_transport_remove_channel (const char *base)
   g_unlink (req);
 }
 
-gsize
-_pipecom_encode_announce (guint8              *buf,
-                          PipecomAnnounceKind  kind,
-                          const char          *base,
-                          const guint8        *inline_data,
-                          gsize                inline_len)
+static gsize
+encode_announce (guint8              *buf,
+                 PipecomAnnounceKind  kind,
+                 const char          *base,
+                 const guint8        *inline_data,
+                 gsize                inline_len)
 {
   gsize plen = strlen (base);
   gsize total = PIPECOM_ANNOUNCE_HEADER_SIZE + plen + inline_len;
@@ -615,49 +620,501 @@ _pipecom_encode_announce (guint8              *buf,
   return total;
 }
 
-/* ---- Registry of listeners in this process ---- */
+/* ---- Listening: the well-known FIFO and its announcements ---- */
 
-static GMutex registry_lock;
-static GHashTable *registry;
-
-void
-_pipecom_registry_add (const char   *path,
-                       GMainContext *context)
+struct _PipecomIntake
 {
-  g_mutex_lock (&registry_lock);
-  if (registry == NULL)
-    registry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                      (GDestroyNotify) g_main_context_unref);
-  g_hash_table_replace (registry, g_strdup (path), g_main_context_ref (context));
-  g_mutex_unlock (&registry_lock);
+  char                     *name;
+  char                     *path;
+  guint                     buffer_size;
+  const PipecomIntakeFuncs *funcs;
+  gpointer                  user_data;
+  int                       fifo_fd;
+  int                       keep_fd;
+  int                       lock_fd;
+  GSource                  *source;   /* (owned) (nullable) */
+  gboolean                  in_records;
+  gboolean                  closing;
+  guint8                    abuf[2 * PIPECOM_ANNOUNCE_MAX + 4096];
+  gsize                     alen;
+};
+
+struct _PipecomPeer
+{
+  const char *base;
+};
+
+static void
+set_pipe_size (int   fd,
+               guint size)
+{
+#ifdef HAVE_F_SETPIPE_SZ
+  if (fd >= 0 && size > 65536 && fcntl (fd, F_SETPIPE_SZ, (int) size) < 0)
+    g_debug ("F_SETPIPE_SZ(%u): %s", size, g_strerror (errno));
+#endif
+}
+
+/* Answers a record when no connection is possible: the listener is
+ * stopping, or the record is of another version. */
+void
+_pipecom_peer_refuse (PipecomPeer  *peer,
+                      PipecomError  code,
+                      const char   *text)
+{
+  g_autofree char *rep = g_strconcat (peer->base, ".rep", NULL);
+  g_autoptr(GBytes) payload = _pipecom_error_payload_new (code, text);
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+  struct iovec iov[2];
+  int saved_errno;
+  int fd;
+
+  fd = _pipecom_transport_open_fifo (rep, O_WRONLY, &saved_errno);
+  if (fd < 0)
+    return;
+
+  _pipecom_encode_frame_header (header, g_bytes_get_size (payload), PIPECOM_FRAME_ERROR, 0);
+  iov[0].iov_base = header;
+  iov[0].iov_len = sizeof header;
+  iov[1].iov_base = (void *) g_bytes_get_data (payload, &iov[1].iov_len);
+  if (writev (fd, iov, 2) < 0)
+    g_debug ("Cannot refuse a connection on “%s”: %s", rep, g_strerror (errno));
+  close (fd);
+}
+
+PipecomConnection *
+_pipecom_peer_accept (PipecomPeer                  *peer,
+                      PipecomAnnounceKind           kind,
+                      guint                         buffer_size,
+                      guint64                       max_frame,
+                      const PipecomConnectionFuncs *funcs,
+                      gpointer                      user_data,
+                      GMainContext                 *context)
+{
+  g_autofree char *rep = g_strconcat (peer->base, ".rep", NULL);
+  int in_fd = -1, out_fd, saved_errno;
+
+  if (kind == PIPECOM_ANNOUNCE_CONNECT)
+    {
+      g_autofree char *req = g_strconcat (peer->base, ".req", NULL);
+
+      in_fd = _pipecom_transport_open_fifo (req, O_RDONLY, &saved_errno);
+      if (in_fd < 0)
+        {
+          g_debug ("Cannot open channel “%s”: %s", req, g_strerror (saved_errno));
+          return NULL;
+        }
+    }
+
+  out_fd = _pipecom_transport_open_fifo (rep, O_WRONLY, &saved_errno);
+  if (out_fd < 0)
+    {
+      g_debug ("Cannot open channel “%s”: %s", rep, g_strerror (saved_errno));
+      if (in_fd >= 0)
+        close (in_fd);
+      return NULL;
+    }
+
+  set_pipe_size (in_fd, buffer_size);
+  set_pipe_size (out_fd, buffer_size);
+
+  return _pipecom_connection_new (in_fd, out_fd, MAX (buffer_size, 4096), max_frame,
+                                  funcs, user_data, context);
+}
+
+/* How many bytes of @data (which does not start with a valid record) to
+ * drop: up to the next "PCOM", or all but a tail that may begin one. */
+static gsize
+resync_offset (const guint8 *data,
+               gsize         len)
+{
+  for (gsize i = 1; i < len; i++)
+    {
+      gsize left = len - i;
+
+      if (memcmp (data + i, "PCOM", MIN (left, 4)) == 0)
+        return i;
+    }
+
+  return len;
+}
+
+/* Parses the announcement records read from the well-known FIFO. */
+static void
+process_records (PipecomIntake *intake)
+{
+  gsize off = 0;
+
+  while (intake->alen - off >= PIPECOM_ANNOUNCE_HEADER_SIZE)
+    {
+      const guint8 *r = intake->abuf + off;
+      guint16 total = _pipecom_get_u16 (r + 6);
+      guint16 plen = _pipecom_get_u16 (r + 8);
+      guint16 mlen = _pipecom_get_u16 (r + 10);
+      g_autofree char *base = NULL;
+
+      if (memcmp (r, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
+          total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
+          plen == 0 || (r[5] != PIPECOM_ANNOUNCE_CONNECT && r[5] != PIPECOM_ANNOUNCE_ONESHOT))
+        {
+          /* Foreign data: skip to the next magic, so that a valid record
+           * read together with the garbage is not lost with it. */
+          gsize skip = resync_offset (intake->abuf + off, intake->alen - off);
+
+          g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", intake->name, skip);
+          off += skip;
+          continue;
+        }
+
+      if (intake->alen - off < total)
+        break;
+
+      base = g_strndup ((const char *) r + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
+      if (strlen (base) == plen &&
+          (r[4] != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (base)))
+        {
+          PipecomPeer peer = { base };
+
+          intake->funcs->announce (&peer, r[4], r[5],
+                                   r + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, mlen,
+                                   intake->user_data);
+        }
+
+      off += total;
+    }
+
+  if (off > 0)
+    {
+      memmove (intake->abuf, intake->abuf + off, intake->alen - off);
+      intake->alen -= off;
+    }
+}
+
+static void
+close_fifo (PipecomIntake *intake)
+{
+  if (intake->source != NULL)
+    {
+      g_source_destroy (intake->source);
+      g_clear_pointer (&intake->source, g_source_unref);
+    }
+  if (intake->fifo_fd >= 0)
+    close (intake->fifo_fd);
+  if (intake->keep_fd >= 0)
+    close (intake->keep_fd);
+  intake->fifo_fd = intake->keep_fd = -1;
+}
+
+/* Reads and handles announcement records until the FIFO is empty. A
+ * handler may close the intake meanwhile: the loop then hands on the
+ * records still queued and closes the FIFO itself
+ * (_pipecom_intake_close() must not re-enter it). */
+static void
+read_records (PipecomIntake *intake)
+{
+  intake->in_records = TRUE;
+
+  while (intake->fifo_fd >= 0)
+    {
+      ssize_t n = read (intake->fifo_fd, intake->abuf + intake->alen,
+                        sizeof intake->abuf - intake->alen);
+
+      if (n > 0)
+        {
+          intake->alen += n;
+          process_records (intake);
+          continue;
+        }
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+          /* A record is one atomic write: a part left once the FIFO is
+           * empty will never be completed, and would swallow the next
+           * sender's record. */
+          if (intake->alen > 0)
+            {
+              g_debug ("Pipe “%s”: dropping a truncated record of %zu bytes",
+                       intake->name, intake->alen);
+              intake->alen = 0;
+            }
+          break;
+        }
+
+      /* EOF cannot happen while we hold our own writer; anything else is fatal. */
+      if (!intake->closing)
+        {
+          GError *error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
+                                       "Cannot read pipe “%s” (%s): %s",
+                                       intake->name, intake->path,
+                                       n == 0 ? "unexpected end of file" : g_strerror (errno));
+          intake->in_records = FALSE;
+          intake->funcs->failed (error, intake->user_data);
+          return;
+        }
+      break;
+    }
+
+  intake->in_records = FALSE;
+  if (intake->closing)
+    close_fifo (intake);
+}
+
+static gboolean
+fifo_readable_cb (int          fd,
+                  GIOCondition condition,
+                  gpointer     user_data)
+{
+  read_records (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+PipecomIntake *
+_pipecom_intake_new (const char               *name,
+                     const char               *path,
+                     guint                     buffer_size,
+                     const PipecomIntakeFuncs *funcs,
+                     gpointer                  user_data,
+                     GError                  **error)
+{
+  PipecomIntake *intake;
+  int fifo_fd, keep_fd, lock_fd;
+
+  if (!transport_listen (name, path, &fifo_fd, &keep_fd, &lock_fd, error))
+    return NULL;
+
+  intake = g_new0 (PipecomIntake, 1);
+  intake->name = g_strdup (name);
+  intake->path = g_strdup (path);
+  intake->buffer_size = buffer_size;
+  intake->funcs = funcs;
+  intake->user_data = user_data;
+  intake->fifo_fd = fifo_fd;
+  intake->keep_fd = keep_fd;
+  intake->lock_fd = lock_fd;
+
+  return intake;
 }
 
 void
-_pipecom_registry_remove (const char *path)
+_pipecom_intake_start (PipecomIntake *intake,
+                       GMainContext  *context)
 {
-  g_mutex_lock (&registry_lock);
-  if (registry != NULL)
-    {
-      g_hash_table_remove (registry, path);
-      if (g_hash_table_size (registry) == 0)
-        g_clear_pointer (&registry, g_hash_table_unref);
-    }
-  g_mutex_unlock (&registry_lock);
+  intake->source = g_unix_fd_source_new (intake->fifo_fd, G_IO_IN);
+  g_source_set_static_name (intake->source, "[pipecom] announcements");
+  g_source_set_callback (intake->source, G_SOURCE_FUNC (fifo_readable_cb), intake, NULL);
+  g_source_attach (intake->source, context);
 }
 
-GMainContext *
-_pipecom_registry_lookup (const char *path)
+/* New senders fail at once from now on. */
+void
+_pipecom_intake_unpublish (PipecomIntake *intake)
 {
-  GMainContext *ret = NULL;
+  g_unlink (intake->path);
+}
 
-  g_mutex_lock (&registry_lock);
-  if (registry != NULL)
+/* Hands on the records already queued (the announce callback refuses them
+ * when it is stopping), then stops reading. */
+void
+_pipecom_intake_close (PipecomIntake *intake)
+{
+  intake->closing = TRUE;
+  if (!intake->in_records)
+    read_records (intake);
+}
+
+void
+_pipecom_intake_free (PipecomIntake *intake)
+{
+  close_fifo (intake);
+  transport_unlisten (intake->path, intake->lock_fd);
+  g_free (intake->name);
+  g_free (intake->path);
+  g_free (intake);
+}
+
+/* ---- Connecting: a private channel, announced on the well-known FIFO ---- */
+
+struct _PipecomDial
+{
+  char     *name;
+  char     *path;
+  gboolean  duplex;
+  char     *base;      /* (nullable) the channel's files, until established */
+  int       rep_fd;    /* until handed to the connection */
+  dev_t     dev;
+  ino_t     ino;
+};
+
+PipecomDial *
+_pipecom_dial_new (const char *name,
+                   const char *path,
+                   gboolean    duplex)
+{
+  PipecomDial *dial = g_new0 (PipecomDial, 1);
+
+  dial->name = g_strdup (name);
+  dial->path = g_strdup (path);
+  dial->duplex = duplex;
+  dial->rep_fd = -1;
+  return dial;
+}
+
+/* Announces a channel once. On ANNOUNCED, *conn (created on the first
+ * announcement of this channel) reads the listener's answer. */
+PipecomDialResult
+_pipecom_dial_attempt (PipecomDial                  *dial,
+                       PipecomAnnounceKind           kind,
+                       const guint8                 *inline_data,
+                       gsize                         inline_len,
+                       PipecomConnection           **conn,
+                       const PipecomConnectionFuncs *funcs,
+                       gpointer                      user_data,
+                       GMainContext                 *context,
+                       GError                      **error)
+{
+  guint8 record[PIPECOM_ANNOUNCE_MAX];
+  gsize len;
+  ssize_t n;
+  int saved_errno;
+  int fd;
+  struct stat st;
+
+  if (dial->base == NULL)
     {
-      GMainContext *context = g_hash_table_lookup (registry, path);
-      if (context)
-        ret = g_main_context_ref (context);
+      dial->base = transport_new_channel (dial->duplex, &dial->rep_fd, error);
+      if (dial->base == NULL)
+        return PIPECOM_DIAL_FAILED;
     }
-  g_mutex_unlock (&registry_lock);
 
-  return ret;
+  len = encode_announce (record, kind, dial->base, inline_data, inline_len);
+
+  fd = _pipecom_transport_open_fifo (dial->path, O_WRONLY, &saved_errno);
+  if (fd < 0)
+    {
+      if (saved_errno == ENXIO || saved_errno == ENOENT)
+        return PIPECOM_DIAL_ABSENT;
+
+      if (saved_errno == EPERM || saved_errno == ELOOP || saved_errno == EISDIR)
+        g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                     "Refusing pipe “%s”: “%s” is not a FIFO owned by you (%s)",
+                     dial->name, dial->path,
+                     saved_errno == ELOOP ? "a symbolic link" :
+                     saved_errno == EISDIR ? "a directory" : "wrong type or owner");
+      else
+        _pipecom_set_error_from_errno (error, saved_errno, "Cannot open pipe", dial->path);
+      return PIPECOM_DIAL_FAILED;
+    }
+
+  if (fstat (fd, &st) == 0)
+    {
+      dial->dev = st.st_dev;
+      dial->ino = st.st_ino;
+    }
+
+  do
+    n = write (fd, record, len);
+  while (n < 0 && errno == EINTR);
+  saved_errno = errno;
+  close (fd);
+
+  if (n == (ssize_t) len)
+    {
+      if (*conn == NULL)
+        {
+          *conn = _pipecom_connection_new (dial->rep_fd, -1, 65536, 0,
+                                           funcs, user_data, context);
+          dial->rep_fd = -1;
+        }
+      return PIPECOM_DIAL_ANNOUNCED;
+    }
+
+  if (n < 0 && saved_errno == EAGAIN)
+    return PIPECOM_DIAL_BUSY;
+  if (n < 0 && saved_errno == EPIPE)
+    return PIPECOM_DIAL_ABSENT;
+
+  _pipecom_set_error_from_errno (error, n < 0 ? saved_errno : EIO,
+                                 "Cannot announce a connection on", dial->path);
+  return PIPECOM_DIAL_FAILED;
+}
+
+/* Whether the listener that read our announcement is gone without
+ * answering (then nothing was handled, and announcing again is safe). */
+gboolean
+_pipecom_dial_lost (PipecomDial       *dial,
+                    PipecomConnection *conn)
+{
+  struct pollfd pfd = { -1, POLLIN, 0 };
+  struct stat st;
+  int out_fd;
+
+  _pipecom_connection_get_poll_fds (conn, &pfd.fd, &out_fd);
+  if (poll (&pfd, 1, 0) > 0)
+    return FALSE;  /* the HELLO is there, let it be read */
+
+  if (stat (dial->path, &st) != 0 || st.st_dev != dial->dev || st.st_ino != dial->ino)
+    return TRUE;
+  else
+    {
+      int saved_errno;
+      int fd = _pipecom_transport_open_fifo (dial->path, O_WRONLY, &saved_errno);
+
+      if (fd >= 0)
+        close (fd);
+      else if (saved_errno == ENXIO || saved_errno == ENOENT)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Forgets the channel (its connection was dropped): the next attempt
+ * announces a fresh one. */
+void
+_pipecom_dial_reset (PipecomDial *dial)
+{
+  if (dial->rep_fd >= 0)
+    close (dial->rep_fd);
+  dial->rep_fd = -1;
+  if (dial->base != NULL)
+    transport_remove_channel (dial->base);
+  g_clear_pointer (&dial->base, g_free);
+}
+
+/* The listener answered on @conn: open our writing end, if any. */
+gboolean
+_pipecom_dial_established (PipecomDial        *dial,
+                           PipecomConnection  *conn,
+                           GError            **error)
+{
+  if (dial->duplex)
+    {
+      g_autofree char *req = g_strconcat (dial->base, ".req", NULL);
+      int saved_errno;
+      int fd = _pipecom_transport_open_fifo (req, O_WRONLY, &saved_errno);
+
+      if (fd < 0)
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                       "The listener of pipe “%s” went away while connecting (%s)",
+                       dial->name, g_strerror (saved_errno));
+          return FALSE;
+        }
+      _pipecom_connection_set_out_fd (conn, fd);
+    }
+
+  /* Both ends of both channels are open: the files are no longer needed. */
+  transport_remove_channel (dial->base);
+  g_clear_pointer (&dial->base, g_free);
+  return TRUE;
+}
+
+void
+_pipecom_dial_free (PipecomDial *dial)
+{
+  _pipecom_dial_reset (dial);
+  g_free (dial->name);
+  g_free (dial->path);
+  g_free (dial);
 }
