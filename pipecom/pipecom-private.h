@@ -161,6 +161,11 @@ gboolean           _pipecom_dial_established (PipecomDial              *dial,
                                               GError                  **error);
 void               _pipecom_dial_free        (PipecomDial              *dial);
 
+#ifdef G_OS_WIN32
+PipecomError _pipecom_error_code_from_win32 (guint32   code,
+                                             gboolean  creating);
+#endif
+
 #ifdef G_OS_UNIX
 int       _pipecom_transport_open_fifo  (const char  *path,
                                          int          flags,
@@ -213,6 +218,14 @@ void               _pipecom_connection_set_out_fd  (PipecomConnection *conn,
 void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
                                                      int               *in_fd,
                                                      int               *out_fd);
+#endif
+#ifdef G_OS_WIN32
+PipecomConnection *_pipecom_connection_new_handle  (gpointer                      handle,
+                                                    gsize                         read_size,
+                                                    guint64                       max_frame,
+                                                    const PipecomConnectionFuncs *funcs,
+                                                    gpointer                      user_data,
+                                                    GMainContext                 *context);
 #endif
 PipecomConnection *_pipecom_connection_ref         (PipecomConnection *conn);
 void               _pipecom_connection_unref       (PipecomConnection *conn);
