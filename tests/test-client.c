@@ -444,6 +444,7 @@ test_listener_stopped (void)
   pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
 }
 
+#ifdef G_OS_UNIX
 static void
 test_listener_killed_sigpipe (void)
 {
@@ -485,6 +486,7 @@ test_listener_killed_sigpipe (void)
   pipecom_test_result_clear (&writing);
   pipecom_test_result_clear (&connected);
 }
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Oversize, timeout, cancellation                                          */
@@ -966,7 +968,9 @@ main (int   argc,
   g_test_add_func ("/client/send/variants", test_send_variants);
   g_test_add_func ("/client/close", test_close);
   g_test_add_func ("/client/listener-stopped", test_listener_stopped);
+#ifdef G_OS_UNIX
   g_test_add_func ("/client/listener-killed/sigpipe", test_listener_killed_sigpipe);
+#endif
   g_test_add_func ("/client/oversize", test_oversize);
   g_test_add_func ("/client/request/timeout", test_timeout);
   g_test_add_func ("/client/request/cancelled", test_cancel_one_of_many);

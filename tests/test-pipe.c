@@ -215,10 +215,14 @@ test_path (void)
 {
   g_autofree char *name = pipecom_test_make_name ("path");
   g_autofree char *abs = pipecom_test_make_path ("path");
+#ifdef G_OS_WIN32
+  g_autofree char *expected = g_strconcat ("\\\\.\\pipe\\", name, NULL);
+#else
   g_autofree char *expected = g_build_filename (pipecom_test_get_runtime_dir (), "pipecom", name, NULL);
+  GStatBuf st;
+#endif
   g_autoptr(PipecomPipe) simple = pipecom_pipe_new (name);
   g_autoptr(PipecomPipe) absolute = NULL;
-  GStatBuf st;
 
   g_test_summary ("A simple name lives in $XDG_RUNTIME_DIR/pipecom, a name with / is a path; "
                   "the path is NULL before listen() and kept after stop()");
@@ -230,18 +234,26 @@ test_path (void)
 
   simple = pipecom_test_listen_new (name, FALSE, NULL);
   g_assert_cmpstr (pipecom_pipe_get_path (simple), ==, expected);
+#ifdef G_OS_UNIX
   g_assert_cmpint (g_lstat (expected, &st), ==, 0);
   g_assert_true (S_ISFIFO (st.st_mode));
+#endif
   pipecom_test_stop_and_wait (simple);
   g_assert_cmpstr (pipecom_pipe_get_path (simple), ==, expected);
+#ifdef G_OS_UNIX
   g_assert_false (g_file_test (expected, G_FILE_TEST_EXISTS));
+#endif
 
   absolute = pipecom_test_listen_new (abs, FALSE, NULL);
   g_assert_cmpstr (pipecom_pipe_get_path (absolute), ==, abs);
+#ifdef G_OS_UNIX
   g_assert_cmpint (g_lstat (abs, &st), ==, 0);
   g_assert_true (S_ISFIFO (st.st_mode));
+#endif
   pipecom_test_stop_and_wait (absolute);
+#ifdef G_OS_UNIX
   g_assert_false (g_file_test (abs, G_FILE_TEST_EXISTS));
+#endif
 }
 
 /* ------------------------------------------------------------------------ */
@@ -252,11 +264,16 @@ static void
 assert_files_removed (PipecomPipe *pipe)
 {
   const char *path = pipecom_pipe_get_path (pipe);
+#ifdef G_OS_WIN32
+  /* NULL when the pipe never listened. */
+  g_assert_true (path == NULL || !pipecom_test_pipe_exists (path));
+#else
   g_autofree char *lock = g_strconcat (path, ".lock", NULL);
   GStatBuf st;
 
   g_assert_cmpint (g_lstat (path, &st), !=, 0);
   g_assert_cmpint (g_lstat (lock, &st), !=, 0);
+#endif
 }
 
 static void
@@ -273,7 +290,7 @@ test_die_code_default (void)
 
   pipe = pipecom_test_listen_new (name, FALSE, &calls);
   pipecom_test_connect_stopped (pipe, &stopped);
-  g_assert_true (g_file_test (pipecom_pipe_get_path (pipe), G_FILE_TEST_EXISTS));
+  g_assert_true (pipecom_test_pipe_exists (pipecom_pipe_get_path (pipe)));
 
   g_assert_true (pipecom_test_send (name, "PIPECOM_DIE", 20, 0, &error));
   g_assert_no_error (error);
@@ -735,7 +752,7 @@ test_address_in_use_same_process (void)
   g_clear_error (&error);
   g_assert_false (pipecom_pipe_get_listening (second));
   g_assert_true (pipecom_pipe_get_listening (first));
-  g_assert_true (g_file_test (pipecom_pipe_get_path (first), G_FILE_TEST_EXISTS));
+  g_assert_true (pipecom_test_pipe_exists (pipecom_pipe_get_path (first)));
 
   reply = pipecom_test_request (name, "still there?", &error);
   g_assert_no_error (error);
@@ -809,6 +826,7 @@ test_address_in_use_child_first (void)
   assert_files_removed (pipe);
 }
 
+#ifdef G_OS_UNIX
 static void
 test_stale_fifo (void)
 {
@@ -845,6 +863,7 @@ test_stale_fifo (void)
   pipecom_test_stop_and_wait (pipe);
   assert_files_removed (pipe);
 }
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Threaded mode                                                            */
@@ -1364,7 +1383,9 @@ main (int   argc,
   g_test_add_func ("/pipe/address-in-use/same-process", test_address_in_use_same_process);
   g_test_add_func ("/pipe/address-in-use/other-process", test_address_in_use_other_process);
   g_test_add_func ("/pipe/address-in-use/child-first", test_address_in_use_child_first);
+#ifdef G_OS_UNIX
   g_test_add_func ("/pipe/stale-fifo", test_stale_fifo);
+#endif
   g_test_add_func ("/pipe/threaded", test_threaded);
   g_test_add_func ("/pipe/stop/graceful", test_stop_graceful);
   g_test_add_func ("/pipe/stop/from-handler", test_stop_from_handler);

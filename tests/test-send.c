@@ -808,7 +808,19 @@ test_invalid_names (void)
   g_autofree char *missing_dir = g_build_filename (pipecom_test_get_runtime_dir (),
                                                    "no-such-dir", "pipe", NULL);
   const char *names[] = { "", "   ", "\t \n", "a\nb", "a\x01z", "dir/", "/tmp/", ".", "..",
-                          "x.lock" };
+#ifdef G_OS_WIN32
+                          /* A simple name or a full \\.\pipe\ path, nothing else. */
+                          "a\\b", "C:\\pipes\\x", "\\\\.\\pipe\\",
+#else
+                          "x.lock",
+#endif
+                        };
+#ifdef G_OS_WIN32
+  /* 9 bytes of prefix + 248 > the 256 characters Windows allows. */
+  g_autofree char *win_long = g_strnfill (248, 'w');
+  g_autofree char *win_ok = g_strnfill (247, 'w');
+  g_autoptr(GError) error = NULL;
+#endif
 
   g_test_summary ("Empty, blank, control-character, overlong and trailing-slash names, "
                   "and paths in missing directories give INVALID_PIPE everywhere");
@@ -819,6 +831,12 @@ test_invalid_names (void)
   long_path = g_strconcat (pipecom_test_get_runtime_dir (), "/", long_name, NULL);
   assert_invalid_everywhere (long_path);
   assert_invalid_everywhere (missing_dir);
+#ifdef G_OS_WIN32
+  assert_invalid_everywhere (win_long);
+  /* One character less is a valid name (nobody listens on it). */
+  g_assert_false (pipecom_send (win_ok, "x", 0, 1, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED);
+#endif
 }
 
 static void
@@ -847,6 +865,7 @@ test_no_listener_attempts (void)
   g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED);
 }
 
+#ifdef G_OS_UNIX
 static void
 test_no_listener_fifo_without_reader (void)
 {
@@ -866,6 +885,7 @@ test_no_listener_fifo_without_reader (void)
   g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
   g_unlink (path);
 }
+#endif
 
 static void
 test_no_listener_timeout (void)
@@ -1197,7 +1217,9 @@ main (int   argc,
   g_test_add_func ("/send/reply/error", test_reply_error);
   g_test_add_func ("/send/invalid-name", test_invalid_names);
   g_test_add_func ("/send/no-listener/attempts", test_no_listener_attempts);
+#ifdef G_OS_UNIX
   g_test_add_func ("/send/no-listener/fifo-without-reader", test_no_listener_fifo_without_reader);
+#endif
   g_test_add_func ("/send/no-listener/timeout", test_no_listener_timeout);
   g_test_add_func ("/send/listener-killed", test_listener_killed);
   g_test_add_func ("/send/oversize", test_oversize);

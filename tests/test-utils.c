@@ -20,6 +20,10 @@
 
 #include "test-utils.h"
 
+#ifdef G_OS_WIN32
+# include <windows.h>
+#endif
+
 static char *test_runtime_dir;   /* (owned) */
 static char *test_self_path;     /* (owned) */
 static guint name_counter;
@@ -297,6 +301,7 @@ remove_tree (const char *path)
 static void
 remove_stale_runtime_dirs (void)
 {
+#ifdef G_OS_UNIX
   const char *tmp = g_get_tmp_dir ();
   GDir *dir = g_dir_open (tmp, 0, NULL);
   const char *entry;
@@ -326,6 +331,7 @@ remove_stale_runtime_dirs (void)
         }
     }
   g_dir_close (dir);
+#endif
 }
 
 static void
@@ -389,12 +395,34 @@ pipecom_test_make_name (const char *tag)
   return g_strdup_printf ("%s-%d-%u", tag, (int) getpid (), ++name_counter);
 }
 
+/* A name in path form: a file in the private runtime directory on Unix,
+ * a full \\.\pipe\ name on Windows (where the namespace is machine-wide,
+ * hence the process id). */
 char *
 pipecom_test_make_path (const char *tag)
 {
+#ifdef G_OS_WIN32
+  return g_strdup_printf ("\\\\.\\pipe\\%s-%d-%u", tag, (int) getpid (), ++name_counter);
+#else
   g_autofree char *base = g_strdup_printf ("%s-%u", tag, ++name_counter);
 
   return g_build_filename (test_runtime_dir, base, NULL);
+#endif
+}
+
+/* Whether a listener's pipe is there: its FIFO on Unix; on Windows, an
+ * instance of the pipe (WaitNamedPipeW() fails with ERROR_FILE_NOT_FOUND
+ * only when there is none; it connects nothing). */
+gboolean
+pipecom_test_pipe_exists (const char *path)
+{
+#ifdef G_OS_WIN32
+  g_autofree gunichar2 *wpath = g_utf8_to_utf16 (path, -1, NULL, NULL, NULL);
+
+  return WaitNamedPipeW (wpath, 1) || GetLastError () != ERROR_FILE_NOT_FOUND;
+#else
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+#endif
 }
 
 guint
@@ -431,11 +459,19 @@ pipecom_test_list_dir (const char *path)
 guint
 pipecom_test_count_fds (void)
 {
+#ifdef G_OS_WIN32
+  /* Handles stand in for descriptors. */
+  DWORD n = 0;
+
+  g_assert_true (GetProcessHandleCount (GetCurrentProcess (), &n));
+  return n;
+#else
   /* g_dir_open() itself holds one descriptor while listing. */
   guint n = pipecom_test_count_dir_entries ("/proc/self/fd");
 
   g_assert_cmpuint (n, >, 0);
   return n - 1;
+#endif
 }
 
 GBytes *
@@ -878,19 +914,27 @@ pipecom_test_child_wait (PipecomTestChild *child,
       child->waited = TRUE;
     }
 
+#ifdef G_OS_WIN32
+  return g_subprocess_get_exit_status (child->process);
+#else
   if (g_subprocess_get_if_exited (child->process))
     return g_subprocess_get_exit_status (child->process);
   g_assert_true (g_subprocess_get_if_signaled (child->process));
   return -g_subprocess_get_term_sig (child->process);
+#endif
 }
 
+#ifdef G_OS_UNIX
 void
 pipecom_test_child_signal (PipecomTestChild *child,
                            int               signum)
 {
   g_subprocess_send_signal (child->process, signum);
 }
+#endif
 
+/* Kills the child outright: SIGKILL on Unix, TerminateProcess() (exit
+ * code 1, as GSubprocess does it) on Windows. */
 void
 pipecom_test_child_kill (PipecomTestChild *child)
 {
@@ -898,7 +942,11 @@ pipecom_test_child_kill (PipecomTestChild *child)
 
   g_subprocess_force_exit (child->process);
   status = pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE);
+#ifdef G_OS_WIN32
+  g_assert_cmpint (status, ==, 1);
+#else
   g_assert_cmpint (status, ==, -SIGKILL);
+#endif
 }
 
 void

@@ -24,6 +24,7 @@ char         *pipecom_test_get_pipecom_dir    (void);
 char         *pipecom_test_make_name          (const char   *tag);
 char         *pipecom_test_make_path          (const char   *tag);
 guint         pipecom_test_count_fds          (void);
+gboolean      pipecom_test_pipe_exists        (const char   *path);
 guint         pipecom_test_count_dir_entries  (const char   *dir);
 char        **pipecom_test_list_dir           (const char   *dir);
 GBytes       *pipecom_test_random_bytes       (gsize         size);
@@ -140,8 +141,10 @@ void              pipecom_test_child_expect_line (PipecomTestChild *child,
 GPid              pipecom_test_child_get_pid   (PipecomTestChild *child);
 int               pipecom_test_child_wait      (PipecomTestChild *child,
                                                 guint             seconds);
+#ifdef G_OS_UNIX
 void              pipecom_test_child_signal    (PipecomTestChild *child,
                                                 int               signum);
+#endif
 void              pipecom_test_child_kill      (PipecomTestChild *child);
 void              pipecom_test_child_free      (PipecomTestChild *child);
 

@@ -125,8 +125,13 @@ main (int   argc,
 
   /* The two quick start programs are built next to this one */
   dir = g_path_get_dirname (argv[0]);
-  listener_path = g_build_filename (dir, "quickstart-listener", NULL);
-  sender_path = g_build_filename (dir, "quickstart-sender", NULL);
+#ifdef G_OS_WIN32
+# define EXE_SUFFIX ".exe"
+#else
+# define EXE_SUFFIX ""
+#endif
+  listener_path = g_build_filename (dir, "quickstart-listener" EXE_SUFFIX, NULL);
+  sender_path = g_build_filename (dir, "quickstart-sender" EXE_SUFFIX, NULL);
   if (!g_file_test (listener_path, G_FILE_TEST_IS_EXECUTABLE) ||
       !g_file_test (sender_path, G_FILE_TEST_IS_EXECUTABLE))
     {

@@ -1,0 +1,440 @@
+/* test-win32.c: Windows-only checks of the named-pipe transport
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "test-utils.h"
+#include "pipecom-private.h"
+
+#include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
+
+/* Wine runs every process as the same user and ignores some flags: tests
+ * that cannot show something there say so and skip. */
+static gboolean
+running_on_wine (void)
+{
+  HMODULE ntdll = GetModuleHandleW (L"ntdll.dll");
+
+  return ntdll != NULL && GetProcAddress (ntdll, "wine_get_version") != NULL;
+}
+
+static HANDLE
+open_raw_client (const char *path,
+                 DWORD       access,
+                 DWORD      *code)
+{
+  g_autofree gunichar2 *wpath = g_utf8_to_utf16 (path, -1, NULL, NULL, NULL);
+  HANDLE h = CreateFileW (wpath, access, 0, NULL, OPEN_EXISTING,
+                          FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+                          NULL);
+
+  *code = h == INVALID_HANDLE_VALUE ? GetLastError () : ERROR_SUCCESS;
+  return h;
+}
+
+static HANDLE
+create_rogue_instance (const char *path,
+                       gboolean    first,
+                       DWORD      *code)
+{
+  g_autofree gunichar2 *wpath = g_utf8_to_utf16 (path, -1, NULL, NULL, NULL);
+  HANDLE h = CreateNamedPipeW (wpath,
+                               PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
+                               (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
+                               PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT,
+                               PIPE_UNLIMITED_INSTANCES, 4096, 4096, 0, NULL);
+
+  *code = h == INVALID_HANDLE_VALUE ? GetLastError () : ERROR_SUCCESS;
+  return h;
+}
+
+static PSID
+current_user_sid (void)
+{
+  HANDLE token;
+  DWORD size = 0;
+  TOKEN_USER *user;
+  PSID sid;
+
+  g_assert_true (OpenProcessToken (GetCurrentProcess (), TOKEN_QUERY, &token));
+  GetTokenInformation (token, TokenUser, NULL, 0, &size);
+  user = g_malloc (size);
+  g_assert_true (GetTokenInformation (token, TokenUser, user, size, &size));
+  size = GetLengthSid (user->User.Sid);
+  sid = g_malloc (size);
+  g_assert_true (CopySid (size, sid, user->User.Sid));
+  g_free (user);
+  CloseHandle (token);
+  return sid;
+}
+
+/* An impersonation token of ours with our user SID made deny-only: it
+ * stands in for another user, whom no ACE of the pipe names. */
+static HANDLE
+other_user_token (void)
+{
+  HANDLE token, restricted = NULL, imp = NULL;
+  g_autofree void *sid = current_user_sid ();
+  SID_AND_ATTRIBUTES deny = { sid, 0 };
+
+  g_assert_true (OpenProcessToken (GetCurrentProcess (), TOKEN_ALL_ACCESS, &token));
+  g_assert_true (CreateRestrictedToken (token, 0, 1, &deny, 0, NULL, 0, NULL, &restricted));
+  g_assert_true (DuplicateToken (restricted, SecurityImpersonation, &imp));
+  CloseHandle (restricted);
+  CloseHandle (token);
+  return imp;
+}
+
+static HANDLE
+own_token (void)
+{
+  HANDLE token, imp = NULL;
+
+  g_assert_true (OpenProcessToken (GetCurrentProcess (), TOKEN_ALL_ACCESS, &token));
+  g_assert_true (DuplicateToken (token, SecurityImpersonation, &imp));
+  CloseHandle (token);
+  return imp;
+}
+
+static HANDLE
+anonymous_token (void)
+{
+  HANDLE imp = NULL;
+
+  if (!ImpersonateAnonymousToken (GetCurrentThread ()))
+    return NULL;
+  if (!OpenThreadToken (GetCurrentThread (), TOKEN_ALL_ACCESS, TRUE, &imp))
+    imp = NULL;
+  RevertToSelf ();
+  return imp;
+}
+
+/* Whether @token is granted @desired on the object described by @sd. */
+static gboolean
+access_granted (PSECURITY_DESCRIPTOR  sd,
+                HANDLE                token,
+                DWORD                 desired)
+{
+  GENERIC_MAPPING mapping = { FILE_GENERIC_READ, FILE_GENERIC_WRITE,
+                              FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS };
+  PRIVILEGE_SET privileges;
+  DWORD privileges_len = sizeof privileges;
+  DWORD granted = 0;
+  BOOL status = FALSE;
+
+  MapGenericMask (&desired, &mapping);
+  if (!AccessCheck (sd, token, desired, &mapping, &privileges, &privileges_len,
+                    &granted, &status))
+    g_error ("AccessCheck: %lu", GetLastError ());
+  return status;
+}
+
+static PipecomPipe *
+listen_on (const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  PipecomPipe *pipe = pipecom_pipe_new (name);
+
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  return pipe;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_names (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-name");
+  g_autofree char *full = g_strconcat ("\\\\.\\pipe\\", name, NULL);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+
+  g_test_summary ("A simple name means \\\\.\\pipe\\NAME; the full path reaches the same "
+                  "listener and is accepted as is");
+
+  pipe = pipecom_test_listen_new (name, FALSE, NULL);
+  g_assert_cmpstr (pipecom_pipe_get_path (pipe), ==, full);
+  reply = pipecom_test_request (full, "via path", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:via path");
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_error_mapping (void)
+{
+  const struct { DWORD code; gboolean creating; PipecomError expected; } cases[] = {
+    { ERROR_ACCESS_DENIED, FALSE, PIPECOM_ERROR_PERMISSION_DENIED },
+    { ERROR_ACCESS_DENIED, TRUE, PIPECOM_ERROR_ADDRESS_IN_USE },
+    { ERROR_PIPE_BUSY, FALSE, PIPECOM_ERROR_BUSY },
+    { ERROR_BROKEN_PIPE, FALSE, PIPECOM_ERROR_CLOSED },
+    { ERROR_NO_DATA, FALSE, PIPECOM_ERROR_CLOSED },
+    { ERROR_PIPE_NOT_CONNECTED, FALSE, PIPECOM_ERROR_CLOSED },
+    { ERROR_SEM_TIMEOUT, FALSE, PIPECOM_ERROR_TIMEOUT },
+    { WAIT_TIMEOUT, FALSE, PIPECOM_ERROR_TIMEOUT },
+    { ERROR_FILE_NOT_FOUND, FALSE, PIPECOM_ERROR_CONNECTION_FAILED },
+    { ERROR_INVALID_NAME, FALSE, PIPECOM_ERROR_INVALID_PIPE },
+    { ERROR_NOT_ENOUGH_MEMORY, FALSE, PIPECOM_ERROR_UNKNOWN },
+  };
+
+  g_test_summary ("Win32 errors map as documented: access denied → PERMISSION_DENIED "
+                  "(ADDRESS_IN_USE when creating), busy → BUSY, broken pipe → CLOSED, "
+                  "semaphore/wait timeouts → TIMEOUT");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmpint (_pipecom_error_code_from_win32 (cases[i].code, cases[i].creating),
+                     ==, cases[i].expected);
+}
+
+static void
+test_busy_until_attempts_used (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-busy");
+  g_autofree char *path = g_strconcat ("\\\\.\\pipe\\", name, NULL);
+  g_autoptr(GError) error = NULL;
+  HANDLE rogue;
+  DWORD code;
+
+  g_test_summary ("A pipe whose only instance is taken is BUSY once max-attempts are used up");
+
+  /* One instance, nobody serving it, taken by a client of ours. */
+  rogue = create_rogue_instance (path, TRUE, &code);
+  g_assert_true (rogue != INVALID_HANDLE_VALUE);
+  {
+    HANDLE taken = open_raw_client (path, GENERIC_READ | GENERIC_WRITE, &code);
+
+    g_assert_cmpuint (code, ==, ERROR_SUCCESS);
+    g_assert_false (pipecom_send (name, "x", 0, 3, &error));
+    g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_BUSY);
+    CloseHandle (taken);
+  }
+  CloseHandle (rogue);
+}
+
+static void
+test_instances_waiting (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-burst");
+  g_autoptr(PipecomPipe) pipe = listen_on (name);
+  const char *path = pipecom_pipe_get_path (pipe);
+  HANDLE a, b;
+  DWORD code;
+
+  g_test_summary ("At least two instances wait for clients: two clients connecting back to "
+                  "back, with no chance for the listener to run in between, both get in");
+
+  a = open_raw_client (path, GENERIC_READ | GENERIC_WRITE, &code);
+  g_assert_cmpuint (code, ==, ERROR_SUCCESS);
+  b = open_raw_client (path, GENERIC_READ | GENERIC_WRITE, &code);
+  g_assert_cmpuint (code, ==, ERROR_SUCCESS);
+  CloseHandle (a);
+  CloseHandle (b);
+
+  /* The listener drops the silent clients and keeps serving. */
+  g_assert_true (pipecom_test_send (name, "still here", 10, 0, NULL));
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
+}
+
+static void
+test_buffer_size (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-bufsize");
+  g_autoptr(PipecomPipe) pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name,
+                                              "buffer-size", 200000, NULL);
+  g_autoptr(GError) error = NULL;
+  DWORD in_size = 0, out_size = 0, flags = 0, code;
+  HANDLE h;
+
+  g_test_summary ("buffer-size sets the in and out buffer sizes of the pipe's instances");
+
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  h = open_raw_client (pipecom_pipe_get_path (pipe), GENERIC_READ | GENERIC_WRITE, &code);
+  g_assert_cmpuint (code, ==, ERROR_SUCCESS);
+  g_assert_true (GetNamedPipeInfo (h, &flags, &out_size, &in_size, NULL));
+  g_test_message ("flags 0x%lx, out %lu, in %lu", flags, out_size, in_size);
+  g_assert_false (flags & PIPE_SERVER_END);
+  g_assert_cmpuint (in_size, ==, 200000);
+  g_assert_cmpuint (out_size, ==, 200000);
+  CloseHandle (h);
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
+}
+
+static void
+test_dacl (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-dacl");
+  g_autoptr(PipecomPipe) pipe = listen_on (name);
+  g_autofree void *user = current_user_sid ();
+  BYTE system_sid[SECURITY_MAX_SID_SIZE];
+  DWORD sid_size = sizeof system_sid, code;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  SECURITY_DESCRIPTOR_CONTROL control = 0;
+  DWORD revision;
+  ACL_SIZE_INFORMATION info;
+  PACL dacl = NULL;
+  gboolean saw_user = FALSE, saw_system = FALSE;
+  HANDLE h, other, self, anonymous;
+
+  g_test_summary ("The pipe's DACL is protected and grants the current user and SYSTEM, "
+                  "nobody else; another user and anonymous are denied opening it and "
+                  "creating instances of it");
+
+  g_assert_true (CreateWellKnownSid (WinLocalSystemSid, NULL, system_sid, &sid_size));
+
+  h = open_raw_client (pipecom_pipe_get_path (pipe), GENERIC_READ | READ_CONTROL, &code);
+  g_assert_cmpuint (code, ==, ERROR_SUCCESS);
+  /* AccessCheck() wants the owner and group too. */
+  g_assert_cmpuint (GetSecurityInfo (h, SE_KERNEL_OBJECT,
+                                     OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION |
+                                     DACL_SECURITY_INFORMATION,
+                                     NULL, NULL, &dacl, NULL, &sd), ==, ERROR_SUCCESS);
+  CloseHandle (h);
+
+  g_assert_nonnull (dacl);
+  g_assert_true (GetSecurityDescriptorControl (sd, &control, &revision));
+  g_assert_true (control & SE_DACL_PROTECTED);
+  g_assert_true (GetAclInformation (dacl, &info, sizeof info, AclSizeInformation));
+  g_assert_cmpuint (info.AceCount, ==, 2);
+  for (DWORD i = 0; i < info.AceCount; i++)
+    {
+      ACCESS_ALLOWED_ACE *ace = NULL;
+      PSID sid;
+
+      g_assert_true (GetAce (dacl, i, (void **) &ace));
+      g_assert_cmpuint (ace->Header.AceType, ==, ACCESS_ALLOWED_ACE_TYPE);
+      sid = &ace->SidStart;
+      if (EqualSid (sid, user))
+        saw_user = TRUE;
+      else if (EqualSid (sid, system_sid))
+        saw_system = TRUE;
+      else
+        g_assert_not_reached ();
+    }
+  g_assert_true (saw_user);
+  g_assert_true (saw_system);
+
+  /* Ourselves: granted (so the checks below can fail). */
+  self = own_token ();
+  g_assert_true (access_granted (sd, self, GENERIC_READ | GENERIC_WRITE));
+  g_assert_true (access_granted (sd, self, FILE_CREATE_PIPE_INSTANCE));
+  CloseHandle (self);
+
+  /* Another user: denied everything, creating an instance included. Wine's
+   * AccessCheck() ignores deny-only SIDs (and it runs everything as one
+   * user): there, only the ACEs checked above can show it. */
+  other = other_user_token ();
+  if (running_on_wine () && access_granted (sd, other, GENERIC_READ))
+    g_test_message ("Wine cannot simulate another user: AccessCheck() ignores the "
+                    "deny-only SID; the DACL's ACEs above are what can be shown");
+  else
+    {
+      g_assert_false (access_granted (sd, other, GENERIC_READ));
+      g_assert_false (access_granted (sd, other, GENERIC_WRITE));
+      g_assert_false (access_granted (sd, other, FILE_CREATE_PIPE_INSTANCE));
+
+      /* And for real. */
+      g_assert_true (ImpersonateLoggedOnUser (other));
+      h = open_raw_client (pipecom_pipe_get_path (pipe), GENERIC_READ | GENERIC_WRITE, &code);
+      RevertToSelf ();
+      g_assert_true (h == INVALID_HANDLE_VALUE);
+      g_assert_cmpuint (code, ==, ERROR_ACCESS_DENIED);
+    }
+  CloseHandle (other);
+
+  anonymous = anonymous_token ();
+  if (anonymous == NULL && running_on_wine ())
+    g_test_message ("Wine has no anonymous token (ImpersonateAnonymousToken failed)");
+  else
+    {
+      g_assert_nonnull (anonymous);
+      g_assert_false (access_granted (sd, anonymous, GENERIC_READ));
+      g_assert_false (access_granted (sd, anonymous, GENERIC_WRITE));
+      g_assert_false (access_granted (sd, anonymous, FILE_CREATE_PIPE_INSTANCE));
+      CloseHandle (anonymous);
+    }
+
+  LocalFree (sd);
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
+}
+
+static void
+test_rogue_instance (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-rogue");
+  g_autoptr(PipecomPipe) pipe = listen_on (name);
+  const char *path = pipecom_pipe_get_path (pipe);
+  g_autoptr(PipecomPipe) second = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  HANDLE h, other;
+  DWORD code;
+
+  g_test_summary ("Nobody can plant a second server on a listener's name: another "
+                  "listener gets ADDRESS_IN_USE, a raw CreateNamedPipeW() with "
+                  "FILE_FLAG_FIRST_PIPE_INSTANCE fails, and another user cannot create "
+                  "an instance");
+
+  g_assert_false (pipecom_pipe_listen (second, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_ADDRESS_IN_USE);
+
+  h = create_rogue_instance (path, TRUE, &code);
+  if (h == INVALID_HANDLE_VALUE)
+    g_assert_cmpuint (code, ==, ERROR_ACCESS_DENIED);
+  else
+    {
+      CloseHandle (h);
+      g_assert_true (running_on_wine ());
+      g_test_message ("Wine ignores FILE_FLAG_FIRST_PIPE_INSTANCE (the listener counts "
+                      "instances instead, shown by ADDRESS_IN_USE above)");
+    }
+
+  other = other_user_token ();
+  g_assert_true (ImpersonateLoggedOnUser (other));
+  h = create_rogue_instance (path, FALSE, &code);
+  RevertToSelf ();
+  CloseHandle (other);
+  if (h == INVALID_HANDLE_VALUE)
+    g_assert_cmpuint (code, ==, ERROR_ACCESS_DENIED);
+  else
+    {
+      CloseHandle (h);
+      g_assert_true (running_on_wine ());
+      g_test_message ("Wine does not check FILE_CREATE_PIPE_INSTANCE; the DACL's ACEs "
+                      "(/win32/dacl) are what can be shown");
+    }
+
+  /* The listener is unharmed. */
+  g_assert_true (pipecom_test_send (name, "still mine", 10, 0, NULL));
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  pipecom_test_init (&argc, &argv);
+
+  g_test_add_func ("/win32/names", test_names);
+  g_test_add_func ("/win32/error-mapping", test_error_mapping);
+  g_test_add_func ("/win32/busy", test_busy_until_attempts_used);
+  g_test_add_func ("/win32/instances-waiting", test_instances_waiting);
+  g_test_add_func ("/win32/buffer-size", test_buffer_size);
+  g_test_add_func ("/win32/dacl", test_dacl);
+  g_test_add_func ("/win32/rogue-instance", test_rogue_instance);
+
+  return g_test_run ();
+}
