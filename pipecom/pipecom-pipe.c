@@ -829,6 +829,9 @@ reap_thread (PipecomPipe *self)
  * a listener that crashed is reclaimed. Listening again after the pipe
  * stopped is allowed; calling this while listening does nothing.
  *
+ * On Windows, creates the named pipe `\\.\pipe\NAME` instead, open to
+ * the current user and SYSTEM only.
+ *
  * Returns: %TRUE if the pipe is listening
  *
  * Since: 1.0
@@ -1153,7 +1156,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    *
    * The name to listen on: a simple name lives in the per-user pipe
    * directory (`$XDG_RUNTIME_DIR/pipecom`); a name containing a “/” is a
-   * path, absolute or relative to the current directory.
+   * path, absolute or relative to the current directory. On Windows, a
+   * simple name means `\\.\pipe\NAME`, and a full `\\.\pipe\…` name is
+   * used as is.
    *
    * Since: 1.0
    */
@@ -1167,7 +1172,8 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
   /**
    * PipecomPipe:path:
    *
-   * The path of the FIFO, known once the pipe listened.
+   * The path of the FIFO (on Windows, the full name of the named pipe),
+   * known once the pipe listened.
    *
    * Since: 1.0
    */
