@@ -26,7 +26,15 @@ export WINEPREFIX=${WINEPREFIX:-$SDK/wineprefix}
 export WINEDEBUG=${WINEDEBUG:--all}
 GLIB_VERSION=2.74
 
+# Bump when a step changes, so that caches made by an older script are
+# rebuilt rather than trusted.
+SDK_RECIPE=2
+
 mkdir -p "$SDK/src" "$SDK/build" "$SDK/logs" "$SDK/stamps" "$PREFIX"
+if [ "$(cat "$SDK/stamps/recipe" 2>/dev/null)" != "$SDK_RECIPE" ]; then
+  rm -f "$SDK/stamps/"*
+  echo "$SDK_RECIPE" > "$SDK/stamps/recipe"
+fi
 
 as_root ()
 {
