@@ -422,6 +422,63 @@ test_rogue_instance (void)
   pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
 }
 
+static void
+test_client_identification_only (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-sqos");
+  g_autofree char *path = g_strconcat ("\\\\.\\pipe\\", name, NULL);
+  PipecomTestResult result = { 0, };
+  OVERLAPPED ov = { 0, };
+  guint8 buf[PIPECOM_ANNOUNCE_HEADER_SIZE];
+  SECURITY_IMPERSONATION_LEVEL level = SecurityAnonymous;
+  HANDLE server, token = NULL;
+  DWORD code, n = 0, size = 0;
+
+  g_test_summary ("A client opens pipes with SECURITY_IDENTIFICATION: a rogue server that "
+                  "impersonates it gets an identification token, which cannot act as the "
+                  "client");
+
+  /* A raw server, not a PipeCom listener. */
+  server = create_rogue_instance (path, TRUE, &code);
+  g_assert_true (server != INVALID_HANDLE_VALUE);
+  ov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
+  g_assert_false (ConnectNamedPipe (server, &ov));
+  g_assert_true (GetLastError () == ERROR_IO_PENDING || GetLastError () == ERROR_PIPE_CONNECTED);
+
+  pipecom_send_async (name, "who am i", 5, 1, NULL, pipecom_test_send_cb, &result);
+  pipecom_test_wait_for (WaitForSingleObject (ov.hEvent, 0) == WAIT_OBJECT_0 ||
+                         HasOverlappedIoCompleted (&ov), PIPECOM_TEST_DEADLINE);
+
+  /* Impersonation needs something read from the client first. */
+  ResetEvent (ov.hEvent);
+  if (!ReadFile (server, buf, sizeof buf, &n, &ov))
+    {
+      g_assert_cmpuint (GetLastError (), ==, ERROR_IO_PENDING);
+      g_assert_true (GetOverlappedResult (server, &ov, &n, TRUE));
+    }
+  g_assert_cmpmem (buf, 4, "PCOM", 4);
+
+  g_assert_true (ImpersonateNamedPipeClient (server));
+  g_assert_true (OpenThreadToken (GetCurrentThread (), TOKEN_QUERY, TRUE, &token));
+  RevertToSelf ();
+  g_assert_true (GetTokenInformation (token, TokenImpersonationLevel, &level,
+                                      sizeof level, &size));
+  g_test_message ("impersonation level %d", (int) level);
+  if (level != SecurityIdentification && running_on_wine ())
+    g_test_message ("Wine ignores the client's SECURITY_SQOS_PRESENT flags (it gives "
+                    "level %d whatever the client asked): shown on Windows only", (int) level);
+  else
+    g_assert_cmpint (level, ==, SecurityIdentification);
+  CloseHandle (token);
+
+  /* The client gives up once the rogue server hangs up without a HELLO. */
+  CloseHandle (server);
+  CloseHandle (ov.hEvent);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_nonnull (result.error);
+  pipecom_test_result_clear (&result);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -435,6 +492,7 @@ main (int   argc,
   g_test_add_func ("/win32/buffer-size", test_buffer_size);
   g_test_add_func ("/win32/dacl", test_dacl);
   g_test_add_func ("/win32/rogue-instance", test_rogue_instance);
+  g_test_add_func ("/win32/client-identification-only", test_client_identification_only);
 
   return g_test_run ();
 }
