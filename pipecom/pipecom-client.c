@@ -1445,7 +1445,7 @@ client_run_sync (PipecomClient  *self,
  * pipecom_client_connect_async:
  * @self: a #PipecomClient
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when connected, or on failure
+ * @callback: (scope async) (nullable): called when connected, or on failure
  * @user_data: (closure): data for @callback
  *
  * Connects to the listener, retrying while it is absent or busy within
@@ -1526,7 +1526,7 @@ pipecom_client_connect (PipecomClient  *self,
  * @self: a #PipecomClient
  * @message: the message
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when the listener handled the message
+ * @callback: (scope async) (nullable): called when the listener handled the message
  * @user_data: (closure): data for @callback
  *
  * Sends @message, connecting first if needed, and completes once the
@@ -1610,7 +1610,7 @@ pipecom_client_send_bytes (PipecomClient  *self,
  * @self: a #PipecomClient
  * @message: the message text
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when the listener handled the message
+ * @callback: (scope async) (nullable): called when the listener handled the message
  * @user_data: (closure): data for @callback
  *
  * Sends the string @message (without its trailing NUL). See
@@ -1689,7 +1689,7 @@ pipecom_client_send (PipecomClient  *self,
  * @self: a #PipecomClient
  * @message: the message
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called with the listener's reply
+ * @callback: (scope async) (nullable): called with the listener's reply
  * @user_data: (closure): data for @callback
  *
  * Sends @message and completes with the reply of the listener's handler.
@@ -1770,7 +1770,7 @@ pipecom_client_request_bytes (PipecomClient  *self,
  * @self: a #PipecomClient
  * @message: the message text
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called with the listener's reply
+ * @callback: (scope async) (nullable): called with the listener's reply
  * @user_data: (closure): data for @callback
  *
  * Sends the string @message and completes with the handler's reply.

@@ -201,7 +201,7 @@ pipecom_request (const char  *pipe_name,
  * @timeout: the time budget in seconds, 0 for none
  * @max_attempts: the maximum number of connection attempts, 0 for unlimited
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called once the listener handled the message
+ * @callback: (scope async) (nullable): called once the listener handled the message
  * @user_data: (closure): data for @callback
  *
  * Sends @message to the listener of @pipe_name. @callback runs in the
@@ -255,7 +255,7 @@ pipecom_send_bytes_finish (GAsyncResult  *result,
  * @timeout: the time budget in seconds, 0 for none
  * @max_attempts: the maximum number of connection attempts, 0 for unlimited
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called once the listener handled the message
+ * @callback: (scope async) (nullable): called once the listener handled the message
  * @user_data: (closure): data for @callback
  *
  * Sends the string @message to the listener of @pipe_name.
@@ -307,7 +307,7 @@ pipecom_send_finish (GAsyncResult  *result,
  * @timeout: the time budget in seconds, 0 for none
  * @max_attempts: the maximum number of connection attempts, 0 for unlimited
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called with the handler's reply
+ * @callback: (scope async) (nullable): called with the handler's reply
  * @user_data: (closure): data for @callback
  *
  * Sends @message to the listener of @pipe_name and gets its reply.
@@ -359,7 +359,7 @@ pipecom_request_bytes_finish (GAsyncResult  *result,
  * @timeout: the time budget in seconds, 0 for none
  * @max_attempts: the maximum number of connection attempts, 0 for unlimited
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called with the handler's reply
+ * @callback: (scope async) (nullable): called with the handler's reply
  * @user_data: (closure): data for @callback
  *
  * Sends the string @message to the listener of @pipe_name and gets its
