@@ -161,8 +161,11 @@ test('main loop: reply string, send and request async', async () => {
     assertEqual(await Pipecom.request_async(name, 'Hello', DEADLINE, 3, null), 'ACK: Hello (5)', 'reply');
     assertEqual(await Pipecom.request_async(name, 'quiet', DEADLINE, 3, null), null, 'no reply');
     assertEqual(await Pipecom.send_async(name, 'sent', DEADLINE, 3, null), true, 'send_async');
-    assertEqual(received.join(','), 'Hello,quiet,sent', 'received');
-    assertEqual(pipe.message_count, 3, 'message count');
+    // The callback is (nullable): fire and forget
+    Pipecom.send_async(name, 'forget', DEADLINE, 3, null, null);
+    await waitFor(() => received.length === 4, 'fire and forget');
+    assertEqual(received.join(','), 'Hello,quiet,sent,forget', 'received');
+    assertEqual(pipe.message_count, 4, 'message count');
     pipe.stop();
     assertEqual(await stopped(pipe), Pipecom.StopReason.REQUESTED, 'stop reason');
 });

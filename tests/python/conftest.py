@@ -74,12 +74,16 @@ def iterate_until(condition, timeout=DEADLINE):
         return GLib.SOURCE_REMOVE
 
     source_id = GLib.timeout_add(int(timeout * 1000), timeout_cb)
+    # Some conditions change in other threads, with nothing to wake this
+    # context up: look again every 10 ms
+    tick_id = GLib.timeout_add(10, lambda: GLib.SOURCE_CONTINUE)
     try:
         while not condition():
             if timed_out or time.monotonic() > deadline:
                 pytest.fail('timed out after %s s waiting for %s' % (timeout, condition))
             context.iteration(True)
     finally:
+        GLib.source_remove(tick_id)
         if not timed_out:
             GLib.source_remove(source_id)
 

@@ -499,3 +499,20 @@ def test_raising_handler_answers_with_error_or_acknowledges(name):
         assert info.value.matches(Pipecom.error_quark(), Pipecom.Error.HANDLER_FAILED)
         assert 'handler bug' in info.value.message
     stop_and_wait(pipe)
+
+
+def test_async_without_callback(name):
+    # The callbacks are (nullable): fire and forget
+    pipe = Pipecom.Pipe(name=name)
+    texts = []
+    pipe.connect('message-received', lambda p, m: texts.append(m.get_text()))
+    pipe.listen()
+    Pipecom.send_async(name, 'fire', DEADLINE, 0, None, None, None)
+    Pipecom.request_bytes_async(name, GLib.Bytes.new(b'and forget'), DEADLINE, 0, None, None, None)
+    client = Pipecom.Client.new(name)
+    client.send_async('from a client', None, None, None)
+    iterate_until(lambda: len(texts) == 3)
+    assert sorted(texts) == ['and forget', 'fire', 'from a client']
+    client.close()
+    pipe.stop()
+    iterate_until(lambda: not pipe.get_listening())
