@@ -9,12 +9,25 @@
 #
 # Handles the Markdown that protocol.md uses: headings, paragraphs,
 # bulleted and numbered lists (with indented continuation lines), pipe
-# tables, fenced code blocks, `code`, **strong** and *emphasis*. Anything
+# tables, fenced code blocks, `code`, **strong**, *emphasis* and links
+# to sections or web pages. Anything
 # else stops the build, so the reference never shows a page half-converted.
 
 import html
 import re
 import sys
+
+
+chapter = None            # the chapter's id, the prefix of section ids
+
+
+def link(match):
+    text, target = match.group(1), match.group(2)
+    if target.startswith('#'):
+        return '<link linkend="%s-%s">%s</link>' % (chapter, target[1:], text)
+    if re.match(r'https?://', target):
+        return '<ulink url="%s">%s</ulink>' % (target, text)
+    sys.exit('md-to-docbook: only links to sections and web pages are supported: %s' % target)
 
 
 def inline(text):
@@ -25,8 +38,7 @@ def inline(text):
             out.append('<literal>%s</literal>' % html.escape(part[1:-1], quote=False))
             continue
         part = html.escape(part, quote=False)
-        if re.search(r'\[[^\]]*\]\([^)]*\)', part):
-            sys.exit('md-to-docbook: links are not supported: %s' % text)
+        part = re.sub(r'\[([^\]]*)\]\(([^)]*)\)', link, part)
         part = re.sub(r'\*\*(.+?)\*\*', r'<emphasis role="strong">\1</emphasis>', part)
         part = re.sub(r'(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])', r'<emphasis>\1</emphasis>', part)
         out.append(part)
@@ -124,6 +136,7 @@ def convert(chapter_id, lines):
 
 
 chapter_id, source, output = sys.argv[1:]
+chapter = chapter_id
 with open(source, encoding='utf-8') as f:
     text = convert(chapter_id, f.read().splitlines())
 with open(output, 'w', encoding='utf-8') as f:
