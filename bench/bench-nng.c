@@ -1,0 +1,119 @@
+/* bench-nng.c: nng req/rep over ipc://
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * The listener is one rep0 socket listening on ipc://ADDRESS; it answers
+ * every message with its 8-byte tag.  A one-shot round trip is a fresh req0
+ * socket, dialled, used once and closed.
+ */
+
+#include "bench-common.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int
+nng_peer_listen (const char *address)
+{
+  char url[4200];
+  nng_socket sock;
+  int rv;
+
+  snprintf (url, sizeof url, "ipc://%s", address);
+  unlink (address);
+  if ((rv = nng_rep0_open (&sock)) != 0 ||
+      (rv = nng_socket_set_size (sock, NNG_OPT_RECVMAXSZ, 0)) != 0 ||
+      (rv = nng_listen (sock, url, NULL, 0)) != 0)
+    {
+      fprintf (stderr, "%s: %s\n", url, nng_strerror (rv));
+      return 1;
+    }
+  bench_ready ();
+  for (;;)
+    {
+      uint8_t tag[BENCH_TAG_SIZE];
+      void *buf;
+      size_t len;
+
+      if (nng_recv (sock, &buf, &len, NNG_FLAG_ALLOC) != 0)
+        continue;
+      memcpy (tag, buf, BENCH_TAG_SIZE);
+      nng_free (buf, len);
+      bench_handled ();
+      nng_send (sock, tag, sizeof tag, 0);
+    }
+}
+
+static void *
+nng_peer_connect (const char *address)
+{
+  char url[4200];
+  nng_socket *sock = malloc (sizeof (nng_socket));
+  int rv;
+
+  snprintf (url, sizeof url, "ipc://%s", address);
+  if ((rv = nng_req0_open (sock)) != 0 || (rv = nng_dial (*sock, url, NULL, 0)) != 0)
+    {
+      fprintf (stderr, "%s: %s\n", url, nng_strerror (rv));
+      free (sock);
+      return NULL;
+    }
+  return sock;
+}
+
+static bool
+nng_peer_request (void          *conn,
+                  const uint8_t *msg,
+                  size_t         len,
+                  uint8_t       *tag)
+{
+  nng_socket *sock = conn;
+  size_t tag_len = BENCH_TAG_SIZE;
+
+  if (nng_send (*sock, (void *) msg, len, 0) != 0)
+    return false;
+  return nng_recv (*sock, tag, &tag_len, 0) == 0 && tag_len == BENCH_TAG_SIZE;
+}
+
+static void
+nng_peer_disconnect (void *conn)
+{
+  nng_socket *sock = conn;
+
+  nng_close (*sock);
+  free (sock);
+}
+
+static bool
+nng_peer_oneshot (const char    *address,
+                  const uint8_t *msg,
+                  size_t         len,
+                  uint8_t       *tag)
+{
+  void *conn = nng_peer_connect (address);
+  bool ok;
+
+  if (conn == NULL)
+    return false;
+  ok = nng_peer_request (conn, msg, len, tag);
+  nng_peer_disconnect (conn);
+  return ok;
+}
+
+static const BenchPeer peer = {
+  "nng", nng_peer_listen, nng_peer_connect, nng_peer_request, nng_peer_oneshot, nng_peer_disconnect,
+};
+
+int
+main (int    argc,
+      char **argv)
+{
+  return bench_main (&peer, argc, argv);
+}

@@ -1,0 +1,163 @@
+/* bench-pipecom.c: PipeCom, as a normal user writes it
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * The listener is a PipecomPipe on the path ADDRESS with a
+ * "message-received" handler, served by pipecom_pipe_run() (the default
+ * build), or by a pipe of its own thread ("threaded", built with
+ * BENCH_THREADED).  The handler acknowledges each message by returning NULL,
+ * or, when the client asks for it (byte 8 is 1, in W4), replies with the
+ * message's 8-byte tag, which the client checks.
+ *
+ * Persistent connections are PipecomClient (pipecom_client_send_bytes(), or
+ * pipecom_client_request_bytes() when a reply is wanted); one-shot round
+ * trips are pipecom_send_bytes().
+ */
+
+#include "bench-common.h"
+
+#include <pipecom.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TIMEOUT 60
+
+static char *
+message_received_cb (PipecomPipe    *pipe,
+                     PipecomMessage *message,
+                     gpointer        user_data)
+{
+  GBytes *bytes = pipecom_message_get_bytes (message);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+
+  bench_handled ();
+  if (len > BENCH_TAG_SIZE && data[BENCH_TAG_SIZE] == 1)
+    {
+      g_autoptr(GBytes) tag = g_bytes_new_from_bytes (bytes, 0, BENCH_TAG_SIZE);
+
+      pipecom_message_reply_bytes (message, tag);
+    }
+  return NULL;
+}
+
+static int
+bench_pipecom_listen (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+
+  unlink (address);
+  pipe = g_object_new (PIPECOM_TYPE_PIPE,
+                       "name", address,
+#ifdef BENCH_THREADED
+                       "threaded", TRUE,
+#endif
+                       NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (message_received_cb), NULL);
+#ifdef BENCH_THREADED
+  if (!pipecom_pipe_listen (pipe, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  bench_ready ();
+  for (;;)
+    pause ();
+#else
+  /* pipecom_pipe_run() listens, then serves: say "ready" from its loop. */
+  g_idle_add_once ((GSourceOnceFunc) bench_ready, NULL);
+  if (!pipecom_pipe_run (pipe, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  return 0;
+#endif
+}
+
+static void *
+bench_pipecom_connect (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  PipecomClient *client = pipecom_client_new (address);
+
+  pipecom_client_set_timeout (client, TIMEOUT);
+  if (!pipecom_client_connect (client, NULL, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      g_object_unref (client);
+      return NULL;
+    }
+  return client;
+}
+
+static bool
+bench_pipecom_request (void          *conn,
+                 const uint8_t *msg,
+                 size_t         len,
+                 uint8_t       *tag)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new_static (msg, len);
+
+  if (msg[BENCH_TAG_SIZE] == 1)
+    {
+      g_autoptr(GBytes) reply = pipecom_client_request_bytes (conn, bytes, NULL, &error);
+
+      if (reply == NULL || g_bytes_get_size (reply) != BENCH_TAG_SIZE)
+        {
+          g_printerr ("%s\n", error != NULL ? error->message : "no reply, or a wrong one");
+          return false;
+        }
+      memcpy (tag, g_bytes_get_data (reply, NULL), BENCH_TAG_SIZE);
+      return true;
+    }
+  if (!pipecom_client_send_bytes (conn, bytes, NULL, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return false;
+    }
+  /* The acknowledgement was matched to this message by its id. */
+  memcpy (tag, msg, BENCH_TAG_SIZE);
+  return true;
+}
+
+static void
+bench_pipecom_disconnect (void *conn)
+{
+  pipecom_client_close (conn);
+  g_object_unref (conn);
+}
+
+static bool
+bench_pipecom_oneshot (const char    *address,
+                 const uint8_t *msg,
+                 size_t         len,
+                 uint8_t       *tag)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new_static (msg, len);
+
+  if (!pipecom_send_bytes (address, bytes, TIMEOUT, 3, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return false;
+    }
+  memcpy (tag, msg, BENCH_TAG_SIZE);
+  return true;
+}
+
+static const BenchPeer peer = {
+  "pipecom", bench_pipecom_listen, bench_pipecom_connect, bench_pipecom_request,
+  bench_pipecom_oneshot, bench_pipecom_disconnect,
+};
+
+int
+main (int    argc,
+      char **argv)
+{
+  return bench_main (&peer, argc, argv);
+}
