@@ -74,6 +74,8 @@ struct _PipecomConnection
   guint                         reading_stopped : 1;
   guint                         close_when_flushed : 1;
   guint                         direct : 1;
+  guint                         dispatching : 1;
+  guint                         held : 1;
 };
 
 void
@@ -338,7 +340,16 @@ update_out_interest (PipecomConnection *conn)
     return;
 
   g_source_modify_unix_fd (conn->source, conn->out_tag,
-                           conn->direct || g_queue_is_empty (&conn->wqueue) ? 0 : G_IO_OUT);
+                           conn->direct || conn->held || g_queue_is_empty (&conn->wqueue) ? 0 : G_IO_OUT);
+}
+
+static void
+update_in_interest (PipecomConnection *conn)
+{
+  if (conn->in_tag == NULL)
+    return;
+
+  g_source_modify_unix_fd (conn->source, conn->in_tag, conn->direct || conn->held ? 0 : G_IO_IN);
 }
 
 static void
@@ -407,12 +418,29 @@ conn_source_dispatch (GSource     *source,
   PipecomConnection *conn = ((ConnSource *) source)->conn;
   GRecMutex *lock = conn->lock;
 
+  /* The source may recurse (see _pipecom_connection_new()): a main loop run
+   * from inside this dispatch, by a handler that waits for something, gets
+   * here again. Hold the connection, as GLib holds a source that cannot
+   * recurse, until the outer dispatch returns. */
+  if (conn->dispatching)
+    {
+      if (!conn->held)
+        {
+          conn->held = TRUE;
+          update_in_interest (conn);
+          update_out_interest (conn);
+        }
+      g_source_set_ready_time (source, -1);
+      return G_SOURCE_CONTINUE;
+    }
+
   /* The owner may also do I/O on this connection from another thread
    * (see _pipecom_connection_set_lock()). */
   if (lock != NULL)
     g_rec_mutex_lock (lock);
 
   _pipecom_connection_ref (conn);
+  conn->dispatching = TRUE;
 
   if (!conn->closed && conn->out_tag != NULL &&
       (g_source_query_unix_fd (source, conn->out_tag) & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) != 0)
@@ -432,6 +460,16 @@ conn_source_dispatch (GSource     *source,
           if (conn->funcs->closed != NULL)
             conn->funcs->closed (conn, conn->error, conn->user_data);
         }
+    }
+
+  conn->dispatching = FALSE;
+  if (conn->held)
+    {
+      conn->held = FALSE;
+      update_in_interest (conn);
+      update_out_interest (conn);
+      if (conn->notify_pending && conn->source != NULL)
+        g_source_set_ready_time (conn->source, 0);
     }
 
   _pipecom_connection_unref (conn);
@@ -470,6 +508,11 @@ _pipecom_connection_new (int                           in_fd,
   ((ConnSource *) conn->source)->conn = conn;
   g_source_set_static_name (conn->source, "[pipecom] connection");
   g_source_set_priority (conn->source, G_PRIORITY_DEFAULT);
+  /* GLib blocks a source that cannot recurse around each dispatch, which
+   * removes and adds back its fds, and wakes the context up twice for each:
+   * four eventfd writes and an extra iteration per message. The dispatch
+   * holds the connection itself when it does recurse. */
+  g_source_set_can_recurse (conn->source, TRUE);
   if (in_fd >= 0)
     conn->in_tag = g_source_add_unix_fd (conn->source, in_fd, G_IO_IN);
   _pipecom_connection_set_out_fd (conn, out_fd);
@@ -648,11 +691,12 @@ void
 _pipecom_connection_set_direct (PipecomConnection *conn,
                                 gboolean           direct)
 {
+  if (conn->direct == (direct != FALSE))
+    return;
   conn->direct = direct;
   if (conn->closed)
     return;
-  if (conn->in_tag != NULL)
-    g_source_modify_unix_fd (conn->source, conn->in_tag, direct ? 0 : G_IO_IN);
+  update_in_interest (conn);
   update_out_interest (conn);
 }
 
