@@ -283,6 +283,11 @@ op_send (Op *op)
   op->sent = TRUE;
   g_hash_table_insert (core->pending, GUINT_TO_POINTER (op->id), op);
 
+  /* A connection left direct by a synchronous call goes back to the worker
+   * for an asynchronous one (see client_run_direct()). */
+  if (op->direct == NULL)
+    _pipecom_connection_set_direct (core->conn, FALSE);
+
   /* On failure the connection reports itself closed, failing the op. */
   _pipecom_connection_send (core->conn, PIPECOM_FRAME_MESSAGE, op->id, op->payload);
 }
@@ -1396,7 +1401,14 @@ client_run_direct (PipecomClient  *self,
         _pipecom_connection_pump (conn);
     }
 
-  _pipecom_connection_set_direct (conn, FALSE);
+  /* An idle connection stays direct for the next synchronous call:
+   * switching back and forth would wake the worker up four times per call.
+   * The worker still sees a hang-up (poll() reports it for an fd watched
+   * for no events), and op_send() hands the connection back to it for an
+   * asynchronous call. A call that failed, or left bytes to write, hands
+   * it back at once. */
+  if (wait.error != NULL || !_pipecom_connection_is_flushed (conn))
+    _pipecom_connection_set_direct (conn, FALSE);
   g_rec_mutex_unlock (&core->lock);
 
   if (cancel_fd.fd >= 0)
