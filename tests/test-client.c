@@ -952,6 +952,27 @@ test_direct_mixed (void)
   pipecom_test_stop_and_wait (pipe);
 }
 
+static void
+test_direct_idle_notices_stop (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("direct-idle-stop");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = pipecom_test_listen_new (name, TRUE, NULL);
+  PipecomTestWatchdog *watchdog;
+
+  g_test_summary ("A client left idle after sync requests (its connection stays on the "
+                  "direct path) still notices, without any call, that the listener stopped");
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "direct idle stop");
+  for (guint i = 0; i < 3; i++)
+    assert_sync_request (client, "idle soon");
+  pipecom_test_watchdog_stop (watchdog);
+  g_assert_true (pipecom_client_get_connected (client));
+
+  pipecom_test_stop_and_wait (pipe);
+  pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -978,6 +999,7 @@ main (int   argc,
   g_test_add_func ("/client/direct/cancelled", test_direct_cancelled);
   g_test_add_func ("/client/direct/listener-killed", test_direct_listener_killed);
   g_test_add_func ("/client/direct/mixed", test_direct_mixed);
+  g_test_add_func ("/client/direct/idle-notices-stop", test_direct_idle_notices_stop);
 
   return g_test_run ();
 }

@@ -1358,6 +1358,74 @@ test_response_pipe_missing_warning (void)
   g_log_remove_handler (G_LOG_DOMAIN, handler_id);
 }
 
+typedef struct
+{
+  guint              depth;
+  guint              max_depth;
+  GString           *order;
+  PipecomClient     *client;
+  PipecomTestResult *two;
+} NestedLoop;
+
+static char *
+nested_loop_cb (PipecomPipe    *pipe,
+                PipecomMessage *message,
+                gpointer        user_data)
+{
+  NestedLoop *nl = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  nl->depth++;
+  nl->max_depth = MAX (nl->max_depth, nl->depth);
+  g_string_append_printf (nl->order, "%s;", text);
+  /* A handler that runs the pipe's own main context while it waits, as a
+   * blocking call to a pipe served by the same thread does; meanwhile a
+   * second message arrives on the same connection. */
+  if (g_strcmp0 (text, "one") == 0)
+    {
+      pipecom_client_request_async (nl->client, "two", NULL, pipecom_test_request_cb, nl->two);
+      pipecom_test_iterate_for (300);
+    }
+  nl->depth--;
+
+  return g_strdup_printf ("ack:%s", text);
+}
+
+static void
+test_nested_loop_in_handler (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("nested-loop");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult one = { 0, }, two = { 0, };
+  NestedLoop nl = { 0, 0, g_string_new (NULL), client, &two };
+
+  g_test_summary ("A handler that iterates the pipe's main context while the same connection "
+                  "has another message in flight is not re-entered: messages are handled one "
+                  "after the other, in order, and both are answered");
+
+  g_signal_connect (pipe, "message-received", G_CALLBACK (nested_loop_cb), &nl);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_client_request_async (client, "one", NULL, pipecom_test_request_cb, &one);
+  pipecom_test_wait_for (one.done && two.done, PIPECOM_TEST_DEADLINE);
+
+  g_assert_no_error (one.error);
+  g_assert_no_error (two.error);
+  g_assert_cmpstr (one.text, ==, "ack:one");
+  g_assert_cmpstr (two.text, ==, "ack:two");
+  g_assert_cmpuint (nl.max_depth, ==, 1);
+  g_assert_cmpstr (nl.order->str, ==, "one;two;");
+
+  pipecom_test_result_clear (&one);
+  pipecom_test_result_clear (&two);
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+  g_string_free (nl.order, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1394,6 +1462,7 @@ main (int   argc,
   g_test_add_func ("/pipe/response-pipe/forward", test_response_pipe_forward);
   g_test_add_func ("/pipe/response-pipe/missing", test_response_pipe_missing);
   g_test_add_func ("/pipe/response-pipe/missing-warning", test_response_pipe_missing_warning);
+  g_test_add_func ("/pipe/nested-loop-in-handler", test_nested_loop_in_handler);
 
   return g_test_run ();
 }
