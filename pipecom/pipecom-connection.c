@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -23,6 +24,13 @@
  * payload at once and queue only what the pipe did not take. */
 
 #define MAX_IOV 16
+
+/* Pipes start with 64 KiB (Linux); a frame larger than that is carried in
+ * one pipe-full when the pipe is grown to its size, up to this (Linux's
+ * default /proc/sys/fs/pipe-max-size, the most an unprivileged process may
+ * ask for). Only connections that carry large frames pay for it. */
+#define GROWN_PIPE_MAX (1024 * 1024)
+#define PIPE_DEFAULT_SIZE (64 * 1024)
 
 typedef struct
 {
@@ -62,6 +70,9 @@ struct _PipecomConnection
   guint32                       body_id;
 
   guint64                       skip;
+
+  gsize                         in_pipe_size;   /* as grown by us, 0 = default */
+  gsize                         out_pipe_size;
 
   GQueue                        wqueue;   /* of Chunk */
 
@@ -189,6 +200,28 @@ conn_fail_errno (PipecomConnection *conn,
                                 g_strerror (saved_errno)));
 }
 
+/* Grows the pipe behind @fd to hold a frame of @frame_len bytes at once
+ * (see GROWN_PIPE_MAX). Failures are harmless: the frame then takes more
+ * rounds of write and read. */
+static void
+grow_pipe (int    fd,
+           gsize *size,
+           gsize  frame_len)
+{
+#ifdef HAVE_F_SETPIPE_SZ
+  gsize want;
+  int ret;
+
+  if (fd < 0 || frame_len <= MAX (*size, PIPE_DEFAULT_SIZE) || *size >= GROWN_PIPE_MAX)
+    return;
+
+  want = MIN (GROWN_PIPE_MAX, MAX (frame_len, 2 * MAX (*size, PIPE_DEFAULT_SIZE)));
+  ret = fcntl (fd, F_SETPIPE_SZ, (int) want);
+  /* Do not try again, whatever the outcome. */
+  *size = ret > 0 ? (gsize) ret : GROWN_PIPE_MAX;
+#endif
+}
+
 static void
 deliver (PipecomConnection *conn,
          guint8             type,
@@ -255,6 +288,8 @@ parse_frames (PipecomConnection *conn)
       if (len > conn->rcap / 2)
         {
           gsize have = avail - PIPECOM_FRAME_HEADER_SIZE;
+
+          grow_pipe (conn->in_fd, &conn->in_pipe_size, PIPECOM_FRAME_HEADER_SIZE + len);
 
           conn->body = g_malloc (len);
           conn->body_len = len;
@@ -596,6 +631,7 @@ send_frame (PipecomConnection *conn,
   g_return_val_if_fail (len <= G_MAXUINT32, FALSE);
 
   _pipecom_encode_frame_header (header, len, type, id);
+  grow_pipe (conn->out_fd, &conn->out_pipe_size, PIPECOM_FRAME_HEADER_SIZE + len);
 
   if (g_queue_is_empty (&conn->wqueue))
     {
