@@ -259,6 +259,10 @@ _pipecom_message_is_kept (PipecomMessage *self)
   if (self->held)
     return TRUE;
 
+  /* The common case, the emission's own reference only: no qdata lookups. */
+  if (refs <= 1)
+    return FALSE;
+
   if (G_UNLIKELY (toggle_refs_quark == 0))
     {
       toggle_refs_quark = g_quark_from_static_string ("GObject-toggle-references");
