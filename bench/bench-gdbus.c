@@ -107,11 +107,22 @@ gdbus_connect (const char *address)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *dbus_address = g_strdup_printf ("unix:path=%s", address);
-  GDBusConnection *conn;
+  GDBusConnection *conn = NULL;
 
-  conn = g_dbus_connection_new_for_address_sync (dbus_address,
-                                                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
-                                                 NULL, NULL, &error);
+  /* GDBusServer accepts in a thread of its own with a backlog of 10: a
+   * client that connects quickly enough finds it full (EAGAIN) and, as a
+   * real client would, tries again. */
+  for (guint attempt = 0; conn == NULL && attempt < 1000; attempt++)
+    {
+      g_clear_error (&error);
+      conn = g_dbus_connection_new_for_address_sync (dbus_address,
+                                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
+                                                     NULL, NULL, &error);
+      if (conn == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      if (conn == NULL)
+        g_usleep (1000);
+    }
   if (conn == NULL)
     g_printerr ("%s\n", error->message);
   return conn;
