@@ -264,9 +264,10 @@ run_concurrent (const BenchPeer *peer,
           close (go[1]);
           fill_random (msg, size);
           conn = peer->connect (address);
+          /* "f": the parent must not wait for the others to get ready. */
+          (void) !write (ready[1], conn != NULL ? "r" : "f", 1);
           if (conn == NULL)
             _exit (1);
-          (void) !write (ready[1], "r", 1);
           (void) !read (go[0], &c, 1);
           for (long i = 0; i < count; i++)
             {
@@ -284,7 +285,7 @@ run_concurrent (const BenchPeer *peer,
   close (ready[1]);
   close (go[0]);
   for (int p = 0; p < procs; p++)
-    if (read (ready[0], &c, 1) != 1)
+    if (read (ready[0], &c, 1) != 1 || c != 'r')
       {
         failed = 1;
         break;

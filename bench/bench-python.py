@@ -126,7 +126,12 @@ def main():
                 os.close(go_w)
                 status = 1
                 try:
-                    conn = Client(address, family="AF_UNIX")
+                    try:
+                        conn = Client(address, family="AF_UNIX")
+                    except OSError:
+                        # The parent must not wait for the others to get ready.
+                        os.write(ready_w, b"f")
+                        raise
                     os.write(ready_w, b"r")
                     os.read(go_r, 1)
                     for i in range(count):
@@ -139,11 +144,13 @@ def main():
             pids.append(pid)
         os.close(ready_w)
         os.close(go_r)
+        failed = False
         for p in range(procs):
-            os.read(ready_r, 1)
+            if os.read(ready_r, 1) != b"r":
+                failed = True
+                break
         t0 = time.monotonic()
         os.close(go_w)
-        failed = False
         for pid in pids:
             _, status = os.waitpid(pid, 0)
             failed = failed or status != 0
