@@ -83,6 +83,7 @@ struct _PipecomPipe
   char              *path;             /* (nullable) set by listen() */
   GMutex             lock;             /* protects die_code, response_pipe_name, run() */
   GCond              cond;
+  GThread           *handling_thread;  /* (atomic) (nullable) in handle_message() */
   guint              timeout;
   guint              max_messages;
   char              *die_code;         /* (nullable) */
@@ -210,6 +211,7 @@ handle_message (PipecomPipe       *self,
 {
   g_autoptr(PipecomMessage) message = NULL;
   g_autofree char *reply = NULL;
+  GThread *previous_thread;
   guint count;
 
   if (self->limit_reached || (self->stopping && !self->draining))
@@ -241,12 +243,16 @@ handle_message (PipecomPipe       *self,
   self->pending++;
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE_COUNT]);
+
+  /* Answers given from here on go out at once (_pipecom_pipe_deliver_reply()). */
+  previous_thread = g_atomic_pointer_exchange (&self->handling_thread, g_thread_self ());
   g_signal_emit (self, signals[MESSAGE_RECEIVED], 0, message, &reply);
 
   if (reply != NULL && !pipecom_message_get_replied (message))
     pipecom_message_reply (message, reply);
   else if (!_pipecom_message_is_kept (message))
     _pipecom_message_acknowledge (message);
+  g_atomic_pointer_set (&self->handling_thread, previous_thread);
 
   /* A message kept for later is acknowledged, if nobody answered it, when
    * its last reference goes. */
@@ -376,6 +382,14 @@ _pipecom_pipe_deliver_reply (PipecomPipe       *self,
 {
   g_autoptr(GMainContext) context = NULL;
   Delivery *delivery;
+
+  /* Answered by a handler, during its emission: this thread serves the
+   * pipe, no need to look at the context. */
+  if (g_atomic_pointer_get (&self->handling_thread) == g_thread_self ())
+    {
+      deliver_now (self, conn, session, id, type, payload);
+      return;
+    }
 
   /* The serving thread may be clearing the context as it stops. */
   g_mutex_lock (&self->lock);
