@@ -315,7 +315,9 @@ do_read (PipecomConnection *conn)
 
       if (conn->body != NULL)
         {
-          n = read (conn->in_fd, conn->body + conn->body_have, conn->body_len - conn->body_have);
+          gsize want = conn->body_len - conn->body_have;
+
+          n = read (conn->in_fd, conn->body + conn->body_have, want);
           if (n > 0)
             {
               conn->body_have += n;
@@ -324,11 +326,15 @@ do_read (PipecomConnection *conn)
                   GBytes *payload = g_bytes_new_take (g_steal_pointer (&conn->body), conn->body_len);
                   deliver (conn, conn->body_type, conn->body_id, payload);
                 }
+              else if ((gsize) n < want)
+                return;  /* drained: poll() says when there is more */
               continue;
             }
         }
       else
         {
+          gsize want;
+
           if (G_UNLIKELY (conn->rbuf == NULL))
             conn->rbuf = g_malloc (conn->rcap);
 
@@ -339,11 +345,17 @@ do_read (PipecomConnection *conn)
               conn->rstart = 0;
             }
 
-          n = read (conn->in_fd, conn->rbuf + conn->rend, conn->rcap - conn->rend);
+          want = conn->rcap - conn->rend;
+          n = read (conn->in_fd, conn->rbuf + conn->rend, want);
           if (n > 0)
             {
               conn->rend += n;
               parse_frames (conn);
+              /* A short read drained the pipe: poll() (level-triggered)
+               * says when there is more, and a read now would most often
+               * just fail with EAGAIN, one system call per message. */
+              if ((gsize) n < want)
+                return;
               continue;
             }
         }
