@@ -926,8 +926,28 @@ core_close_cb (gpointer data)
   return ret;
 }
 
-/* ------------------------------------------------------------------ */
-/* GObject                                                             */
+typedef struct
+{
+  PipecomClient *client;
+  GMutex         lock;
+  GCond          cond;
+  gboolean       done;
+} CloseWait;
+
+static gboolean
+close_wait_cb (gpointer data)
+{
+  CloseWait *wait = data;
+
+  core_close_cb (wait->client);
+
+  g_mutex_lock (&wait->lock);
+  wait->done = TRUE;
+  g_cond_signal (&wait->cond);
+  g_mutex_unlock (&wait->lock);
+
+  return G_SOURCE_REMOVE;
+}
 
 /* ------------------------------------------------------------------ */
 /* GObject                                                             */
@@ -1873,20 +1893,45 @@ pipecom_client_request (PipecomClient  *self,
  * Closes the connection. Operations in flight fail with
  * %PIPECOM_ERROR_CLOSED; a later call connects again.
  *
+ * The connection is closed when this returns: #PipecomClient:connected is
+ * %FALSE. The callbacks of the failed operations run later, as usual, in
+ * the thread-default main contexts of their callers.
+ *
  * Since: 1.0
  */
 void
 pipecom_client_close (PipecomClient *self)
 {
+  CloseWait wait = { self, { 0 }, { 0 }, FALSE };
   GSource *source;
 
   g_return_if_fail (PIPECOM_IS_CLIENT (self));
 
+  /* The connection lives in the worker thread: close it there, and wait,
+   * as nothing of the caller's runs in the worker that could hold it up. */
+  if (g_main_context_is_owner (self->core->worker))
+    {
+      core_close_cb (self);
+      return;
+    }
+
+  g_mutex_init (&wait.lock);
+  g_cond_init (&wait.cond);
+
   source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_HIGH);
   g_source_set_static_name (source, "[pipecom] close client");
-  g_source_set_callback (source, core_close_cb, g_object_ref (self), g_object_unref);
+  g_source_set_callback (source, close_wait_cb, &wait, NULL);
   g_source_attach (source, self->core->worker);
   g_source_unref (source);
+
+  g_mutex_lock (&wait.lock);
+  while (!wait.done)
+    g_cond_wait (&wait.cond, &wait.lock);
+  g_mutex_unlock (&wait.lock);
+
+  g_mutex_clear (&wait.lock);
+  g_cond_clear (&wait.cond);
 }
 
 /* The one-shot functions: a private client whose first message travels in
