@@ -962,6 +962,10 @@ pipecom_pipe_stop (PipecomPipe *self)
  * (or, if another thread runs that context or the pipe is
  * #PipecomPipe:threaded, waits for the pipe to stop).
  *
+ * Like pipecom_pipe_listen(), it starts a pipe that has stopped over
+ * again; to wait for a pipe to stop, use #PipecomPipe::stopped or
+ * #PipecomPipe:listening instead.
+ *
  * Returns: %TRUE if the pipe stopped normally, %FALSE if it could not
  *   listen or stopped because of an error
  *
