@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -77,6 +78,17 @@ struct _PipecomConnection
   GQueue                        wqueue;   /* of Chunk */
 
   GRecMutex                    *lock;     /* (nullable) held around each dispatch */
+
+  /* Limits against stalled peers (listener side, see
+   * _pipecom_connection_set_limits()); all 0 when unset. */
+  gint64                        deadline;     /* µs */
+  gsize                         max_queued;
+  gsize                         wqueued;      /* bytes in wqueue */
+  gint64                        read_since;   /* first byte of the frame being read */
+  gint64                        write_since;  /* last write progress while queued */
+  guint                         frames_in;    /* frames read, to see progress */
+  char                         *open_path;    /* (nullable) see set_limits() */
+  gint64                        open_until;
 
   GError                       *error;    /* (owned) (nullable) */
   guint                         closed : 1;
@@ -166,6 +178,7 @@ close_fds (PipecomConnection *conn)
       conn->out_fd = -1;
     }
   g_queue_clear_full (&conn->wqueue, chunk_free);
+  conn->wqueued = 0;
   g_clear_pointer (&conn->body, g_free);
 }
 
@@ -228,6 +241,7 @@ deliver (PipecomConnection *conn,
          guint32            id,
          GBytes            *payload)
 {
+  conn->frames_in++;
   if (!conn->closed && !conn->reading_stopped && conn->funcs->frame != NULL)
     conn->funcs->frame (conn, type, id, payload, conn->user_data);
   g_bytes_unref (payload);
@@ -250,6 +264,7 @@ parse_frames (PipecomConnection *conn)
           conn->skip -= n;
           if (conn->skip > 0)
             break;
+          conn->frames_in++;
           continue;
         }
 
@@ -430,6 +445,10 @@ do_flush (PipecomConnection *conn)
           return;
         }
 
+      conn->wqueued -= MIN ((gsize) n, conn->wqueued);
+      if (conn->deadline > 0)
+        conn->write_since = g_get_monotonic_time ();
+
       while (n > 0)
         {
           Chunk *chunk = g_queue_peek_head (&conn->wqueue);
@@ -455,6 +474,62 @@ do_flush (PipecomConnection *conn)
 
   if (conn->close_when_flushed && g_queue_is_empty (&conn->wqueue))
     conn_fail (conn, NULL);
+}
+
+static void
+fail_timeout (PipecomConnection *conn,
+              const char        *what)
+{
+  conn_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
+                                "Dropping a stalled connection: %s within %u s",
+                                what, (guint) (conn->deadline / G_USEC_PER_SEC)));
+}
+
+static gboolean
+is_reading_frame (PipecomConnection *conn)
+{
+  return conn->body != NULL || conn->rend != conn->rstart || conn->skip > 0;
+}
+
+/* Enforces the limits of _pipecom_connection_set_limits(). */
+static void
+check_deadlines (PipecomConnection *conn,
+                 gint64             now)
+{
+  if (conn->read_since > 0 && now >= conn->read_since + conn->deadline)
+    fail_timeout (conn, "the peer did not complete a frame");
+  else if (conn->write_since > 0 && now >= conn->write_since + conn->deadline)
+    fail_timeout (conn, "the peer read nothing");
+  else if (conn->open_path != NULL && now >= conn->open_until)
+    {
+      struct stat pst, fst;
+
+      /* The peer unlinks its channel files once it opened them: a file
+       * still there, the one we read, means it never did. */
+      if (lstat (conn->open_path, &pst) == 0 && conn->in_fd >= 0 &&
+          fstat (conn->in_fd, &fst) == 0 && pst.st_dev == fst.st_dev && pst.st_ino == fst.st_ino)
+        fail_timeout (conn, "the peer did not open its channel");
+      g_clear_pointer (&conn->open_path, g_free);
+    }
+}
+
+/* Wakes the dispatch at the next deadline. */
+static void
+update_deadline_timer (PipecomConnection *conn)
+{
+  gint64 next = -1;
+
+  if (conn->deadline <= 0 || conn->closed || conn->notify_pending || conn->source == NULL)
+    return;
+
+  if (conn->read_since > 0)
+    next = conn->read_since + conn->deadline;
+  if (conn->write_since > 0 && (next < 0 || conn->write_since + conn->deadline < next))
+    next = conn->write_since + conn->deadline;
+  if (conn->open_path != NULL && (next < 0 || conn->open_until < next))
+    next = conn->open_until;
+
+  g_source_set_ready_time (conn->source, next);
 }
 
 static gboolean
@@ -495,7 +570,32 @@ conn_source_dispatch (GSource     *source,
 
   if (!conn->closed && conn->in_tag != NULL &&
       (g_source_query_unix_fd (source, conn->in_tag) & (G_IO_IN | G_IO_ERR | G_IO_HUP)) != 0)
-    do_read (conn);
+    {
+      guint frames_in = conn->frames_in;
+      gsize rend = conn->rend;
+      gsize body_have = conn->body_have;
+
+      do_read (conn);
+
+      if (conn->deadline > 0 && !conn->closed)
+        {
+          /* Any byte read means the peer opened its channel. */
+          if (conn->frames_in != frames_in || conn->rend != rend || conn->body_have != body_have)
+            g_clear_pointer (&conn->open_path, g_free);
+          if (!is_reading_frame (conn))
+            conn->read_since = 0;
+          else if (conn->read_since == 0 || conn->frames_in != frames_in)
+            conn->read_since = g_source_get_time (source);
+        }
+    }
+
+  if (conn->deadline > 0 && !conn->closed)
+    {
+      if (g_queue_is_empty (&conn->wqueue))
+        conn->write_since = 0;
+      check_deadlines (conn, g_source_get_time (source));
+      update_deadline_timer (conn);
+    }
 
   if (conn->notify_pending && conn->source != NULL)
     {
@@ -608,6 +708,7 @@ _pipecom_connection_unref (PipecomConnection *conn)
       g_clear_pointer (&conn->source, g_source_unref);
     }
   g_clear_error (&conn->error);
+  g_free (conn->open_path);
   g_free (conn->rbuf);
   g_free (conn);
 }
@@ -642,6 +743,15 @@ send_frame (PipecomConnection *conn,
 
   g_return_val_if_fail (len <= G_MAXUINT32, FALSE);
 
+  if (conn->max_queued > 0 && conn->wqueued >= conn->max_queued)
+    {
+      conn_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_BUSY,
+                                    "Dropping a connection whose peer does not read: "
+                                    "%zu bytes are waiting to be written, at most %zu allowed",
+                                    conn->wqueued, conn->max_queued));
+      return FALSE;
+    }
+
   _pipecom_encode_frame_header (header, len, type, id);
   grow_pipe (conn->out_fd, &conn->out_pipe_size, PIPECOM_FRAME_HEADER_SIZE + len);
 
@@ -669,6 +779,13 @@ send_frame (PipecomConnection *conn,
       if ((gsize) n == PIPECOM_FRAME_HEADER_SIZE + len)
         return TRUE;
     }
+
+  if (conn->deadline > 0 && g_queue_is_empty (&conn->wqueue))
+    {
+      conn->write_since = g_get_monotonic_time ();
+      update_deadline_timer (conn);
+    }
+  conn->wqueued += PIPECOM_FRAME_HEADER_SIZE + len - n;
 
   if ((gsize) n < PIPECOM_FRAME_HEADER_SIZE)
     {
@@ -721,6 +838,31 @@ _pipecom_connection_send (PipecomConnection *conn,
   const guint8 *data = payload ? g_bytes_get_data (payload, &len) : NULL;
 
   return send_frame (conn, type, id, data, len, len > 4096 ? payload : NULL);
+}
+
+/* Limits a listener puts on its connections against peers that stall:
+ * a frame must be read completely within @deadline µs of its first byte,
+ * queued output must make progress within @deadline, and (when @open_path is
+ * given: the channel file the peer must open, then unlink) the peer must
+ * have opened it within @deadline. Sending fails, and closes the
+ * connection, once @max_queued bytes wait to be written. 0 means no limit. */
+void
+_pipecom_connection_set_limits (PipecomConnection *conn,
+                                gint64             deadline,
+                                gsize              max_queued,
+                                const char        *open_path)
+{
+  conn->deadline = deadline;
+  conn->max_queued = max_queued;
+  g_clear_pointer (&conn->open_path, g_free);
+  if (deadline > 0 && open_path != NULL)
+    {
+      conn->open_path = g_strdup (open_path);
+      conn->open_until = g_get_monotonic_time () + deadline;
+    }
+  if (deadline > 0 && !g_queue_is_empty (&conn->wqueue) && conn->write_since == 0)
+    conn->write_since = g_get_monotonic_time ();
+  update_deadline_timer (conn);
 }
 
 /* Makes the dispatch hold @lock, so that a thread holding it may call

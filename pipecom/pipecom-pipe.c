@@ -67,6 +67,9 @@
 
 #define DEFAULT_BUFFER_SIZE 65536
 
+gint64 _pipecom_connection_deadline_usec = PIPECOM_CONNECTION_DEADLINE_USEC;
+gsize  _pipecom_max_queued_bytes = PIPECOM_MAX_QUEUED_BYTES;
+
 /**
  * PipecomPipe:
  *

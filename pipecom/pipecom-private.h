@@ -74,6 +74,16 @@ GBytes   *_pipecom_error_payload_new    (guint32       code,
 char     *_pipecom_error_payload_parse  (GBytes       *payload,
                                          guint32      *code);
 
+/* What a listener allows each connection (docs/protocol.md, "Limits"):
+ * a stalled peer is dropped after PIPECOM_CONNECTION_DEADLINE_USEC, one that
+ * does not read its replies once PIPECOM_MAX_QUEUED_BYTES wait to be written.
+ * The variables hold the values in force; only tests change them. */
+#define PIPECOM_CONNECTION_DEADLINE_USEC (30 * G_USEC_PER_SEC)
+#define PIPECOM_MAX_QUEUED_BYTES         (16 * 1024 * 1024)
+
+extern gint64 _pipecom_connection_deadline_usec;
+extern gsize  _pipecom_max_queued_bytes;
+
 /* How long a stopping listener waits for pending replies and forwards. */
 #define PIPECOM_STOP_GRACE_USEC (5 * G_USEC_PER_SEC)
 
@@ -239,6 +249,10 @@ gboolean           _pipecom_connection_send_data   (PipecomConnection *conn,
                                                     const void        *data,
                                                     gsize              len);
 void               _pipecom_connection_pump        (PipecomConnection *conn);
+void               _pipecom_connection_set_limits  (PipecomConnection *conn,
+                                                    gint64             deadline,
+                                                    gsize              max_queued,
+                                                    const char        *open_path);
 void               _pipecom_connection_set_lock    (PipecomConnection *conn,
                                                     GRecMutex         *lock);
 void               _pipecom_connection_flush       (PipecomConnection *conn);

@@ -691,6 +691,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
                       GMainContext                 *context)
 {
   g_autofree char *rep = g_strconcat (peer->base, ".rep", NULL);
+  PipecomConnection *conn;
   int in_fd = -1, out_fd, saved_errno;
 
   if (kind == PIPECOM_ANNOUNCE_CONNECT)
@@ -717,8 +718,23 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
   set_pipe_size (in_fd, buffer_size);
   set_pipe_size (out_fd, buffer_size);
 
-  return _pipecom_connection_new (in_fd, out_fd, MAX (buffer_size, 4096), max_frame,
+  conn = _pipecom_connection_new (in_fd, out_fd, MAX (buffer_size, 4096), max_frame,
                                   funcs, user_data, context);
+
+  /* A listener drops peers that stall, or that never open their request
+   * channel (seen as its file still being there) or never read. */
+  if (kind == PIPECOM_ANNOUNCE_CONNECT)
+    {
+      g_autofree char *req = g_strconcat (peer->base, ".req", NULL);
+
+      _pipecom_connection_set_limits (conn, _pipecom_connection_deadline_usec,
+                                      _pipecom_max_queued_bytes, req);
+    }
+  else
+    _pipecom_connection_set_limits (conn, _pipecom_connection_deadline_usec,
+                                    _pipecom_max_queued_bytes, NULL);
+
+  return conn;
 }
 
 /* How many bytes of @data (which does not start with a valid record) to

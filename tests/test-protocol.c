@@ -22,6 +22,7 @@
 #include <glib-unix.h>
 
 #include "test-utils.h"
+#include "pipecom-private.h"
 
 enum {
   FRAME_HELLO = 1,
@@ -763,6 +764,213 @@ test_stalled_client (void)
   recorder_clear (&rec);
 }
 
+/* Reads and drops what comes until EOF, which must come within @seconds;
+ * returns how many bytes came before it. */
+static gsize
+drain_until_eof (int   fd,
+                 guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  guint8 buf[65536];
+  gsize total = 0;
+
+  for (;;)
+    {
+      struct pollfd pfd = { fd, POLLIN, 0 };
+      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+      ssize_t n;
+
+      if (left <= 0)
+        g_error ("no end of file within %u s", seconds);
+      if (poll (&pfd, 1, (int) MIN (left, 100)) <= 0)
+        continue;
+      n = read (fd, buf, sizeof buf);
+      if (n == 0)
+        return total;
+      if (n < 0)
+        {
+          g_assert_true (errno == EAGAIN || errno == EINTR);
+          continue;
+        }
+      total += n;
+    }
+}
+
+typedef enum
+{
+  STALL_HALF_FRAME,
+  STALL_NEVER_OPENS,
+  STALL_NEVER_READS,
+} StallKind;
+
+static const StallKind stall_half_frame = STALL_HALF_FRAME;
+static const StallKind stall_never_opens = STALL_NEVER_OPENS;
+static const StallKind stall_never_reads = STALL_NEVER_READS;
+
+static char *
+big_reply_cb (PipecomPipe    *pipe,
+              PipecomMessage *message,
+              gpointer        user_data)
+{
+  return g_strnfill (32 * 1024, 'r');
+}
+
+/* The per-connection deadline (lowered from its documented 30 s to 2 s
+ * here): a peer that writes half a frame, never opens its request channel
+ * or never reads its replies is dropped once it passes, not before, and
+ * serves nobody else meanwhile. */
+static void
+test_deadline (gconstpointer data)
+{
+  StallKind kind = *(const StallKind *) data;
+  g_autofree char *name = pipecom_test_make_name ("raw-deadline");
+  G_GNUC_UNUSED g_autoptr(PipecomClient) pin = pin_worker ();
+  gint64 saved_deadline = _pipecom_connection_deadline_usec;
+  gint64 started, deadline, elapsed;
+  guint fds_before;
+  PipecomPipe *pipe;
+  FakeClient fc;
+  Recorder rec;
+
+  g_test_summary ("A stalled peer (half a frame written, request channel never opened, or "
+                  "replies never read) is dropped after the per-connection deadline, while "
+                  "other clients are served");
+
+  _pipecom_connection_deadline_usec = 2 * G_USEC_PER_SEC;
+  recorder_init (&rec);
+  fds_before = pipecom_test_count_fds ();
+  if (kind == STALL_NEVER_READS)
+    pipe = listen_threaded (name, G_CALLBACK (big_reply_cb), NULL);
+  else
+    pipe = listen_threaded (name, G_CALLBACK (recorder_cb), &rec);
+  fake_client_init (&fc);
+
+  deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+  switch (kind)
+    {
+    case STALL_HALF_FRAME:
+      {
+        guint8 header[12];
+
+        fake_client_connect (&fc, pipe, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+        make_header (header, 1000, FRAME_MESSAGE, 1);
+        g_assert_true (write_all (fc.req_fd, header, 6, deadline));
+        started = g_get_monotonic_time ();
+      }
+      break;
+    case STALL_NEVER_OPENS:
+      fc.req = g_strconcat (fc.base, ".req", NULL);
+      g_assert_cmpint (mkfifo (fc.req, 0600), ==, 0);
+      write_record (pipecom_pipe_get_path (pipe), 1, 1, fc.base, NULL);
+      assert_hello (&fc, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+      started = g_get_monotonic_time ();
+      break;
+    case STALL_NEVER_READS:
+      fake_client_connect (&fc, pipe, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+      /* 8 replies of 32 KiB: more than the channel holds. */
+      for (guint i = 1; i <= 8; i++)
+        write_message_text (&fc, i, "give me a lot");
+      started = g_get_monotonic_time ();
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  /* Others are served at once meanwhile. */
+  if (kind != STALL_NEVER_READS)
+    {
+      send_many (name, "meanwhile", 5);
+      g_assert_cmpuint (recorder_count (&rec), ==, 5);
+    }
+  else
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *reply = pipecom_request (name, "meanwhile", 10, 0, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (strlen (reply), ==, 32 * 1024);
+    }
+
+  /* Nothing about the stalled peer before its deadline... */
+  if (kind != STALL_NEVER_READS)
+    g_assert_false (fd_readable_now (fc.rep_fd));
+
+  /* ...then the listener closes its ends: our request channel reports
+   * POLLERR (no reader left), and reading gives EOF after what it had
+   * written. */
+  if (kind == STALL_NEVER_READS)
+    {
+      struct pollfd pfd = { fc.req_fd, POLLOUT, 0 };
+
+      deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+      while (poll (&pfd, 1, 100) >= 0 && (pfd.revents & POLLERR) == 0)
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      elapsed = g_get_monotonic_time () - started;
+      drain_until_eof (fc.rep_fd, PIPECOM_TEST_DEADLINE);
+    }
+  else
+    {
+      drain_until_eof (fc.rep_fd, PIPECOM_TEST_DEADLINE);
+      elapsed = g_get_monotonic_time () - started;
+    }
+  g_test_message ("dropped after %.2f s", elapsed / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (elapsed, >=, _pipecom_connection_deadline_usec - G_USEC_PER_SEC / 2);
+  g_assert_cmpint (elapsed, <, _pipecom_connection_deadline_usec + 20 * G_USEC_PER_SEC);
+
+  /* The listener goes on serving. */
+  send_many (name, "after", 2);
+
+  fake_client_clear (&fc);
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  assert_fds_back_to (fds_before);
+  recorder_clear (&rec);
+  _pipecom_connection_deadline_usec = saved_deadline;
+}
+
+/* A peer that sends requests but never reads the replies makes the
+ * listener queue them; once _pipecom_max_queued_bytes wait (lowered to
+ * 256 KiB here, 16 MiB by default) the connection is dropped, long before
+ * the deadline. */
+static void
+test_write_queue_bound (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("raw-unread");
+  G_GNUC_UNUSED g_autoptr(PipecomClient) pin = pin_worker ();
+  gsize saved_max = _pipecom_max_queued_bytes;
+  guint fds_before;
+  PipecomPipe *pipe;
+  FakeClient fc;
+  gsize got;
+
+  g_test_summary ("A client that never reads its replies is dropped once the listener has "
+                  "PIPECOM_MAX_QUEUED_BYTES queued for it; its queue does not grow further "
+                  "and other clients are served");
+
+  _pipecom_max_queued_bytes = 256 * 1024;
+  fds_before = pipecom_test_count_fds ();
+  pipe = listen_threaded (name, G_CALLBACK (big_reply_cb), NULL);
+  fake_client_init (&fc);
+  fake_client_connect (&fc, pipe, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+
+  /* 64 requests of 32 KiB replies: 2 MiB the peer never reads. */
+  for (guint i = 1; i <= 64; i++)
+    write_message_text (&fc, i, "give me a lot");
+
+  /* Dropped by the bound (the 30 s deadline would come much later). */
+  got = drain_until_eof (fc.rep_fd, 15);
+  g_test_message ("%zu bytes were written before the drop", got);
+  g_assert_cmpuint (got, <, 1024 * 1024);
+
+  send_many (name, "after", 2);
+
+  fake_client_clear (&fc);
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  assert_fds_back_to (fds_before);
+  _pipecom_max_queued_bytes = saved_max;
+}
+
 typedef struct
 {
   guint32  announced;   /* payload length in the header */
@@ -1236,6 +1444,10 @@ main (int   argc,
                         test_client_dies_mid_frame);
   g_test_add_data_func ("/protocol/client-dies-mid-frame/killed", &death_killed,
                         test_client_dies_mid_frame);
+  g_test_add_data_func ("/protocol/deadline/half-frame", &stall_half_frame, test_deadline);
+  g_test_add_data_func ("/protocol/deadline/never-opens", &stall_never_opens, test_deadline);
+  g_test_add_data_func ("/protocol/deadline/never-reads", &stall_never_reads, test_deadline);
+  g_test_add_func ("/protocol/write-queue-bound", test_write_queue_bound);
   g_test_add_func ("/protocol/oversize-raw", test_oversize_raw);
   g_test_add_func ("/protocol/malformed-frame", test_malformed_frame);
   g_test_add_func ("/protocol/bad-record-lengths", test_bad_record_lengths);
