@@ -632,6 +632,7 @@ struct _PipecomIntake
   int                       fifo_fd;
   int                       keep_fd;
   int                       lock_fd;
+  int                       spare_fd; /* reserved for refusing at EMFILE */
   GSource                  *source;   /* (owned) (nullable) */
   gboolean                  in_records;
   gboolean                  closing;
@@ -641,7 +642,8 @@ struct _PipecomIntake
 
 struct _PipecomPeer
 {
-  const char *base;
+  PipecomIntake *intake;
+  const char    *base;
 };
 
 static void
@@ -681,6 +683,34 @@ _pipecom_peer_refuse (PipecomPeer  *peer,
   close (fd);
 }
 
+static int
+open_spare_fd (void)
+{
+  return open ("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of file descriptors (EMFILE, ENFILE): the client would wait for its
+ * timeout. Give back the one we keep in reserve to answer it at once with
+ * BUSY, then take it again. */
+static void
+refuse_if_out_of_fds (PipecomPeer *peer,
+                      int          saved_errno)
+{
+  PipecomIntake *intake = peer->intake;
+  g_autofree char *text = NULL;
+
+  if (saved_errno != EMFILE && saved_errno != ENFILE)
+    return;
+
+  text = g_strdup_printf ("pipe “%s” has no file descriptor left for a new connection: %s",
+                          intake->name, g_strerror (saved_errno));
+  g_debug ("%s", text);
+  if (intake->spare_fd >= 0)
+    close (intake->spare_fd);
+  _pipecom_peer_refuse (peer, PIPECOM_ERROR_BUSY, text);
+  intake->spare_fd = open_spare_fd ();
+}
+
 PipecomConnection *
 _pipecom_peer_accept (PipecomPeer                  *peer,
                       PipecomAnnounceKind           kind,
@@ -702,6 +732,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
       if (in_fd < 0)
         {
           g_debug ("Cannot open channel “%s”: %s", req, g_strerror (saved_errno));
+          refuse_if_out_of_fds (peer, saved_errno);
           return NULL;
         }
     }
@@ -712,6 +743,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
       g_debug ("Cannot open channel “%s”: %s", rep, g_strerror (saved_errno));
       if (in_fd >= 0)
         close (in_fd);
+      refuse_if_out_of_fds (peer, saved_errno);
       return NULL;
     }
 
@@ -788,7 +820,7 @@ process_records (PipecomIntake *intake)
       if (strlen (base) == plen &&
           (r[4] != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (base)))
         {
-          PipecomPeer peer = { base };
+          PipecomPeer peer = { intake, base };
 
           intake->funcs->announce (&peer, r[4], r[5],
                                    r + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, mlen,
@@ -908,6 +940,7 @@ _pipecom_intake_new (const char               *name,
   intake->fifo_fd = fifo_fd;
   intake->keep_fd = keep_fd;
   intake->lock_fd = lock_fd;
+  intake->spare_fd = open_spare_fd ();
 
   return intake;
 }
@@ -943,6 +976,8 @@ void
 _pipecom_intake_free (PipecomIntake *intake)
 {
   close_fifo (intake);
+  if (intake->spare_fd >= 0)
+    close (intake->spare_fd);
   transport_unlisten (intake->path, intake->lock_fd);
   g_free (intake->name);
   g_free (intake->path);

@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -361,6 +362,72 @@ test_failed_sender_exits (void)
   assert_pipecom_dir_empty ();
 }
 
+static void
+test_listener_out_of_fds (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("no-fds");
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  gint64 started, elapsed;
+
+  g_test_summary ("A listener out of file descriptors (RLIMIT_NOFILE lowered and used up) "
+                  "refuses new clients at once with BUSY through its reserved descriptor, "
+                  "instead of letting them wait for their timeout, and serves again once "
+                  "descriptors are back");
+
+  child = pipecom_test_child_spawn ("--child-listener-no-fds", path, NULL);
+  pipecom_test_child_expect_line (child, "FULL");
+
+  for (guint round = 0; round < 2; round++)
+    {
+      /* A one-shot message and a persistent connection: refused at once. */
+      started = g_get_monotonic_time ();
+      g_assert_false (pipecom_send (path, "refused", 20, 1, &error));
+      elapsed = g_get_monotonic_time () - started;
+      g_test_message ("refused after %.3f s: %s", elapsed / (double) G_USEC_PER_SEC,
+                      error ? error->message : "");
+      g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_BUSY);
+      g_assert_nonnull (strstr (error->message, "file descriptor"));
+      g_assert_cmpint (elapsed, <, 10 * G_USEC_PER_SEC);
+      g_clear_error (&error);
+
+      {
+        g_autoptr(PipecomClient) client = pipecom_client_new (path);
+
+        pipecom_client_set_timeout (client, 20);
+        pipecom_client_set_max_attempts (client, 1);
+        g_assert_false (pipecom_client_connect (client, NULL, &error));
+        g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_BUSY);
+        g_clear_error (&error);
+      }
+
+      /* Descriptors are back: served. */
+      pipecom_test_child_signal (child, SIGUSR1);
+      pipecom_test_child_expect_line (child, "FREED");
+      reply = pipecom_request (path, "served", 20, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, "ack:served");
+      g_clear_pointer (&reply, g_free);
+
+      /* And used up again: the reserve was taken back. */
+      pipecom_test_child_signal (child, SIGUSR2);
+      pipecom_test_child_expect_line (child, "FULL");
+    }
+
+  pipecom_test_child_signal (child, SIGUSR1);
+  pipecom_test_child_expect_line (child, "FREED");
+  g_assert_true (pipecom_send (path, "PIPECOM_DIE", 20, 0, &error));
+  g_assert_no_error (error);
+  {
+    g_autofree char *line = pipecom_test_child_read_line (child, PIPECOM_TEST_DEADLINE);
+    g_autofree char *expected = g_strdup_printf ("STOPPED %d", PIPECOM_STOP_REASON_DIE_CODE);
+
+    g_assert_cmpstr (line, ==, expected);
+  }
+  g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -371,6 +438,7 @@ main (int   argc,
   g_test_add_func ("/resources/fds/failures", test_fds_failures);
   g_test_add_func ("/resources/fds/killed-listener", test_fds_killed_listener);
   g_test_add_func ("/resources/threads", test_threads_released);
+  g_test_add_func ("/resources/fds/listener-out-of-fds", test_listener_out_of_fds);
   g_test_add_func ("/resources/finalize/listening", test_finalize_while_listening);
   g_test_add_func ("/resources/finalize/threaded", test_finalize_threaded);
 

@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "test-utils.h"
 
@@ -119,6 +121,84 @@ child_listener_main (int    argc,
     }
 
   g_print ("READY\n");
+  fflush (stdout);
+
+  if (!pipecom_pipe_run (pipe, &error))
+    {
+      g_print ("RUN-ERROR %d %s\n", error->code, error->message);
+      fflush (stdout);
+      return 1;
+    }
+
+  g_print ("STOPPED %d\n", pipecom_pipe_get_stop_reason (pipe));
+  fflush (stdout);
+  return 0;
+}
+
+/* A listener in a process out of file descriptors: RLIMIT_NOFILE lowered to
+ * 64, then every free descriptor taken once it listens ("FULL"). SIGUSR1
+ * gives them back ("FREED"), SIGUSR2 takes them again ("FULL"). */
+static GArray *child_hog_fds;
+
+static void
+child_hog_fds_take (void)
+{
+  int fd;
+
+  while ((fd = dup (STDERR_FILENO)) >= 0)
+    g_array_append_val (child_hog_fds, fd);
+  g_assert (errno == EMFILE);
+}
+
+static gboolean
+child_hog_signal_cb (gpointer user_data)
+{
+  if (GPOINTER_TO_INT (user_data) == SIGUSR1)
+    {
+      for (guint i = 0; i < child_hog_fds->len; i++)
+        close (g_array_index (child_hog_fds, int, i));
+      g_array_set_size (child_hog_fds, 0);
+      g_print ("FREED\n");
+    }
+  else
+    {
+      child_hog_fds_take ();
+      g_print ("FULL\n");
+    }
+  fflush (stdout);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+child_listener_no_fds_main (int    argc,
+                            char **argv)
+{
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  struct rlimit rl = { 64, 64 };
+
+  if (argc < 3)
+    return 2;
+
+  child_common_setup ();
+  g_assert (setrlimit (RLIMIT_NOFILE, &rl) == 0);
+
+  pipe = pipecom_pipe_new (argv[2]);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (child_listener_message_cb), NULL);
+  if (!pipecom_pipe_listen (pipe, &error))
+    {
+      g_print ("ERROR %d %s\n", error->code, error->message);
+      fflush (stdout);
+      return 2;
+    }
+
+  g_unix_signal_add_full (G_PRIORITY_HIGH, SIGUSR1, child_hog_signal_cb,
+                          GINT_TO_POINTER (SIGUSR1), NULL);
+  g_unix_signal_add_full (G_PRIORITY_HIGH, SIGUSR2, child_hog_signal_cb,
+                          GINT_TO_POINTER (SIGUSR2), NULL);
+  child_hog_fds = g_array_new (FALSE, FALSE, sizeof (int));
+  child_hog_fds_take ();
+  g_print ("FULL\n");
   fflush (stdout);
 
   if (!pipecom_pipe_run (pipe, &error))
@@ -248,6 +328,8 @@ maybe_run_child (int    argc,
 
   if (g_strcmp0 (argv[1], "--child-listener") == 0)
     status = child_listener_main (argc, argv);
+  else if (g_strcmp0 (argv[1], "--child-listener-no-fds") == 0)
+    status = child_listener_no_fds_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-send") == 0)
     status = child_send_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-clients") == 0)
