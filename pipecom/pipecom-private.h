@@ -171,6 +171,20 @@ gboolean           _pipecom_dial_established (PipecomDial              *dial,
                                               GError                  **error);
 void               _pipecom_dial_free        (PipecomDial              *dial);
 
+/* A decoded announcement record; see _pipecom_decode_announce(). */
+typedef struct
+{
+  guint8        version;
+  guint8        kind;
+  char         *base;          /* (owned) (nullable) */
+  const guint8 *inline_data;   /* into the decoded bytes */
+  gsize         inline_len;
+} PipecomAnnounce;
+
+gsize              _pipecom_decode_announce  (const guint8             *data,
+                                              gsize                     len,
+                                              PipecomAnnounce          *record);
+
 #ifdef G_OS_WIN32
 PipecomError _pipecom_error_code_from_win32 (guint32   code,
                                              gboolean  creating);

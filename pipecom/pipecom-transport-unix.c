@@ -786,48 +786,77 @@ resync_offset (const guint8 *data,
   return len;
 }
 
+/* Decodes the announcement record at the start of @data (docs/protocol.md).
+ * Returns how many bytes to consume: 0 when more are needed; otherwise
+ * @record is filled in and its base is NULL when those bytes were foreign
+ * data or a record naming a base with a NUL byte. */
+gsize
+_pipecom_decode_announce (const guint8     *data,
+                          gsize             len,
+                          PipecomAnnounce  *record)
+{
+  guint16 total, plen, mlen;
+
+  memset (record, 0, sizeof *record);
+
+  if (len < PIPECOM_ANNOUNCE_HEADER_SIZE)
+    return 0;
+
+  total = _pipecom_get_u16 (data + 6);
+  plen = _pipecom_get_u16 (data + 8);
+  mlen = _pipecom_get_u16 (data + 10);
+
+  if (memcmp (data, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
+      total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
+      plen == 0 || (data[5] != PIPECOM_ANNOUNCE_CONNECT && data[5] != PIPECOM_ANNOUNCE_ONESHOT))
+    {
+      /* Foreign data: skip to the next magic, so that a valid record read
+       * together with the garbage is not lost with it. */
+      return resync_offset (data, len);
+    }
+
+  if (len < total)
+    return 0;
+
+  if (memchr (data + PIPECOM_ANNOUNCE_HEADER_SIZE, 0, plen) == NULL)
+    {
+      record->version = data[4];
+      record->kind = data[5];
+      record->base = g_strndup ((const char *) data + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
+      record->inline_data = data + PIPECOM_ANNOUNCE_HEADER_SIZE + plen;
+      record->inline_len = mlen;
+    }
+
+  return total;
+}
+
 /* Parses the announcement records read from the well-known FIFO. */
 static void
 process_records (PipecomIntake *intake)
 {
   gsize off = 0;
 
-  while (intake->alen - off >= PIPECOM_ANNOUNCE_HEADER_SIZE)
+  for (;;)
     {
-      const guint8 *r = intake->abuf + off;
-      guint16 total = _pipecom_get_u16 (r + 6);
-      guint16 plen = _pipecom_get_u16 (r + 8);
-      guint16 mlen = _pipecom_get_u16 (r + 10);
-      g_autofree char *base = NULL;
+      PipecomAnnounce record;
+      gsize used = _pipecom_decode_announce (intake->abuf + off, intake->alen - off, &record);
 
-      if (memcmp (r, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
-          total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
-          plen == 0 || (r[5] != PIPECOM_ANNOUNCE_CONNECT && r[5] != PIPECOM_ANNOUNCE_ONESHOT))
-        {
-          /* Foreign data: skip to the next magic, so that a valid record
-           * read together with the garbage is not lost with it. */
-          gsize skip = resync_offset (intake->abuf + off, intake->alen - off);
-
-          g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", intake->name, skip);
-          off += skip;
-          continue;
-        }
-
-      if (intake->alen - off < total)
+      if (used == 0)
         break;
 
-      base = g_strndup ((const char *) r + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
-      if (strlen (base) == plen &&
-          (r[4] != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (base)))
+      if (record.base == NULL)
+        g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", intake->name, used);
+      else if (record.version != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (record.base))
         {
-          PipecomPeer peer = { intake, base };
+          PipecomPeer peer = { intake, record.base };
 
-          intake->funcs->announce (&peer, r[4], r[5],
-                                   r + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, mlen,
+          intake->funcs->announce (&peer, record.version, record.kind,
+                                   record.inline_data, record.inline_len,
                                    intake->user_data);
         }
 
-      off += total;
+      g_free (record.base);
+      off += used;
     }
 
   if (off > 0)
