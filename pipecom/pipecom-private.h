@@ -195,6 +195,16 @@ int       _pipecom_transport_open_fifo  (const char  *path,
                                          int          flags,
                                          int         *saved_errno);
 gboolean  _pipecom_fd_is_own_fifo       (int          fd);
+/* A client's private channel, and its announcement (also used by tests). */
+char     *_pipecom_transport_new_channel (gboolean    with_req,
+                                          int        *rep_fd,
+                                          GError    **error);
+void      _pipecom_transport_remove_channel (const char *base);
+gsize     _pipecom_encode_announce      (guint8              *buf,
+                                         PipecomAnnounceKind  kind,
+                                         const char          *base,
+                                         const guint8        *inline_data,
+                                         gsize                inline_len);
 void      _pipecom_set_error_from_errno (GError     **error,
                                          int          saved_errno,
                                          const char  *what,

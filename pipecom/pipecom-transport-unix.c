@@ -506,12 +506,10 @@ sweep_stale_channels (const char *dir)
     }
 }
 
-static void transport_remove_channel (const char *base);
-
-static char *
-transport_new_channel (gboolean   with_req,
-                       int       *rep_fd,
-                       GError   **error)
+char *
+_pipecom_transport_new_channel (gboolean   with_req,
+                                int       *rep_fd,
+                                GError   **error)
 {
   static guint counter = 0;
   static gsize swept = 0;
@@ -572,7 +570,7 @@ transport_new_channel (gboolean   with_req,
       if (fd < 0)
         {
           _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the reply channel", rep);
-          transport_remove_channel (base);
+          _pipecom_transport_remove_channel (base);
           return NULL;
         }
 
@@ -585,8 +583,8 @@ transport_new_channel (gboolean   with_req,
   return NULL;
 }
 
-static void
-transport_remove_channel (const char *base)
+void
+_pipecom_transport_remove_channel (const char *base)
 {
   g_autofree char *rep = g_strconcat (base, ".rep", NULL);
   g_autofree char *req = g_strconcat (base, ".req", NULL);
@@ -595,12 +593,12 @@ transport_remove_channel (const char *base)
   g_unlink (req);
 }
 
-static gsize
-encode_announce (guint8              *buf,
-                 PipecomAnnounceKind  kind,
-                 const char          *base,
-                 const guint8        *inline_data,
-                 gsize                inline_len)
+gsize
+_pipecom_encode_announce (guint8              *buf,
+                          PipecomAnnounceKind  kind,
+                          const char          *base,
+                          const guint8        *inline_data,
+                          gsize                inline_len)
 {
   gsize plen = strlen (base);
   gsize total = PIPECOM_ANNOUNCE_HEADER_SIZE + plen + inline_len;
@@ -1062,12 +1060,12 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
 
   if (dial->base == NULL)
     {
-      dial->base = transport_new_channel (dial->duplex, &dial->rep_fd, error);
+      dial->base = _pipecom_transport_new_channel (dial->duplex, &dial->rep_fd, error);
       if (dial->base == NULL)
         return PIPECOM_DIAL_FAILED;
     }
 
-  len = encode_announce (record, kind, dial->base, inline_data, inline_len);
+  len = _pipecom_encode_announce (record, kind, dial->base, inline_data, inline_len);
 
   fd = _pipecom_transport_open_fifo (dial->path, O_WRONLY, &saved_errno);
   if (fd < 0)
@@ -1158,7 +1156,7 @@ _pipecom_dial_reset (PipecomDial *dial)
     close (dial->rep_fd);
   dial->rep_fd = -1;
   if (dial->base != NULL)
-    transport_remove_channel (dial->base);
+    _pipecom_transport_remove_channel (dial->base);
   g_clear_pointer (&dial->base, g_free);
 }
 
@@ -1185,7 +1183,7 @@ _pipecom_dial_established (PipecomDial        *dial,
     }
 
   /* Both ends of both channels are open: the files are no longer needed. */
-  transport_remove_channel (dial->base);
+  _pipecom_transport_remove_channel (dial->base);
   g_clear_pointer (&dial->base, g_free);
   return TRUE;
 }
