@@ -20,8 +20,8 @@
  * only; its refcount is atomic so that references may be dropped anywhere.
  *
  * Reads are drained into one buffer and parsed in place; a frame larger than
- * half the buffer gets its own allocation of exactly its size, into which
- * the rest is read directly (no copy). Writes try one writev() of header and
+ * half the buffer gets its own allocation, into which the rest is read
+ * directly (no copy); it grows as the bytes arrive. Writes try one writev() of header and
  * payload at once and queue only what the pipe did not take. */
 
 #define MAX_IOV 16
@@ -32,6 +32,9 @@
  * ask for). Only connections that carry large frames pay for it. */
 #define GROWN_PIPE_MAX (1024 * 1024)
 #define PIPE_DEFAULT_SIZE (64 * 1024)
+
+/* A large frame's body is allocated in steps, doubling from this size. */
+#define BODY_CHUNK (1024 * 1024)
 
 typedef struct
 {
@@ -66,6 +69,7 @@ struct _PipecomConnection
 
   guint8                       *body;     /* (owned) (nullable) large frame being read */
   gsize                         body_len;
+  gsize                         body_cap;  /* allocated, grows as the body arrives */
   gsize                         body_have;
   guint8                        body_type;
   guint32                       body_id;
@@ -306,7 +310,10 @@ parse_frames (PipecomConnection *conn)
 
           grow_pipe (conn->in_fd, &conn->in_pipe_size, PIPECOM_FRAME_HEADER_SIZE + len);
 
-          conn->body = g_malloc (len);
+          /* Allocate as the bytes arrive, not as the header claims: a
+           * peer announcing 4 GiB must send them to make us hold them. */
+          conn->body_cap = MIN (len, MAX (BODY_CHUNK, have));
+          conn->body = g_malloc (conn->body_cap);
           conn->body_len = len;
           conn->body_have = have;
           conn->body_type = type;
@@ -330,8 +337,14 @@ do_read (PipecomConnection *conn)
 
       if (conn->body != NULL)
         {
-          gsize want = conn->body_len - conn->body_have;
+          gsize want;
 
+          if (conn->body_have == conn->body_cap)
+            {
+              conn->body_cap = MIN (conn->body_len, conn->body_cap * 2);
+              conn->body = g_realloc (conn->body, conn->body_cap);
+            }
+          want = conn->body_cap - conn->body_have;
           n = read (conn->in_fd, conn->body + conn->body_have, want);
           if (n > 0)
             {
