@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -515,12 +516,18 @@ check_deadlines (PipecomConnection *conn,
     fail_timeout (conn, "the peer read nothing");
   else if (conn->open_path != NULL && now >= conn->open_until)
     {
+      struct pollfd pfd = { conn->out_fd, POLLOUT, 0 };
       struct stat pst, fst;
 
       /* The peer unlinks its channel files once it opened them: a file
-       * still there, the one we read, means it never did. */
-      if (lstat (conn->open_path, &pst) == 0 && conn->in_fd >= 0 &&
-          fstat (conn->in_fd, &fst) == 0 && pst.st_dev == fst.st_dev && pst.st_ino == fst.st_ino)
+       * still there, the one we read, means it never did. A peer that died
+       * has no reader on our output (and its files may be gone already,
+       * removed by another process's sweep). */
+      if (conn->out_fd >= 0 && poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLERR) != 0)
+        fail_timeout (conn, "the peer went away before opening its channel");
+      else if (lstat (conn->open_path, &pst) == 0 && conn->in_fd >= 0 &&
+               fstat (conn->in_fd, &fst) == 0 && pst.st_dev == fst.st_dev &&
+               pst.st_ino == fst.st_ino)
         fail_timeout (conn, "the peer did not open its channel");
       g_clear_pointer (&conn->open_path, g_free);
     }
