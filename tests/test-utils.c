@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include <glib-unix.h>
 
 #include "test-utils.h"
+#include "pipecom-private.h"
 
 #ifdef G_OS_WIN32
 # include <windows.h>
@@ -68,12 +71,22 @@ child_common_setup (void)
   g_timeout_add_seconds_full (G_PRIORITY_HIGH, 240, child_watchdog_cb, NULL, NULL);
 }
 
+static int child_log_fd = -1;
+
 static char *
 child_listener_message_cb (PipecomPipe    *pipe,
                            PipecomMessage *message,
                            gpointer        user_data)
 {
   const char *text = pipecom_message_get_text (message);
+
+  /* "log=FILE": every message handled is logged, before it is answered
+   * (one write(): it survives a SIGKILL of this process). */
+  if (child_log_fd >= 0 && text != NULL)
+    {
+      g_autofree char *line = g_strconcat (text, "\n", NULL);
+      g_assert (write (child_log_fd, line, strlen (line)) == (ssize_t) strlen (line));
+    }
 
   if (g_strcmp0 (text, "block") == 0)
     {
@@ -106,7 +119,13 @@ child_listener_main (int    argc,
 
   if (argc < 3)
     return 2;
-  threaded = argc > 3 && g_strcmp0 (argv[3], "threaded") == 0;
+  for (int i = 3; i < argc; i++)
+    {
+      if (g_strcmp0 (argv[i], "threaded") == 0)
+        threaded = TRUE;
+      else if (g_str_has_prefix (argv[i], "log="))
+        child_log_fd = open (argv[i] + 4, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    }
 
   child_common_setup ();
 
@@ -210,6 +229,70 @@ child_listener_no_fds_main (int    argc,
 
   g_print ("STOPPED %d\n", pipecom_pipe_get_stop_reason (pipe));
   fflush (stdout);
+  return 0;
+}
+
+/* A client speaking the raw protocol that stops at a stage (argv[3]) and
+ * waits there to be killed: "announced" (record written, HELLO not read),
+ * "mid-frame" (connected, 10 of a 1000-byte MESSAGE written) or "awaiting"
+ * (a whole MESSAGE "hold" written, waiting for its reply). */
+static int
+child_raw_client_main (int    argc,
+                       char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *req = NULL;
+  g_autofree char *rep = NULL;
+  guint8 buf[PIPECOM_ANNOUNCE_MAX];
+  gsize len;
+  int rep_fd, req_fd, fifo_fd;
+
+  if (argc < 4)
+    return 2;
+  child_common_setup ();
+
+  base = _pipecom_transport_new_channel (TRUE, &rep_fd, &error);
+  g_assert_no_error (error);
+  req = g_strconcat (base, ".req", NULL);
+  rep = g_strconcat (base, ".rep", NULL);
+
+  len = _pipecom_encode_announce (buf, PIPECOM_ANNOUNCE_CONNECT, base, NULL, 0);
+  fifo_fd = open (argv[2], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert (fifo_fd >= 0);
+  g_assert (write (fifo_fd, buf, len) == (ssize_t) len);
+  close (fifo_fd);
+
+  if (g_strcmp0 (argv[3], "announced") != 0)
+    {
+      struct pollfd pfd = { rep_fd, POLLIN, 0 };
+      guint8 hello[PIPECOM_FRAME_HEADER_SIZE + PIPECOM_HELLO_SIZE];
+
+      g_assert (poll (&pfd, 1, 30000) == 1);
+      g_assert (read (rep_fd, hello, sizeof hello) == sizeof hello);
+      req_fd = open (req, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      g_assert (req_fd >= 0);
+      g_unlink (req);
+      g_unlink (rep);
+
+      if (g_strcmp0 (argv[3], "mid-frame") == 0)
+        {
+          memset (buf, 'x', sizeof buf);
+          _pipecom_encode_frame_header (buf, 1000, PIPECOM_FRAME_MESSAGE, 1);
+          g_assert (write (req_fd, buf, PIPECOM_FRAME_HEADER_SIZE + 10) == PIPECOM_FRAME_HEADER_SIZE + 10);
+        }
+      else
+        {
+          _pipecom_encode_frame_header (buf, 4, PIPECOM_FRAME_MESSAGE, 1);
+          memcpy (buf + PIPECOM_FRAME_HEADER_SIZE, "hold", 4);
+          g_assert (write (req_fd, buf, PIPECOM_FRAME_HEADER_SIZE + 4) == PIPECOM_FRAME_HEADER_SIZE + 4);
+        }
+    }
+
+  g_print ("AT %s\n", argv[3]);
+  fflush (stdout);
+  for (;;)
+    pause ();
   return 0;
 }
 
@@ -330,6 +413,8 @@ maybe_run_child (int    argc,
     status = child_listener_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-listener-no-fds") == 0)
     status = child_listener_no_fds_main (argc, argv);
+  else if (g_strcmp0 (argv[1], "--child-raw-client") == 0)
+    status = child_raw_client_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-send") == 0)
     status = child_send_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-clients") == 0)

@@ -13,7 +13,9 @@
  * tell ThreadSanitizer what they did. GLib's internal calls are not affected.
  */
 
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+# define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <glib.h>
 
