@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -17,6 +19,11 @@
 #include <glib/gstdio.h>
 
 #include "test-utils.h"
+#include "pipecom-private.h"
+
+/* The unprivileged user of /security/second-user; CI creates it with
+ * useradd (see .ci/run). */
+#define OTHER_USER "pipecom-other"
 
 static void
 assert_listen_denied (const char *name)
@@ -344,6 +351,285 @@ test_foreign_owner (void)
   g_unlink (simple_path);
 }
 
+/* O_CLOEXEC on the listener's, the client's and the channels' fds, and
+ * 0600 channel FIFOs even with umask 0. */
+static gboolean
+fd_is_cloexec (const char *fd)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/fdinfo/%s", fd);
+  g_autofree char *info = NULL;
+  const char *flags;
+
+  g_assert_true (g_file_get_contents (path, &info, NULL, NULL));
+  flags = strstr (info, "flags:");
+  g_assert_nonnull (flags);
+  return (g_ascii_strtoull (flags + 6, NULL, 8) & O_CLOEXEC) != 0;
+}
+
+static guint
+assert_fds_cloexec (const char *needle)
+{
+  g_auto(GStrv) fds = pipecom_test_list_dir ("/proc/self/fd");
+  guint n = 0;
+
+  for (guint i = 0; fds[i] != NULL; i++)
+    {
+      g_autofree char *p = g_build_filename ("/proc/self/fd", fds[i], NULL);
+      g_autofree char *target = g_file_read_link (p, NULL);
+
+      if (target == NULL || strstr (target, needle) == NULL)
+        continue;
+      g_test_message ("fd %s -> %s", fds[i], target);
+      g_assert_true (fd_is_cloexec (fds[i]));
+      n++;
+    }
+  return n;
+}
+
+static void
+test_defaults (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("defaults");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(PipecomClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *rep = NULL;
+  g_autofree char *req = NULL;
+  mode_t old_umask;
+  GStatBuf st;
+  int fd;
+
+  g_test_summary ("Channel FIFOs are created 0600 even with umask 0, and every fd the "
+                  "library opens (well-known FIFO, lock, channels) has O_CLOEXEC");
+
+  old_umask = umask (0);
+  base = _pipecom_transport_new_channel (TRUE, &fd, &error);
+  g_assert_no_error (error);
+  rep = g_strconcat (base, ".rep", NULL);
+  req = g_strconcat (base, ".req", NULL);
+  g_assert_cmpint (g_lstat (rep, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+  g_assert_cmpuint (st.st_uid, ==, geteuid ());
+  g_assert_cmpint (g_lstat (req, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+  g_assert_cmpuint (assert_fds_cloexec (rep), ==, 1);
+  close (fd);
+  _pipecom_transport_remove_channel (base);
+  umask (old_umask);
+
+  pipe = pipecom_test_listen_new (name, TRUE, NULL);
+  /* The well-known FIFO twice (reader and our own writer), and the lock. */
+  g_assert_cmpuint (assert_fds_cloexec (pipecom_pipe_get_path (pipe)), ==, 3);
+
+  /* A connected client's channels, on both sides (unlinked by now). */
+  client = pipecom_client_new (name);
+  g_assert_true (pipecom_client_connect (client, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (assert_fds_cloexec ("/.c"), >=, 4);
+
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+/* A record naming channels that another user planted (FIFOs of theirs,
+ * or symbolic links to somewhere of ours) is refused: the listener writes
+ * nothing to them and handles nothing. */
+static void
+test_hijack_channels (gconstpointer data)
+{
+  gboolean symlinks = GPOINTER_TO_INT (data);
+  g_autofree char *name = pipecom_test_make_name ("hijack-channel");
+  g_autofree char *shared = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *rep = NULL;
+  g_autofree char *req = NULL;
+  g_autofree char *own = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomPipe *pipe;
+  guint8 record[PIPECOM_ANNOUNCE_MAX], buf[64];
+  gsize len;
+  gint handled = 0;
+  int rep_fd, own_fd, fifo_fd;
+
+  g_test_summary ("Channels planted in a shared directory by another user (their FIFOs, or "
+                  "symbolic links to a FIFO of ours) are refused by the listener");
+
+  if (!symlinks && geteuid () != 0)
+    {
+      g_test_skip ("needs root to create FIFOs owned by another user");
+      return;
+    }
+
+  shared = g_dir_make_tmp ("pipecom-shared-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (shared, 01777), ==, 0);
+  base = g_build_filename (shared, ".c1-1-hijack", NULL);
+  rep = g_strconcat (base, ".rep", NULL);
+  req = g_strconcat (base, ".req", NULL);
+  own = g_build_filename (shared, "own-fifo", NULL);
+
+  g_assert_cmpint (mkfifo (own, 0600), ==, 0);
+  own_fd = open (own, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (own_fd, >=, 0);
+  if (symlinks)
+    {
+      g_assert_cmpint (symlink (own, rep), ==, 0);
+      g_assert_cmpint (symlink (own, req), ==, 0);
+      rep_fd = open (own, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    }
+  else
+    {
+      g_assert_cmpint (mkfifo (rep, 0666), ==, 0);
+      g_assert_cmpint (mkfifo (req, 0666), ==, 0);
+      g_assert_cmpint (chown (rep, 65534, 65534), ==, 0);
+      g_assert_cmpint (chown (req, 65534, 65534), ==, 0);
+      rep_fd = open (rep, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    }
+  g_assert_cmpint (rep_fd, >=, 0);
+
+  pipe = pipecom_test_listen_new (name, TRUE, &handled);
+  for (guint kind = PIPECOM_ANNOUNCE_CONNECT; kind <= PIPECOM_ANNOUNCE_ONESHOT; kind++)
+    {
+      len = _pipecom_encode_announce (record, kind, base, (const guint8 *) "stolen",
+                                      kind == PIPECOM_ANNOUNCE_ONESHOT ? 6 : 0);
+      fifo_fd = open (pipecom_pipe_get_path (pipe), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      g_assert_cmpint (fifo_fd, >=, 0);
+      g_assert_cmpint (write (fifo_fd, record, len), ==, (gssize) len);
+      close (fifo_fd);
+    }
+
+  /* Records are handled in order: once a later send is served, ours were. */
+  g_assert_true (pipecom_test_send (name, "later", 20, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 1);
+  g_assert_cmpint (read (rep_fd, buf, sizeof buf), <=, 0);
+  g_assert_cmpint (read (own_fd, buf, sizeof buf), <=, 0);
+
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  close (rep_fd);
+  close (own_fd);
+  g_unlink (rep);
+  g_unlink (req);
+  g_unlink (own);
+  g_rmdir (shared);
+}
+
+/* Another, unprivileged user (OTHER_USER, run with setpriv) against our
+ * pipe in a shared, sticky directory like /tmp. */
+static void
+test_second_user (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("victim");
+  g_autofree char *shared = NULL;
+  g_autofree char *victim = NULL;
+  g_autofree char *binary = NULL;
+  g_autofree char *runtime = NULL;
+  g_autofree char *setpriv = g_find_program_in_path ("setpriv");
+  g_autofree char *uid_arg = NULL;
+  g_autofree char *gid_arg = NULL;
+  g_autofree char *env_arg = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *self = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+  struct passwd *pw;
+  gint handled = 0;
+  int status;
+
+  g_test_summary ("A second, unprivileged user cannot send to, listen on, read or replace "
+                  "our pipe in a shared sticky directory, and gets PERMISSION_DENIED");
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root, to run a second user with setpriv");
+      return;
+    }
+  if ((pw = getpwnam (OTHER_USER)) == NULL)
+    {
+      g_test_skip ("no user " OTHER_USER " (CI creates it: useradd --system " OTHER_USER ")");
+      return;
+    }
+  if (setpriv == NULL)
+    {
+      g_test_skip ("setpriv (util-linux) is not installed");
+      return;
+    }
+
+  shared = g_dir_make_tmp ("pipecom-shared-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (shared, 01777), ==, 0);
+  victim = g_build_filename (shared, "victim", NULL);
+
+  /* Our listener, with its FIFO in the shared directory. */
+  pipe = pipecom_test_listen_new (victim, TRUE, &handled);
+
+  /* The other user needs a runtime directory of its own, and a copy of
+   * this program it may execute. */
+  runtime = g_build_filename (shared, "other-runtime", NULL);
+  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
+  g_assert_cmpint (chown (runtime, pw->pw_uid, pw->pw_gid), ==, 0);
+  binary = g_build_filename (shared, "test-security", NULL);
+  self = g_file_read_link ("/proc/self/exe", NULL);
+  {
+    g_autofree char *contents = NULL;
+    gsize len;
+
+    g_assert_true (g_file_get_contents (self, &contents, &len, NULL));
+    g_assert_true (g_file_set_contents_full (binary, contents, len, G_FILE_SET_CONTENTS_NONE,
+                                             0755, NULL));
+  }
+
+  uid_arg = g_strdup_printf ("--reuid=%u", (guint) pw->pw_uid);
+  gid_arg = g_strdup_printf ("--regid=%u", (guint) pw->pw_gid);
+  env_arg = g_strconcat ("XDG_RUNTIME_DIR=", runtime, NULL);
+  {
+    const char *argv[] = { setpriv, uid_arg, gid_arg, "--clear-groups", "--",
+                           "env", env_arg, binary, "--child-other-user", victim, NULL };
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                 &out, &err, &status, &error));
+    g_assert_no_error (error);
+  }
+  g_test_message ("other user said:\n%s%s", out, err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  {
+    g_autofree char *denied = g_strdup_printf ("%d", PIPECOM_ERROR_PERMISSION_DENIED);
+    g_autofree char *send = g_strconcat ("SEND ", denied, "\n", NULL);
+    g_autofree char *request = g_strconcat ("REQUEST ", denied, "\n", NULL);
+    g_autofree char *connect = g_strconcat ("CONNECT ", denied, "\n", NULL);
+    g_autofree char *listen = g_strconcat ("LISTEN ", denied, "\n", NULL);
+
+    g_assert_nonnull (strstr (out, send));
+    g_assert_nonnull (strstr (out, request));
+    g_assert_nonnull (strstr (out, connect));
+    g_assert_nonnull (strstr (out, listen));
+    g_assert_nonnull (strstr (out, "READ denied\n"));
+    g_assert_nonnull (strstr (out, "UNLINK denied\n"));
+    g_assert_nonnull (strstr (out, "RENAME denied\n"));
+    g_assert_nonnull (strstr (out, "LOCK denied\n"));
+  }
+
+  /* Nothing reached us, our files are intact, and we still serve. */
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 0);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  g_assert_true (pipecom_test_send (victim, "still mine", 20, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 1);
+  pipecom_test_stop_and_wait (pipe);
+
+  g_unlink (binary);
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", shared);
+    g_assert_cmpint (system (cmd), ==, 0);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -360,6 +646,12 @@ main (int   argc,
   g_test_add_func ("/security/modes", test_modes);
   g_test_add_func ("/security/insecure-directory", test_insecure_directory);
   g_test_add_func ("/security/foreign-owner", test_foreign_owner);
+  g_test_add_func ("/security/defaults", test_defaults);
+  g_test_add_data_func ("/security/hijack/channel-foreign-fifo", GINT_TO_POINTER (FALSE),
+                        test_hijack_channels);
+  g_test_add_data_func ("/security/hijack/channel-symlink", GINT_TO_POINTER (TRUE),
+                        test_hijack_channels);
+  g_test_add_func ("/security/second-user", test_second_user);
 
   return g_test_run ();
 }

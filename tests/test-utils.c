@@ -296,6 +296,86 @@ child_raw_client_main (int    argc,
   return 0;
 }
 
+/* Run as another user against argv[2], a pipe of the test's user in a
+ * shared directory: reports what each attempt gave ("SEND <code>", ...,
+ * "READ denied" when the FIFO could not be opened for reading, ...). */
+static void
+report_error (const char *what,
+              GError     *error)
+{
+  g_print ("%s %d%s\n", what, error ? error->code : -1, error ? "" : " (succeeded!)");
+  if (error)
+    g_printerr ("%s: %s\n", what, error->message);
+}
+
+static void
+report_errno (const char *what,
+              int         ret)
+{
+  g_print ("%s %s\n", what, ret < 0 && (errno == EACCES || errno == EPERM) ? "denied" : "ALLOWED");
+}
+
+static int
+child_other_user_main (int    argc,
+                       char **argv)
+{
+  g_autofree char *lock = NULL;
+  g_autofree char *mine = NULL;
+  const char *victim;
+  GError *error = NULL;
+  int fd;
+
+  if (argc < 3)
+    return 2;
+  victim = argv[2];
+  lock = g_strconcat (victim, ".lock", NULL);
+
+  pipecom_send (victim, "from another user", 5, 1, &error);
+  report_error ("SEND", error);
+  g_clear_error (&error);
+
+  g_free (pipecom_request (victim, "from another user", 5, 1, &error));
+  report_error ("REQUEST", error);
+  g_clear_error (&error);
+
+  {
+    g_autoptr(PipecomClient) client = pipecom_client_new (victim);
+
+    pipecom_client_set_timeout (client, 5);
+    pipecom_client_set_max_attempts (client, 1);
+    pipecom_client_connect (client, NULL, &error);
+    report_error ("CONNECT", error);
+    g_clear_error (&error);
+  }
+
+  {
+    g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (victim);
+
+    pipecom_pipe_listen (pipe, &error);
+    report_error ("LISTEN", error);
+    g_clear_error (&error);
+  }
+
+  fd = open (victim, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  report_errno ("READ", fd);
+  if (fd >= 0)
+    close (fd);
+
+  fd = open (lock, O_RDWR | O_CLOEXEC);
+  report_errno ("LOCK", fd);
+  if (fd >= 0)
+    close (fd);
+
+  report_errno ("UNLINK", unlink (victim));
+
+  mine = g_strconcat (victim, ".mine", NULL);
+  g_assert (mkfifo (mine, 0666) == 0);
+  report_errno ("RENAME", rename (mine, victim));
+  unlink (mine);
+
+  return 0;
+}
+
 static int
 child_send_main (int    argc,
                  char **argv)
@@ -413,6 +493,8 @@ maybe_run_child (int    argc,
     status = child_listener_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-listener-no-fds") == 0)
     status = child_listener_no_fds_main (argc, argv);
+  else if (g_strcmp0 (argv[1], "--child-other-user") == 0)
+    status = child_other_user_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-raw-client") == 0)
     status = child_raw_client_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-send") == 0)
