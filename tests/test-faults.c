@@ -208,7 +208,12 @@ test_listener_killed (void)
       g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
       send_ok (path, "after the kill");
       send_ok (path, "PIPECOM_DIE");
-      pipecom_test_child_read_line (child, PIPECOM_TEST_DEADLINE);
+      {
+        g_autofree char *line = pipecom_test_child_read_line (child, PIPECOM_TEST_DEADLINE);
+        g_autofree char *stopped = g_strdup_printf ("STOPPED %d", PIPECOM_STOP_REASON_DIE_CODE);
+
+        g_assert_cmpstr (line, ==, stopped);
+      }
       g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 0);
       g_unlink (log);
     }
