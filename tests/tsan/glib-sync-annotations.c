@@ -19,13 +19,22 @@
 #include <dlfcn.h>
 #include <glib.h>
 
+#include <glib-object.h>
+
 void __tsan_acquire (void *addr);
 void __tsan_release (void *addr);
 
+/* real_NAME: GLib's own NAME, looked up once (atomically: several threads
+ * may get there first). */
 #define REAL(ret, name, ...)                                              \
-  static ret (*real_##name) (__VA_ARGS__);                                \
+  static ret (*real_##name##_cache) (__VA_ARGS__);                        \
+  ret (*real_##name) (__VA_ARGS__) =                                      \
+    __atomic_load_n (&real_##name##_cache, __ATOMIC_ACQUIRE);             \
   if (G_UNLIKELY (real_##name == NULL))                                   \
-    real_##name = (ret (*) (__VA_ARGS__)) dlsym (RTLD_NEXT, #name)
+    {                                                                     \
+      real_##name = (ret (*) (__VA_ARGS__)) dlsym (RTLD_NEXT, #name);     \
+      __atomic_store_n (&real_##name##_cache, real_##name, __ATOMIC_RELEASE); \
+    }
 
 void
 g_mutex_lock (GMutex *mutex)
@@ -120,4 +129,174 @@ void
   REAL (void, g_once_init_leave, volatile void *, gsize);
   __tsan_release ((void *) location);
   real_g_once_init_leave (location, result);
+}
+
+/* GObject's reference count is an atomic inside (uninstrumented)
+ * libgobject, with acquire-release ordering: whatever a thread did with an
+ * object happens before the finalization by the thread that drops the last
+ * reference. Say so for every unref our code makes (this orders all unrefs
+ * of an object, which is slightly more than the real guarantee). */
+void
+g_object_unref (gpointer object)
+{
+  REAL (void, g_object_unref, gpointer);
+  __tsan_release (object);
+  __tsan_acquire (object);
+  real_g_object_unref (object);
+}
+
+/* g_main_context_invoke_full() hands @data to the thread that dispatches
+ * the context, through the context's internal lock: the call happens
+ * before the callback, the destroy notify, and GLib freeing its idle source.
+ * This is GLib 2.74's implementation, in public calls, with that said. */
+typedef struct
+{
+  GSourceFunc    function;
+  gpointer       data;
+  GDestroyNotify notify;
+} Invocation;
+
+static gboolean
+invocation_cb (gpointer user_data)
+{
+  Invocation *inv = user_data;
+
+  __tsan_acquire (inv);
+  return inv->function (inv->data);
+}
+
+static void
+invocation_free (gpointer user_data)
+{
+  Invocation *inv = user_data;
+
+  __tsan_acquire (inv);
+  if (inv->notify != NULL)
+    inv->notify (inv->data);
+  g_free (inv);
+}
+
+void
+g_main_context_invoke_full (GMainContext   *context,
+                            gint            priority,
+                            GSourceFunc     function,
+                            gpointer        data,
+                            GDestroyNotify  notify)
+{
+  Invocation *inv;
+  GSource *source;
+
+  if (context == NULL)
+    context = g_main_context_default ();
+
+  if (g_main_context_is_owner (context))
+    {
+      while (function (data))
+        ;
+      if (notify != NULL)
+        notify (data);
+      return;
+    }
+
+  if (g_main_context_acquire (context))
+    {
+      while (function (data))
+        ;
+      g_main_context_release (context);
+      if (notify != NULL)
+        notify (data);
+      return;
+    }
+
+  inv = g_new (Invocation, 1);
+  inv->function = function;
+  inv->data = data;
+  inv->notify = notify;
+  source = g_idle_source_new ();
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, invocation_cb, inv, invocation_free);
+  __tsan_release (inv);
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
+/* Only the thread that owns a context iterates it; another thread that
+ * wants to waits for the owner to release it (inside GLib). Iterations of
+ * one context are therefore ordered. */
+gboolean
+g_main_context_iteration (GMainContext *context,
+                          gboolean      may_block)
+{
+  GMainContext *ctx = context != NULL ? context : g_main_context_default ();
+  gboolean ret;
+  REAL (gboolean, g_main_context_iteration, GMainContext *, gboolean);
+
+  __tsan_acquire (ctx);
+  ret = real_g_main_context_iteration (context, may_block);
+  __tsan_release (ctx);
+  return ret;
+}
+
+gboolean
+g_main_context_acquire (GMainContext *context)
+{
+  GMainContext *ctx = context != NULL ? context : g_main_context_default ();
+  REAL (gboolean, g_main_context_acquire, GMainContext *);
+
+  if (!real_g_main_context_acquire (context))
+    return FALSE;
+  __tsan_acquire (ctx);
+  return TRUE;
+}
+
+void
+g_main_context_release (GMainContext *context)
+{
+  GMainContext *ctx = context != NULL ? context : g_main_context_default ();
+  REAL (void, g_main_context_release, GMainContext *);
+
+  __tsan_release (ctx);
+  real_g_main_context_release (context);
+}
+
+/* Attaching and destroying sources changes the context's lists under its
+ * internal lock. */
+guint
+g_source_attach (GSource      *source,
+                 GMainContext *context)
+{
+  GMainContext *ctx = context != NULL ? context : g_main_context_default ();
+  guint ret;
+  REAL (guint, g_source_attach, GSource *, GMainContext *);
+
+  __tsan_acquire (ctx);
+  ret = real_g_source_attach (source, context);
+  __tsan_release (ctx);
+  return ret;
+}
+
+/* A source's fd list is changed under its context's internal lock. */
+gpointer
+g_source_add_unix_fd (GSource      *source,
+                      gint          fd,
+                      GIOCondition  events)
+{
+  gpointer ret;
+  REAL (gpointer, g_source_add_unix_fd, GSource *, gint, GIOCondition);
+
+  __tsan_acquire (source);
+  ret = real_g_source_add_unix_fd (source, fd, events);
+  __tsan_release (source);
+  return ret;
+}
+
+void
+g_source_remove_unix_fd (GSource  *source,
+                         gpointer  tag)
+{
+  REAL (void, g_source_remove_unix_fd, GSource *, gpointer);
+
+  __tsan_acquire (source);
+  real_g_source_remove_unix_fd (source, tag);
+  __tsan_release (source);
 }
