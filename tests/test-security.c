@@ -523,7 +523,6 @@ test_hijack_channels (gconstpointer data)
 static void
 test_second_user (void)
 {
-  g_autofree char *name = pipecom_test_make_name ("victim");
   g_autofree char *shared = NULL;
   g_autofree char *victim = NULL;
   g_autofree char *binary = NULL;
