@@ -9,18 +9,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <glib-unix.h>
+#ifdef G_OS_UNIX
+# include <poll.h>
+# include <sys/resource.h>
+# include <glib-unix.h>
+#endif
+#ifndef O_CLOEXEC
+# define O_CLOEXEC 0
+#endif
 
 #include "test-utils.h"
 #include "pipecom-private.h"
@@ -124,7 +129,7 @@ child_listener_main (int    argc,
       if (g_strcmp0 (argv[i], "threaded") == 0)
         threaded = TRUE;
       else if (g_str_has_prefix (argv[i], "log="))
-        child_log_fd = open (argv[i] + 4, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        child_log_fd = g_open (argv[i] + 4, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     }
 
   child_common_setup ();
@@ -154,6 +159,7 @@ child_listener_main (int    argc,
   return 0;
 }
 
+#ifdef G_OS_UNIX
 /* A listener in a process out of file descriptors: RLIMIT_NOFILE lowered to
  * 64, then every free descriptor taken once it listens ("FULL"). SIGUSR1
  * gives them back ("FREED"), SIGUSR2 takes them again ("FULL"). */
@@ -376,6 +382,8 @@ child_other_user_main (int    argc,
   return 0;
 }
 
+#endif /* G_OS_UNIX */
+
 static int
 child_send_main (int    argc,
                  char **argv)
@@ -495,12 +503,14 @@ maybe_run_child (int    argc,
 
   if (g_strcmp0 (argv[1], "--child-listener") == 0)
     status = child_listener_main (argc, argv);
+#ifdef G_OS_UNIX
   else if (g_strcmp0 (argv[1], "--child-listener-no-fds") == 0)
     status = child_listener_no_fds_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-other-user") == 0)
     status = child_other_user_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-raw-client") == 0)
     status = child_raw_client_main (argc, argv);
+#endif
   else if (g_strcmp0 (argv[1], "--child-send") == 0)
     status = child_send_main (argc, argv);
   else if (g_strcmp0 (argv[1], "--child-clients") == 0)
