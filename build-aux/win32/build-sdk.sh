@@ -276,12 +276,21 @@ step_wine ()
 
 print_env ()
 {
+  local lang=${LANG:-}
+  case $lang in
+    *.*) ;;
+    *) lang=C.UTF-8 ;;
+  esac
   cat <<ENV
 export WIN32_SDK_DIR='$SDK'
 export WINEPREFIX='$WINEPREFIX'
 export WINEDEBUG='$WINEDEBUG'
 export WINEPATH='$PREFIX/bin'
 export PIPECOM_WIN32_CROSS_FILE='$SDK/$HOST.ini'
+# Without an encoding in LANG (unset, or C), GLib asks Wine for the console's code page,
+# which fails with no console (CI: no stdin, output to a pipe); g_test_init()
+# makes that warning fatal and every test exits with status 3.
+export LANG='$lang'
 ENV
 }
 
