@@ -38,6 +38,10 @@
 # include <glib-unix.h>
 # include <glib/gstdio.h>
 #endif
+#ifdef G_OS_WIN32
+# include <windows.h>
+# undef STATUS_TIMEOUT   /* winnt.h's NTSTATUS; ours is in the enum below */
+#endif
 
 /* The exit statuses. Keep them in step with the table below and with
  * docs/pipecom.xml. */
@@ -722,10 +726,10 @@ response_error_cb (PipecomPipe  *pipe,
   print_error_line (line);
 }
 
-#ifdef G_OS_UNIX
-/* SIGINT and SIGTERM: stop at once. The commands still running are
- * killed, and their messages (and those waiting for a job) answered
- * with an error, so that the pipe may stop and remove its FIFO. */
+/* SIGINT and SIGTERM (Ctrl+C and Ctrl+Break on Windows): stop at once.
+ * The commands still running are killed, and their messages (and those
+ * waiting for a job) answered with an error, so that the pipe may stop
+ * and remove its FIFO. */
 static gboolean
 signal_cb (gpointer user_data)
 {
@@ -748,6 +752,71 @@ signal_cb (gpointer user_data)
 
   pipecom_pipe_stop (listener->pipe);
   return G_SOURCE_CONTINUE;
+}
+
+#ifdef G_OS_WIN32
+/* Ctrl+C and Ctrl+Break. The handler runs on a thread of its own: it
+ * only schedules signal_cb() in the main context, which runs the pipe.
+ * Other events (closing the console, logging off) keep their default:
+ * the process ends. */
+static GMutex ctrl_lock;
+static Listener *ctrl_listener;   /* (nullable) (unowned) */
+static GSource *ctrl_source;      /* (nullable) (owned) */
+
+static gboolean
+ctrl_cb (gpointer user_data)
+{
+  signal_cb (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static BOOL WINAPI
+console_ctrl_handler (DWORD ctrl_type)
+{
+  BOOL handled = FALSE;
+
+  if (ctrl_type != CTRL_C_EVENT && ctrl_type != CTRL_BREAK_EVENT)
+    return FALSE;
+
+  g_mutex_lock (&ctrl_lock);
+  if (ctrl_listener != NULL)
+    {
+      if (ctrl_source == NULL)
+        {
+          ctrl_source = g_idle_source_new ();
+          g_source_set_priority (ctrl_source, G_PRIORITY_DEFAULT);
+          g_source_set_callback (ctrl_source, ctrl_cb, ctrl_listener, NULL);
+          g_source_set_static_name (ctrl_source, "[pipecom] console control");
+          g_source_attach (ctrl_source, NULL);
+        }
+      handled = TRUE;
+    }
+  g_mutex_unlock (&ctrl_lock);
+
+  return handled;
+}
+
+static void
+watch_console_ctrl (Listener *listener)
+{
+  g_mutex_lock (&ctrl_lock);
+  ctrl_listener = listener;
+  g_mutex_unlock (&ctrl_lock);
+  SetConsoleCtrlHandler (console_ctrl_handler, TRUE);
+}
+
+static void
+unwatch_console_ctrl (void)
+{
+  SetConsoleCtrlHandler (console_ctrl_handler, FALSE);
+  g_mutex_lock (&ctrl_lock);
+  ctrl_listener = NULL;
+  if (ctrl_source != NULL)
+    {
+      g_source_destroy (ctrl_source);
+      g_clear_pointer (&ctrl_source, g_source_unref);
+    }
+  g_mutex_unlock (&ctrl_lock);
 }
 #endif
 
@@ -795,7 +864,11 @@ command_listen (char **argv)
   if ((status = parse_options (entries, "NAME",
                                "Listen on the pipe NAME and print each message it receives, one per line\n"
                                "(backslashes, control characters and invalid UTF-8 escaped), until the die\n"
+#ifdef G_OS_WIN32
+                               "code arrives, a limit is reached, or Ctrl+C or Ctrl+Break.",
+#else
                                "code arrives, a limit is reached, or SIGINT or SIGTERM.",
+#endif
                                &argv)) != STATUS_OK)
     return status;
   if (argv[1] == NULL || argv[2] != NULL)
@@ -839,6 +912,8 @@ command_listen (char **argv)
 #ifdef G_OS_UNIX
   sigint_id = g_unix_signal_add (SIGINT, signal_cb, &listener);
   sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &listener);
+#else
+  watch_console_ctrl (&listener);
 #endif
 
   ok = pipecom_pipe_run (pipe, &error);
@@ -846,6 +921,8 @@ command_listen (char **argv)
 #ifdef G_OS_UNIX
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
+#else
+  unwatch_console_ctrl ();
 #endif
 
   g_signal_handlers_disconnect_by_data (pipe, &listener);
@@ -1196,8 +1273,13 @@ print_help (FILE *stream)
   g_string_append (help,
                    "\n"
                    "Run “pipecom COMMAND --help” for the options of a command.\n"
+#ifdef G_OS_WIN32
+                   "A simple NAME is the named pipe \\\\.\\pipe\\NAME; a full \\\\.\\pipe\\… name is\n"
+                   "used as is. “list” and “clean” are not available on Windows.\n"
+#else
                    "A simple NAME is a pipe of the user's pipe directory, $XDG_RUNTIME_DIR/pipecom;\n"
                    "a NAME with a “/” is a path.\n"
+#endif
                    "\n");
   g_string_append (help, exit_statuses);
   g_string_append_c (help, '\n');
