@@ -39,6 +39,8 @@
 # include <glib/gstdio.h>
 #endif
 #ifdef G_OS_WIN32
+# include <fcntl.h>
+# include <io.h>
 # include <windows.h>
 # undef STATUS_TIMEOUT   /* winnt.h's NTSTATUS; ours is in the enum below */
 #endif
@@ -1292,8 +1294,22 @@ main (int   argc,
       char *argv[])
 {
   g_auto(GStrv) args = NULL;
+#ifdef G_OS_WIN32
+  g_auto(GStrv) utf8_argv = NULL;
+#endif
 
   setlocale (LC_ALL, "");
+
+#ifdef G_OS_WIN32
+  /* main()'s argv is in the ANSI code page: take the arguments as UTF-8,
+   * as GLib wants them. And messages are bytes: no text-mode stdio
+   * turning "\n" into "\r\n" or stopping at ^Z. */
+  utf8_argv = g_win32_get_command_line ();
+  argv = utf8_argv;
+  argc = (int) g_strv_length (utf8_argv);
+  _setmode (_fileno (stdin), _O_BINARY);
+  _setmode (_fileno (stdout), _O_BINARY);
+#endif
 
   if (argc < 2)
     return usage_error ("No command given");
