@@ -93,6 +93,7 @@ struct _PipecomPipe
   char              *response_pipe_name;  /* (nullable) */
   guint              buffer_size;
   guint              max_message_size;
+  PipecomAccess      access;
   gboolean           threaded;
 
   /* state readable from any thread */
@@ -139,6 +140,7 @@ enum {
   PROP_LISTENING,
   PROP_MESSAGE_COUNT,
   PROP_STOP_REASON,
+  PROP_ACCESS,
   N_PROPS
 };
 
@@ -872,7 +874,7 @@ pipecom_pipe_listen (PipecomPipe  *self,
   if (!(path = _pipecom_transport_resolve (self->name, error)))
     return FALSE;
 
-  intake = _pipecom_intake_new (self->name, path, self->buffer_size,
+  intake = _pipecom_intake_new (self->name, path, self->buffer_size, self->access,
                                 &pipe_intake_funcs, self, error);
   if (intake == NULL)
     return FALSE;
@@ -1091,6 +1093,9 @@ pipecom_pipe_get_property (GObject    *object,
     case PROP_MAX_MESSAGE_SIZE:
       g_value_set_uint (value, self->max_message_size);
       break;
+    case PROP_ACCESS:
+      g_value_set_enum (value, self->access);
+      break;
     case PROP_THREADED:
       g_value_set_boolean (value, self->threaded);
       break;
@@ -1138,6 +1143,9 @@ pipecom_pipe_set_property (GObject      *object,
       break;
     case PROP_MAX_MESSAGE_SIZE:
       pipecom_pipe_set_max_message_size (self, g_value_get_uint (value));
+      break;
+    case PROP_ACCESS:
+      pipecom_pipe_set_access (self, g_value_get_enum (value));
       break;
     case PROP_THREADED:
       self->threaded = g_value_get_boolean (value);
@@ -1440,6 +1448,36 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
                          "Why the pipe last stopped",
                        PIPECOM_TYPE_STOP_REASON, PIPECOM_STOP_REASON_NONE,
                        (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:access:
+   *
+   * Who may send to the pipe: only its user (%PIPECOM_ACCESS_PRIVATE, the
+   * default), the members of its group, or everyone. Takes effect at the
+   * next pipecom_pipe_listen().
+   *
+   * A shared pipe must be named by a path (a name with a “/”) in a
+   * directory that only the listener's user (or root, when the listener
+   * runs as root) can write: pipecom_pipe_listen() fails with
+   * %PIPECOM_ERROR_INVALID_PIPE for a simple name and with
+   * %PIPECOM_ERROR_PERMISSION_DENIED for a directory others can write,
+   * since senders of other users would refuse it. On Unix the FIFO is
+   * made writable (never readable) by the group (0620) or by everyone
+   * (0622), and the listener keeps a channel directory “PATH.d” (mode
+   * 3730 or 1733) where senders create their private channels. On
+   * Windows, sharing is not supported yet and pipecom_pipe_listen() fails
+   * with %PIPECOM_ERROR_PERMISSION_DENIED.
+   *
+   * Senders are not authenticated: read the risks in #PipecomAccess.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ACCESS] =
+    g_param_spec_enum ("access",
+                       "Access",
+                       "Who may send to the pipe",
+                       PIPECOM_TYPE_ACCESS, PIPECOM_ACCESS_PRIVATE,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1815,6 +1853,46 @@ pipecom_pipe_set_max_message_size (PipecomPipe *self,
     return;
   self->max_message_size = max_message_size;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/**
+ * pipecom_pipe_get_access:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:access.
+ *
+ * Returns: who may send to the pipe
+ *
+ * Since: 1.0
+ */
+PipecomAccess
+pipecom_pipe_get_access (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), PIPECOM_ACCESS_PRIVATE);
+
+  return self->access;
+}
+
+/**
+ * pipecom_pipe_set_access:
+ * @self: a #PipecomPipe
+ * @access: who may send to the pipe
+ *
+ * Sets #PipecomPipe:access. Read its risks first.
+ *
+ * Since: 1.0
+ */
+void
+pipecom_pipe_set_access (PipecomPipe   *self,
+                         PipecomAccess  access)
+{
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+  g_return_if_fail (access <= PIPECOM_ACCESS_EVERYONE);
+
+  if (self->access == access)
+    return;
+  self->access = access;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCESS]);
 }
 
 /**

@@ -42,6 +42,33 @@ typedef enum
 } PipecomStopReason;
 
 /**
+ * PipecomAccess:
+ * @PIPECOM_ACCESS_PRIVATE: only the user running the listener can send
+ *   (the default).
+ * @PIPECOM_ACCESS_GROUP: the members of the pipe's group can send too. The
+ *   group is the one the FIFO gets when it is created: the listener's
+ *   effective group, or the directory's group if the directory has the
+ *   set-group-ID bit.
+ * @PIPECOM_ACCESS_EVERYONE: every local user can send.
+ *
+ * Who may send to a #PipecomPipe; see #PipecomPipe:access.
+ *
+ * Sharing has risks: senders are not authenticated (the handler cannot
+ * tell who sent a message), every allowed user can fill the listener with
+ * messages and its channel directory with files, and the pipe's name is
+ * only as trustworthy as its directory. Only the listener reads messages
+ * and only the sender reads its replies. See SECURITY.md.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  PIPECOM_ACCESS_PRIVATE,
+  PIPECOM_ACCESS_GROUP,
+  PIPECOM_ACCESS_EVERYONE,
+} PipecomAccess;
+
+/**
  * PIPECOM_DEFAULT_DIE_CODE:
  *
  * The default value of #PipecomPipe:die-code.
@@ -107,6 +134,11 @@ guint              pipecom_pipe_get_max_message_size   (PipecomPipe  *self);
 PIPECOM_AVAILABLE_IN_ALL
 void               pipecom_pipe_set_max_message_size   (PipecomPipe  *self,
                                                         guint         max_message_size);
+PIPECOM_AVAILABLE_IN_ALL
+PipecomAccess      pipecom_pipe_get_access             (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_access             (PipecomPipe  *self,
+                                                        PipecomAccess access);
 PIPECOM_AVAILABLE_IN_ALL
 gboolean           pipecom_pipe_get_threaded           (PipecomPipe  *self);
 PIPECOM_AVAILABLE_IN_ALL

@@ -121,6 +121,7 @@ typedef struct
 PipecomIntake     *_pipecom_intake_new       (const char               *name,
                                               const char               *path,
                                               guint                     buffer_size,
+                                              PipecomAccess             access,
                                               const PipecomIntakeFuncs *funcs,
                                               gpointer                  user_data,
                                               GError                  **error);

@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -275,6 +276,169 @@ _pipecom_transport_open_fifo (const char *path,
   return fd;
 }
 
+/* ---- Shared pipes (PipecomPipe:access, SECURITY.md) ----
+ *
+ * A shared pipe's FIFO is writable by its group or by everyone, never
+ * readable. Senders of other users create their private channels in the
+ * listener's channel directory PATH.d, which they can write but not list
+ * (and, being sticky, where nobody removes another's files), under names
+ * of 128 random bits; the listener opens only such names there. */
+
+#define SHARED_CHANNEL_PREFIX ".s"
+#define SHARED_CHANNEL_HEX    32
+
+static char *
+channel_dir_path (const char *path)
+{
+  return g_strconcat (path, ".d", NULL);
+}
+
+/* Whether @dir is a directory of @uid that nobody else can write. */
+static gboolean
+dir_is_owned_by (const char *dir,
+                 uid_t       uid)
+{
+  struct stat st;
+
+  return stat (dir, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == uid &&
+         (st.st_mode & 0022) == 0;
+}
+
+/* Whether @chandir is the channel directory of a shared pipe of @uid. */
+static gboolean
+is_channel_dir (const char *chandir,
+                uid_t       uid)
+{
+  struct stat st;
+
+  return lstat (chandir, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == uid &&
+         (st.st_mode & S_ISVTX) != 0 && (st.st_mode & 0044) == 0;
+}
+
+static gboolean
+is_shared_channel_name (const char *name)
+{
+  if (!g_str_has_prefix (name, SHARED_CHANNEL_PREFIX) ||
+      strlen (name) != strlen (SHARED_CHANNEL_PREFIX) + SHARED_CHANNEL_HEX)
+    return FALSE;
+
+  for (const char *p = name + strlen (SHARED_CHANNEL_PREFIX); *p; p++)
+    if (!g_ascii_isxdigit (*p))
+      return FALSE;
+
+  return TRUE;
+}
+
+/* Removes a channel directory and what senders left in it. */
+static void
+remove_channel_dir (const char *chandir)
+{
+  int dfd = open (chandir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct dirent *entry;
+  DIR *d;
+
+  if (dfd < 0)
+    return;
+
+  if ((d = fdopendir (dfd)) == NULL)
+    {
+      close (dfd);
+      return;
+    }
+
+  while ((entry = readdir (d)) != NULL)
+    {
+      if (g_str_equal (entry->d_name, ".") || g_str_equal (entry->d_name, ".."))
+        continue;
+      if (unlinkat (dirfd (d), entry->d_name, 0) != 0 && errno == EISDIR)
+        unlinkat (dirfd (d), entry->d_name, AT_REMOVEDIR);
+    }
+  closedir (d);
+
+  if (g_rmdir (chandir) != 0)
+    g_debug ("Cannot remove the channel directory “%s”: %s", chandir, g_strerror (errno));
+}
+
+/* Makes a fresh channel directory for a shared pipe at @chandir,
+ * replacing a stale one of ours (we hold the lock). */
+static gboolean
+make_channel_dir (const char     *chandir,
+                  PipecomAccess   access,
+                  GError        **error)
+{
+  mode_t mode = access == PIPECOM_ACCESS_GROUP ? 03730 : 01733;
+  struct stat st;
+
+  if (lstat (chandir, &st) == 0)
+    {
+      if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                       "Refusing the channel directory “%s”: it is not a directory "
+                       "of yours", chandir);
+          return FALSE;
+        }
+      remove_channel_dir (chandir);
+    }
+
+  if (g_mkdir (chandir, 0700) != 0)
+    {
+      _pipecom_set_error_from_errno (error, errno, "Cannot create the channel directory",
+                                     chandir);
+      return FALSE;
+    }
+
+  /* mkdir() applied the umask and ignores the special bits. Nobody else
+   * can write the parent directory, so the path is still ours. */
+  if (chmod (chandir, mode) != 0)
+    {
+      _pipecom_set_error_from_errno (error, errno, "Cannot set the mode of", chandir);
+      g_rmdir (chandir);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* A listener may share only a pipe that senders of other users accept: at
+ * a path, in a directory nobody but us can write. */
+static gboolean
+check_shareable (const char     *name,
+                 const char     *path,
+                 PipecomAccess   access,
+                 GError        **error)
+{
+  g_autofree char *dir = NULL;
+  struct stat st;
+
+  if (strchr (name, '/') == NULL)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                   "Cannot share pipe “%s” with %s: a shared pipe must be named by a "
+                   "path (a name with “/”), not live in your private directory",
+                   name, access == PIPECOM_ACCESS_GROUP ? "a group" : "everyone");
+      return FALSE;
+    }
+
+  dir = g_path_get_dirname (path);
+  if (stat (dir, &st) != 0)
+    {
+      _pipecom_set_error_from_errno (error, errno, "Cannot inspect", dir);
+      return FALSE;
+    }
+
+  if (!dir_is_owned_by (dir, geteuid ()))
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                   "Cannot share pipe “%s”: its directory “%s” must be yours and "
+                   "writable by nobody else (owner %u, mode %04o), or senders refuse it",
+                   name, dir, (guint) st.st_uid, (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /* Checks what is at @path before a listener takes it: nothing, or a FIFO of
  * ours (stale, since we hold the lock). Anything else is refused. */
 static gboolean
@@ -384,16 +548,21 @@ take_lock (const char  *name,
 }
 
 static gboolean
-transport_listen (const char  *name,
-                  const char  *path,
-                  int         *fifo_fd,
-                  int         *keep_fd,
-                  int         *lock_fd,
-                  GError     **error)
+transport_listen (const char     *name,
+                  const char     *path,
+                  PipecomAccess   access,
+                  const char     *chandir,
+                  int            *fifo_fd,
+                  int            *keep_fd,
+                  int            *lock_fd,
+                  GError        **error)
 {
   g_autofree char *lock_path = g_strconcat (path, ".lock", NULL);
   gboolean exists;
   int lfd, rfd, wfd, saved_errno;
+
+  if (access != PIPECOM_ACCESS_PRIVATE && !check_shareable (name, path, access, error))
+    return FALSE;
 
   if ((lfd = take_lock (name, lock_path, error)) < 0)
     return FALSE;
@@ -449,6 +618,23 @@ transport_listen (const char  *name,
       return FALSE;
     }
 
+  /* Shared: the channel directory first, then the FIFO's mode lets the
+   * group or everyone in (writable, never readable). */
+  if (chandir != NULL &&
+      (!make_channel_dir (chandir, access, error) ||
+       fchmod (rfd, access == PIPECOM_ACCESS_GROUP ? 0620 : 0622) != 0))
+    {
+      if (error != NULL && *error == NULL)
+        _pipecom_set_error_from_errno (error, errno, "Cannot set the mode of", path);
+      remove_channel_dir (chandir);
+      close (wfd);
+      close (rfd);
+      g_unlink (path);
+      g_unlink (lock_path);
+      close (lfd);
+      return FALSE;
+    }
+
   *fifo_fd = rfd;
   *keep_fd = wfd;
   *lock_fd = lfd;
@@ -458,13 +644,16 @@ transport_listen (const char  *name,
 
 static void
 transport_unlisten (const char *path,
+                    const char *chandir,
                     int         lock_fd)
 {
   g_autofree char *lock_path = g_strconcat (path, ".lock", NULL);
 
-  /* Remove the FIFO first, so that new senders fail at once, then the lock
-   * while we still hold it. */
+  /* Remove the FIFO first, so that new senders fail at once, then the
+   * channel directory and the lock while we still hold it. */
   g_unlink (path);
+  if (chandir != NULL)
+    remove_channel_dir (chandir);
   g_unlink (lock_path);
   if (lock_fd >= 0)
     close (lock_fd);
@@ -583,6 +772,138 @@ _pipecom_transport_new_channel (gboolean   with_req,
   return NULL;
 }
 
+static gboolean
+random_hex (char  *out,
+            gsize  n_bytes)
+{
+  guint8 bytes[64];
+  ssize_t n;
+  int fd;
+
+  g_assert (n_bytes <= sizeof bytes);
+
+  if ((fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
+    return FALSE;
+  do
+    n = read (fd, bytes, n_bytes);
+  while (n < 0 && errno == EINTR);
+  close (fd);
+
+  if (n != (ssize_t) n_bytes)
+    return FALSE;
+
+  for (gsize i = 0; i < n_bytes; i++)
+    g_snprintf (out + 2 * i, 3, "%02x", bytes[i]);
+
+  return TRUE;
+}
+
+/* Makes the mode of a FIFO of ours exactly @mode. */
+static gboolean
+chmod_own_fifo (const char *path,
+                int         fd,
+                mode_t      mode)
+{
+  int saved_errno;
+  int own_fd = fd >= 0 ? fd : _pipecom_transport_open_fifo (path, O_RDONLY, &saved_errno);
+  gboolean ok = own_fd >= 0 && fchmod (own_fd, mode) == 0;
+
+  if (fd < 0 && own_fd >= 0)
+    close (own_fd);
+
+  return ok;
+}
+
+/* A private channel in the channel directory of a shared pipe: a name of
+ * 128 random bits, readable (request) or writable (reply) by the group or
+ * by everyone, as the pipe is, so that its listener can open it. */
+static char *
+new_shared_channel (const char  *chandir,
+                    gboolean     everyone,
+                    gboolean     with_req,
+                    int         *rep_fd,
+                    GError     **error)
+{
+  for (guint tries = 0; tries < 8; tries++)
+    {
+      char hex[2 * (SHARED_CHANNEL_HEX / 2) + 1];
+      g_autofree char *base = NULL;
+      g_autofree char *rep = NULL;
+      g_autofree char *req = NULL;
+      int saved_errno;
+      int fd;
+
+      if (!random_hex (hex, SHARED_CHANNEL_HEX / 2))
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
+                       "Cannot read random bytes for a channel name from /dev/urandom");
+          return NULL;
+        }
+
+      base = g_strconcat (chandir, "/" SHARED_CHANNEL_PREFIX, hex, NULL);
+      rep = g_strconcat (base, ".rep", NULL);
+
+      if (strlen (base) + 4 + PIPECOM_ANNOUNCE_HEADER_SIZE > PIPECOM_ANNOUNCE_MAX - 64)
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                       "The channel directory “%s” has too long a path for a "
+                       "connection announcement (at most %d bytes)",
+                       chandir, PIPECOM_ANNOUNCE_MAX);
+          return NULL;
+        }
+
+      if (mkfifo (rep, 0600) != 0)
+        {
+          if (errno == EEXIST)
+            continue;
+          _pipecom_set_error_from_errno (error, errno, "Cannot create the reply channel", rep);
+          return NULL;
+        }
+
+      if (with_req)
+        {
+          req = g_strconcat (base, ".req", NULL);
+          if (mkfifo (req, 0600) != 0)
+            {
+              saved_errno = errno;
+              g_unlink (rep);
+              if (saved_errno == EEXIST)
+                continue;
+              _pipecom_set_error_from_errno (error, saved_errno,
+                                             "Cannot create the request channel", req);
+              return NULL;
+            }
+        }
+
+      fd = _pipecom_transport_open_fifo (rep, O_RDONLY, &saved_errno);
+      if (fd < 0)
+        {
+          _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the reply channel", rep);
+          _pipecom_transport_remove_channel (base);
+          return NULL;
+        }
+
+      /* The channel directory is the listener's: it could swap our files,
+       * so change modes only through descriptors of our own FIFOs. */
+      if (!chmod_own_fifo (rep, fd, everyone ? 0602 : 0620) ||
+          (with_req && !chmod_own_fifo (req, -1, everyone ? 0604 : 0640)))
+        {
+          _pipecom_set_error_from_errno (error, errno, "Cannot set the mode of the channel",
+                                         base);
+          close (fd);
+          _pipecom_transport_remove_channel (base);
+          return NULL;
+        }
+
+      *rep_fd = fd;
+      return g_steal_pointer (&base);
+    }
+
+  g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
+               "Cannot create a unique channel in “%s”", chandir);
+  return NULL;
+}
+
 void
 _pipecom_transport_remove_channel (const char *base)
 {
@@ -631,6 +952,7 @@ struct _PipecomIntake
   int                       keep_fd;
   int                       lock_fd;
   int                       spare_fd; /* reserved for refusing at EMFILE */
+  char                     *chandir;  /* (nullable) a shared pipe's channel directory */
   GSource                  *source;   /* (owned) (nullable) */
   gboolean                  in_records;
   gboolean                  closing;
@@ -654,6 +976,60 @@ set_pipe_size (int   fd,
 #endif
 }
 
+/* Opens a channel file named by a peer. A shared pipe's channels belong to
+ * their senders (any user): they are FIFOs in our channel directory, and
+ * never hard links to files elsewhere. */
+static int
+open_channel (PipecomIntake *intake,
+              const char    *path,
+              int            flags,
+              int           *saved_errno)
+{
+  struct stat st;
+  int fd;
+
+  if (intake->chandir == NULL)
+    return _pipecom_transport_open_fifo (path, flags, saved_errno);
+
+  do
+    fd = open (path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+
+  if (fd < 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstat (fd, &st) != 0 || !S_ISFIFO (st.st_mode) || st.st_nlink != 1)
+    {
+      close (fd);
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  *saved_errno = 0;
+  return fd;
+}
+
+/* Whether the listener may open the channel @base names: any of ours for
+ * a private pipe; for a shared one, only a channel name directly in its
+ * channel directory, so that no sender makes it open another file of its
+ * user's. */
+static gboolean
+channel_allowed (PipecomIntake *intake,
+                 const char    *base)
+{
+  gsize n;
+
+  if (intake->chandir == NULL)
+    return TRUE;
+
+  n = strlen (intake->chandir);
+  return strncmp (base, intake->chandir, n) == 0 && base[n] == '/' &&
+         is_shared_channel_name (base + n + 1);
+}
+
 /* Answers a record when no connection is possible: the listener is
  * stopping, or the record is of another version. */
 void
@@ -668,7 +1044,7 @@ _pipecom_peer_refuse (PipecomPeer  *peer,
   int saved_errno;
   int fd;
 
-  fd = _pipecom_transport_open_fifo (rep, O_WRONLY, &saved_errno);
+  fd = open_channel (peer->intake, rep, O_WRONLY, &saved_errno);
   if (fd < 0)
     return;
 
@@ -726,7 +1102,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
     {
       g_autofree char *req = g_strconcat (peer->base, ".req", NULL);
 
-      in_fd = _pipecom_transport_open_fifo (req, O_RDONLY, &saved_errno);
+      in_fd = open_channel (peer->intake, req, O_RDONLY, &saved_errno);
       if (in_fd < 0)
         {
           g_debug ("Cannot open channel “%s”: %s", req, g_strerror (saved_errno));
@@ -735,7 +1111,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
         }
     }
 
-  out_fd = _pipecom_transport_open_fifo (rep, O_WRONLY, &saved_errno);
+  out_fd = open_channel (peer->intake, rep, O_WRONLY, &saved_errno);
   if (out_fd < 0)
     {
       g_debug ("Cannot open channel “%s”: %s", rep, g_strerror (saved_errno));
@@ -844,6 +1220,8 @@ process_records (PipecomIntake *intake)
 
       if (record.base == NULL)
         g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", intake->name, used);
+      else if (!channel_allowed (intake, record.base))
+        g_debug ("Pipe “%s”: refusing a channel outside its channel directory", intake->name);
       else if (record.version != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (record.base))
         {
           PipecomPeer peer = { intake, record.base };
@@ -948,14 +1326,19 @@ PipecomIntake *
 _pipecom_intake_new (const char               *name,
                      const char               *path,
                      guint                     buffer_size,
+                     PipecomAccess             access,
                      const PipecomIntakeFuncs *funcs,
                      gpointer                  user_data,
                      GError                  **error)
 {
+  g_autofree char *chandir = NULL;
   PipecomIntake *intake;
   int fifo_fd, keep_fd, lock_fd;
 
-  if (!transport_listen (name, path, &fifo_fd, &keep_fd, &lock_fd, error))
+  if (access != PIPECOM_ACCESS_PRIVATE)
+    chandir = channel_dir_path (path);
+
+  if (!transport_listen (name, path, access, chandir, &fifo_fd, &keep_fd, &lock_fd, error))
     return NULL;
 
   intake = g_new0 (PipecomIntake, 1);
@@ -968,6 +1351,7 @@ _pipecom_intake_new (const char               *name,
   intake->keep_fd = keep_fd;
   intake->lock_fd = lock_fd;
   intake->spare_fd = open_spare_fd ();
+  intake->chandir = g_steal_pointer (&chandir);
 
   return intake;
 }
@@ -1005,7 +1389,8 @@ _pipecom_intake_free (PipecomIntake *intake)
   close_fifo (intake);
   if (intake->spare_fd >= 0)
     close (intake->spare_fd);
-  transport_unlisten (intake->path, intake->lock_fd);
+  transport_unlisten (intake->path, intake->chandir, intake->lock_fd);
+  g_free (intake->chandir);
   g_free (intake->name);
   g_free (intake->path);
   g_free (intake);
@@ -1019,6 +1404,7 @@ struct _PipecomDial
   char     *path;
   gboolean  duplex;
   char     *base;      /* (nullable) the channel's files, until established */
+  char     *chandir;   /* (nullable) a shared pipe's channel directory */
   int       rep_fd;    /* until handed to the connection */
   dev_t     dev;
   ino_t     ino;
@@ -1038,6 +1424,62 @@ _pipecom_dial_new (const char *name,
   return dial;
 }
 
+/* Opens the well-known FIFO for writing. It must be ours, or a shared
+ * FIFO (writable by group or others) of another user, named by a path, in
+ * a directory only that user can write (so that nobody else can have
+ * planted it there: a FIFO in /tmp stays refused), with its channel
+ * directory next to it. For a shared FIFO, *chandir is set to where our
+ * channels go. */
+static int
+open_pipe_fifo (PipecomDial  *dial,
+                char        **chandir,
+                int          *saved_errno)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *cd = NULL;
+  gboolean shared;
+  struct stat st;
+  int fd;
+
+  if (chandir != NULL)
+    *chandir = NULL;
+
+  do
+    fd = open (dial->path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+
+  if (fd < 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstat (fd, &st) != 0 || !S_ISFIFO (st.st_mode))
+    goto refuse;
+
+  shared = (st.st_mode & 0022) != 0 && strchr (dial->name, '/') != NULL;
+  if (shared)
+    {
+      dir = g_path_get_dirname (dial->path);
+      cd = channel_dir_path (dial->path);
+      shared = dir_is_owned_by (dir, st.st_uid) && is_channel_dir (cd, st.st_uid);
+    }
+
+  if (st.st_uid != geteuid () && !shared)
+    goto refuse;
+
+  if (shared && chandir != NULL)
+    *chandir = g_steal_pointer (&cd);
+
+  *saved_errno = 0;
+  return fd;
+
+refuse:
+  close (fd);
+  *saved_errno = EPERM;
+  return -1;
+}
+
 /* Announces a channel once. On ANNOUNCED, *conn (created on the first
  * announcement of this channel) reads the listener's answer. */
 PipecomDialResult
@@ -1051,6 +1493,7 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
                        GMainContext                 *context,
                        GError                      **error)
 {
+  g_autofree char *chandir = NULL;
   guint8 record[PIPECOM_ANNOUNCE_MAX];
   gsize len;
   ssize_t n;
@@ -1058,16 +1501,7 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
   int fd;
   struct stat st;
 
-  if (dial->base == NULL)
-    {
-      dial->base = _pipecom_transport_new_channel (dial->duplex, &dial->rep_fd, error);
-      if (dial->base == NULL)
-        return PIPECOM_DIAL_FAILED;
-    }
-
-  len = _pipecom_encode_announce (record, kind, dial->base, inline_data, inline_len);
-
-  fd = _pipecom_transport_open_fifo (dial->path, O_WRONLY, &saved_errno);
+  fd = open_pipe_fifo (dial, &chandir, &saved_errno);
   if (fd < 0)
     {
       if (saved_errno == ENXIO || saved_errno == ENOENT)
@@ -1075,7 +1509,8 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
 
       if (saved_errno == EPERM || saved_errno == ELOOP || saved_errno == EISDIR)
         g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
-                     "Refusing pipe “%s”: “%s” is not a FIFO owned by you (%s)",
+                     "Refusing pipe “%s”: “%s” is not a FIFO owned by you, nor a shared "
+                     "one in a directory only its owner can write (%s)",
                      dial->name, dial->path,
                      saved_errno == ELOOP ? "a symbolic link" :
                      saved_errno == EISDIR ? "a directory" : "wrong type or owner");
@@ -1084,11 +1519,38 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
       return PIPECOM_DIAL_FAILED;
     }
 
-  if (fstat (fd, &st) == 0)
+  if (fstat (fd, &st) != 0)
     {
-      dial->dev = st.st_dev;
-      dial->ino = st.st_ino;
+      _pipecom_set_error_from_errno (error, errno, "Cannot inspect pipe", dial->path);
+      close (fd);
+      return PIPECOM_DIAL_FAILED;
     }
+  dial->dev = st.st_dev;
+  dial->ino = st.st_ino;
+
+  /* A channel made for another listener (private, or shared elsewhere)
+   * cannot be announced to this one: start afresh, unless a connection
+   * already reads it. */
+  if (dial->base != NULL && *conn == NULL && g_strcmp0 (chandir, dial->chandir) != 0)
+    _pipecom_dial_reset (dial);
+
+  if (dial->base == NULL)
+    {
+      if (chandir != NULL)
+        dial->base = new_shared_channel (chandir, (st.st_mode & 0002) != 0, dial->duplex,
+                                         &dial->rep_fd, error);
+      else
+        dial->base = _pipecom_transport_new_channel (dial->duplex, &dial->rep_fd, error);
+      if (dial->base == NULL)
+        {
+          close (fd);
+          return PIPECOM_DIAL_FAILED;
+        }
+      g_free (dial->chandir);
+      dial->chandir = g_strdup (chandir);
+    }
+
+  len = _pipecom_encode_announce (record, kind, dial->base, inline_data, inline_len);
 
   do
     n = write (fd, record, len);
@@ -1136,7 +1598,7 @@ _pipecom_dial_lost (PipecomDial       *dial,
   else
     {
       int saved_errno;
-      int fd = _pipecom_transport_open_fifo (dial->path, O_WRONLY, &saved_errno);
+      int fd = open_pipe_fifo (dial, NULL, &saved_errno);
 
       if (fd >= 0)
         close (fd);
@@ -1192,6 +1654,7 @@ void
 _pipecom_dial_free (PipecomDial *dial)
 {
   _pipecom_dial_reset (dial);
+  g_free (dial->chandir);
   g_free (dial->name);
   g_free (dial->path);
   g_free (dial);

@@ -579,13 +579,28 @@ PipecomIntake *
 _pipecom_intake_new (const char               *name,
                      const char               *path,
                      guint                     buffer_size,
+                     PipecomAccess             access,
                      const PipecomIntakeFuncs *funcs,
                      gpointer                  user_data,
                      GError                  **error)
 {
-  PipecomIntake *intake = g_new0 (PipecomIntake, 1);
+  PipecomIntake *intake;
   DWORD instances = 0;
   HANDLE h;
+
+  /* A shared pipe needs a DACL granting the group or Everyone read/write
+   * (never FILE_CREATE_PIPE_INSTANCE), and senders that accept a pipe
+   * server of another user: not done yet. */
+  if (access != PIPECOM_ACCESS_PRIVATE)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                   "Cannot share pipe “%s” with %s: shared pipes are not supported "
+                   "on Windows yet", name,
+                   access == PIPECOM_ACCESS_GROUP ? "a group" : "everyone");
+      return NULL;
+    }
+
+  intake = g_new0 (PipecomIntake, 1);
 
   intake->name = g_strdup (name);
   intake->path = g_strdup (path);
