@@ -1,0 +1,805 @@
+/* test-sharing.c: pipes shared with a group or with everyone
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "test-utils.h"
+#include "pipecom-private.h"
+
+/* The listener of the multi-user tests runs as this unprivileged user (CI
+ * creates it with useradd, see .ci/run), with its own primary group. Its
+ * senders run as two numeric user IDs that have no account: a member,
+ * given that group as a supplementary group, and a third party without
+ * it. setpriv needs no account for either, so nothing else is created. */
+#define OTHER_USER "pipecom-other"
+#define DIE_CODE   "sharing-test-stop"
+
+/* ---- Helper processes (this program run by setpriv) ---- */
+
+static char *
+child_reply_cb (PipecomPipe    *pipe,
+                PipecomMessage *message,
+                gpointer        user_data)
+{
+  GString *texts = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  g_string_append_printf (texts, "%s;", text ? text : "(binary)");
+  return g_strconcat ("echo:", text ? text : "(binary)", NULL);
+}
+
+static void
+child_stopped_cb (PipecomPipe       *pipe,
+                  PipecomStopReason  reason,
+                  gpointer           user_data)
+{
+  g_main_loop_quit (user_data);
+}
+
+/* --sharing-listen ACCESS PATH: prints READY (or LISTEN <error code>),
+ * serves until the die code, then prints the texts it handled. */
+static int
+child_listen_main (char **argv)
+{
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (argv[3]);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GString) texts = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  pipecom_pipe_set_access (pipe, (PipecomAccess) g_ascii_strtoull (argv[2], NULL, 10));
+  pipecom_pipe_set_die_code (pipe, DIE_CODE);
+  pipecom_pipe_set_timeout (pipe, 120);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (child_reply_cb), texts);
+  g_signal_connect (pipe, "stopped", G_CALLBACK (child_stopped_cb), loop);
+
+  if (!pipecom_pipe_listen (pipe, &error))
+    {
+      g_print ("LISTEN %d %s\n", error->code, error->message);
+      return 0;
+    }
+
+  g_print ("READY\n");
+  fflush (stdout);
+  g_main_loop_run (loop);
+  g_print ("TEXTS %s\n", texts->str);
+  return 0;
+}
+
+static void
+print_result (const char *what,
+              const char *reply,
+              GError     *error)
+{
+  if (error != NULL)
+    g_print ("%s %d %s\n", what, error->code, error->message);
+  else
+    g_print ("%s ok %s\n", what, reply ? reply : "");
+}
+
+/* --sharing-client PATH TEXT: a send, a request and a request on a
+ * persistent client; one line for each. */
+static int
+child_client_main (char **argv)
+{
+  g_autoptr(PipecomClient) client = pipecom_client_new (argv[2]);
+  const char *text = argv[3];
+  GError *error = NULL;
+  char *reply;
+
+  pipecom_send (argv[2], text, 20, 2, &error);
+  print_result ("SEND", NULL, error);
+  g_clear_error (&error);
+
+  reply = pipecom_request (argv[2], text, 20, 2, &error);
+  print_result ("REQUEST", reply, error);
+  g_clear_error (&error);
+  g_free (reply);
+
+  pipecom_client_set_timeout (client, 20);
+  pipecom_client_set_max_attempts (client, 2);
+  reply = pipecom_client_request (client, text, NULL, &error);
+  print_result ("CLIENT", reply, error);
+  g_clear_error (&error);
+  g_free (reply);
+  pipecom_client_close (client);
+
+  return 0;
+}
+
+/* ---- The test process (root) ---- */
+
+typedef struct
+{
+  char          *setpriv;
+  struct passwd  listener;   /* OTHER_USER; pw_name etc. not kept */
+  uid_t          member;
+  uid_t          stranger;
+  char          *top;        /* root's, 0755: a copy of this program */
+  char          *binary;
+  char          *dir;        /* the listener's, 0755: its pipes */
+} Users;
+
+static uid_t
+free_uid (uid_t from)
+{
+  for (uid_t uid = from; uid < from + 1000; uid++)
+    if (getpwuid (uid) == NULL)
+      return uid;
+  g_assert_not_reached ();
+}
+
+/* Sets up @users, or skips (saying why) and returns FALSE. */
+static gboolean
+users_init (Users *users)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *self = NULL;
+  g_autofree char *contents = NULL;
+  struct passwd *pw;
+  gsize len;
+
+  memset (users, 0, sizeof *users);
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root, to run other users with setpriv");
+      return FALSE;
+    }
+  if ((pw = getpwnam (OTHER_USER)) == NULL)
+    {
+      g_test_skip ("no user " OTHER_USER " (CI creates it: useradd --system " OTHER_USER ")");
+      return FALSE;
+    }
+  users->listener.pw_uid = pw->pw_uid;
+  users->listener.pw_gid = pw->pw_gid;
+  if ((users->setpriv = g_find_program_in_path ("setpriv")) == NULL)
+    {
+      g_test_skip ("setpriv (util-linux) is not installed");
+      return FALSE;
+    }
+
+  users->member = free_uid (61000);
+  users->stranger = free_uid (users->member + 1);
+  g_assert_cmpuint (users->member, !=, users->listener.pw_uid);
+  g_assert_cmpuint (users->stranger, !=, users->listener.pw_uid);
+
+  users->top = g_dir_make_tmp ("pipecom-sharing-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (users->top, 0755), ==, 0);
+
+  self = g_file_read_link ("/proc/self/exe", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (self, &contents, &len, NULL));
+  users->binary = g_build_filename (users->top, "test-sharing", NULL);
+  g_assert_true (g_file_set_contents_full (users->binary, contents, len,
+                                           G_FILE_SET_CONTENTS_NONE, 0755, NULL));
+
+  /* The listener's directory: its own, writable by nobody else. */
+  users->dir = g_build_filename (users->top, "pipes", NULL);
+  g_assert_cmpint (g_mkdir (users->dir, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (users->dir, 0755), ==, 0);
+  g_assert_cmpint (chown (users->dir, users->listener.pw_uid, users->listener.pw_gid), ==, 0);
+
+  return TRUE;
+}
+
+static void
+users_clear (Users *users)
+{
+  if (users->top != NULL)
+    {
+      g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", users->top);
+      g_assert_cmpint (system (cmd), ==, 0);
+    }
+  g_free (users->setpriv);
+  g_free (users->top);
+  g_free (users->binary);
+  g_free (users->dir);
+}
+
+/* Runs this program as @uid/@gid, with the supplementary group @group
+ * (or none if -1). */
+static GSubprocess *
+spawn_as (Users      *users,
+          uid_t       uid,
+          gid_t       gid,
+          gid_t       group,
+          const char *mode,
+          const char *arg1,
+          const char *arg2)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autofree char *uid_arg = g_strdup_printf ("--reuid=%u", (guint) uid);
+  g_autofree char *gid_arg = g_strdup_printf ("--regid=%u", (guint) gid);
+  g_autofree char *groups_arg = group == (gid_t) -1 ? g_strdup ("--clear-groups")
+                                                    : g_strdup_printf ("--groups=%u", (guint) group);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+  const char *argv[] = { users->setpriv, uid_arg, gid_arg, groups_arg, "--",
+                         users->binary, mode, arg1, arg2, NULL };
+
+  g_subprocess_launcher_set_cwd (launcher, "/");
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  return process;
+}
+
+static char *
+read_line (GSubprocess *process)
+{
+  g_autoptr(GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  g_autoptr(GError) error = NULL;
+  char *line;
+
+  /* One line only: leave the rest in the pipe for the next reader. */
+  g_buffered_input_stream_set_buffer_size (G_BUFFERED_INPUT_STREAM (in), 1);
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (in), FALSE);
+  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return line;
+}
+
+static char *
+finish (GSubprocess *process)
+{
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_successful (process));
+  return out;
+}
+
+/* Runs a sender as @uid and returns what it printed. */
+static char *
+run_client (Users      *users,
+            uid_t       uid,
+            gid_t       group,
+            const char *path,
+            const char *text)
+{
+  g_autoptr(GSubprocess) process = spawn_as (users, uid, uid, group, "--sharing-client",
+                                             path, text);
+  char *out = finish (process);
+
+  g_test_message ("sender %u (group %d) said:\n%s", (guint) uid, (int) group, out);
+  return out;
+}
+
+static void
+assert_client_served (const char *out,
+                      const char *text)
+{
+  g_autofree char *request = g_strdup_printf ("REQUEST ok echo:%s\n", text);
+  g_autofree char *client = g_strdup_printf ("CLIENT ok echo:%s\n", text);
+
+  g_assert_nonnull (strstr (out, "SEND ok \n"));
+  g_assert_nonnull (strstr (out, request));
+  g_assert_nonnull (strstr (out, client));
+}
+
+static void
+assert_client_denied (const char *out)
+{
+  g_autofree char *code = g_strdup_printf (" %d ", PIPECOM_ERROR_PERMISSION_DENIED);
+
+  for (const char *what = "SEND\0REQUEST\0CLIENT\0"; *what; what += strlen (what) + 1)
+    {
+      g_autofree char *line = g_strconcat (what, code, NULL);
+      const char *at = strstr (out, line);
+
+      g_assert_nonnull (at);
+      g_assert_true (at == out || at[-1] == '\n');
+    }
+}
+
+static void
+assert_mode (const char *path,
+             uid_t       uid,
+             gid_t       gid,
+             mode_t      type,
+             guint       mode)
+{
+  struct stat st;
+
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & S_IFMT, ==, type);
+  g_assert_cmpuint (st.st_uid, ==, uid);
+  g_assert_cmpuint (st.st_gid, ==, gid);
+  g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+}
+
+static GSubprocess *
+start_listener (Users         *users,
+                PipecomAccess  access,
+                const char    *path)
+{
+  g_autofree char *access_arg = g_strdup_printf ("%d", access);
+  GSubprocess *process = spawn_as (users, users->listener.pw_uid, users->listener.pw_gid,
+                                   (gid_t) -1, "--sharing-listen", access_arg, path);
+  g_autofree char *line = read_line (process);
+
+  g_test_message ("listener: %s", line);
+  g_assert_cmpstr (line, ==, "READY");
+  return process;
+}
+
+/* Stops the listener with the die code (sent by us, root: another user to
+ * it) and returns the texts it handled. */
+static char *
+stop_listener (GSubprocess *process,
+               const char  *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *lock = g_strconcat (path, ".lock", NULL);
+  g_autofree char *chandir = g_strconcat (path, ".d", NULL);
+  char *texts;
+
+  g_assert_true (pipecom_send (path, DIE_CODE, 20, 2, &error));
+  g_assert_no_error (error);
+  out = finish (process);
+  g_test_message ("listener at exit: %s", out);
+  g_assert_true (g_str_has_prefix (out, "TEXTS "));
+  texts = g_strdup (out + strlen ("TEXTS "));
+
+  /* Nothing of the listener is left. */
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (chandir, G_FILE_TEST_EXISTS));
+  return texts;
+}
+
+static void
+test_group (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *chandir = NULL;
+  g_autofree char *member = NULL;
+  g_autofree char *stranger = NULL;
+  g_autofree char *texts = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+
+  g_test_summary ("A pipe shared with its group: the FIFO is 0620 and the channel directory "
+                  "3730; a member of the group sends and gets replies, others are denied");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "group-pipe", NULL);
+  chandir = g_strconcat (path, ".d", NULL);
+  listener = start_listener (&users, PIPECOM_ACCESS_GROUP, path);
+
+  assert_mode (path, users.listener.pw_uid, users.listener.pw_gid, S_IFIFO, 0620);
+  assert_mode (chandir, users.listener.pw_uid, users.listener.pw_gid, S_IFDIR, 03730);
+
+  member = run_client (&users, users.member, users.listener.pw_gid, path, "member");
+  assert_client_served (member, "member");
+  stranger = run_client (&users, users.stranger, (gid_t) -1, path, "stranger");
+  assert_client_denied (stranger);
+
+  /* The senders removed their channels once connected. */
+  g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
+
+  texts = stop_listener (listener, path);
+  g_assert_cmpstr (texts, ==, "member;member;member;\n");
+
+  users_clear (&users);
+}
+
+static void
+test_everyone (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *chandir = NULL;
+  g_autofree char *member = NULL;
+  g_autofree char *stranger = NULL;
+  g_autofree char *texts = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+
+  g_test_summary ("A pipe shared with everyone: the FIFO is 0622 and the channel directory "
+                  "1733; any user sends and gets replies");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "everyone-pipe", NULL);
+  chandir = g_strconcat (path, ".d", NULL);
+  listener = start_listener (&users, PIPECOM_ACCESS_EVERYONE, path);
+
+  assert_mode (path, users.listener.pw_uid, users.listener.pw_gid, S_IFIFO, 0622);
+  assert_mode (chandir, users.listener.pw_uid, users.listener.pw_gid, S_IFDIR, 01733);
+
+  member = run_client (&users, users.member, users.listener.pw_gid, path, "member");
+  assert_client_served (member, "member");
+  stranger = run_client (&users, users.stranger, (gid_t) -1, path, "stranger");
+  assert_client_served (stranger, "stranger");
+  g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
+
+  texts = stop_listener (listener, path);
+  g_assert_cmpstr (texts, ==, "member;member;member;stranger;stranger;stranger;\n");
+
+  users_clear (&users);
+}
+
+static void
+test_private (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *chandir = NULL;
+  g_autofree char *member = NULL;
+  g_autofree char *texts = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+
+  g_test_summary ("A private pipe (the default) stays private to its user even in a "
+                  "directory fit for sharing, from a member of its group too");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "private-pipe", NULL);
+  chandir = g_strconcat (path, ".d", NULL);
+  listener = start_listener (&users, PIPECOM_ACCESS_PRIVATE, path);
+
+  assert_mode (path, users.listener.pw_uid, users.listener.pw_gid, S_IFIFO, 0600);
+  g_assert_false (g_file_test (chandir, G_FILE_TEST_EXISTS));
+
+  member = run_client (&users, users.member, users.listener.pw_gid, path, "member");
+  assert_client_denied (member);
+
+  /* Root can open the FIFO, but refuses it: another user's, not shared. */
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (pipecom_send (path, "root", 5, 2, &error));
+    g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+  }
+
+  /* The die code cannot reach it either: stop it with a signal. */
+  g_subprocess_send_signal (listener, SIGTERM);
+  g_assert_true (g_subprocess_wait (listener, NULL, NULL));
+  texts = read_line (listener);
+  g_assert_null (texts);
+
+  users_clear (&users);
+}
+
+/* A listener cannot share a simple name, nor a pipe in a directory that
+ * others can write; needs no second user. */
+static void
+test_listen_refused (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("shared-simple");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *chandir = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+
+  g_test_summary ("Sharing a simple name, or a pipe in a directory others can write, fails "
+                  "at listen() with a clear error and leaves nothing behind");
+
+  for (PipecomAccess access = PIPECOM_ACCESS_GROUP; access <= PIPECOM_ACCESS_EVERYONE; access++)
+    {
+      g_clear_object (&pipe);
+      pipe = pipecom_pipe_new (name);
+      pipecom_pipe_set_access (pipe, access);
+      g_assert_cmpint (pipecom_pipe_get_access (pipe), ==, access);
+      g_assert_false (pipecom_pipe_listen (pipe, &error));
+      g_test_message ("%s", error->message);
+      g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE);
+      g_clear_error (&error);
+    }
+
+  tmp = g_dir_make_tmp ("pipecom-sharing-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (tmp, "pipe", NULL);
+  chandir = g_strconcat (path, ".d", NULL);
+
+  for (guint mode = 01777; mode != 0; mode = mode == 01777 ? 0770 : 0)
+    {
+      g_assert_cmpint (g_chmod (tmp, mode), ==, 0);
+      g_clear_object (&pipe);
+      pipe = pipecom_pipe_new (path);
+      g_object_set (pipe, "access", PIPECOM_ACCESS_EVERYONE, NULL);
+      g_assert_false (pipecom_pipe_listen (pipe, &error));
+      g_test_message ("%s", error->message);
+      g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+      g_clear_error (&error);
+      g_assert_cmpuint (pipecom_test_count_dir_entries (tmp), ==, 0);
+    }
+
+  /* In our own 0700 directory it works, and stopping cleans up. */
+  g_assert_cmpint (g_chmod (tmp, 0700), ==, 0);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  assert_mode (path, geteuid (), getegid (), S_IFIFO, 0622);
+  assert_mode (chandir, geteuid (), getegid (), S_IFDIR, 01733);
+  pipecom_test_stop_and_wait (pipe);
+  g_assert_cmpuint (pipecom_test_count_dir_entries (tmp), ==, 0);
+  g_rmdir (tmp);
+}
+
+/* Asserts that the listener on @path (ours) replies to a request. */
+static gpointer
+assert_own_shared_pipe_serves (gpointer path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = pipecom_request (path, "own", 20, 2, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:own");
+  return NULL;
+}
+
+static void
+test_own_shared (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *chandir = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomPipe *pipe;
+  gint handled = 0;
+
+  g_test_summary ("The listener's own user sends to its shared pipe through the channel "
+                  "directory too, and a listener that was killed leaves a stale channel "
+                  "directory that the next one replaces");
+
+  tmp = g_dir_make_tmp ("pipecom-sharing-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (tmp, "pipe", NULL);
+  chandir = g_strconcat (path, ".d", NULL);
+
+  /* A stale channel directory of ours, with a sender's leftover. */
+  g_assert_cmpint (g_mkdir (chandir, 01733), ==, 0);
+  {
+    g_autofree char *leftover = g_build_filename (chandir, ".s0123", NULL);
+    g_assert_cmpint (mkfifo (leftover, 0600), ==, 0);
+  }
+
+  pipe = pipecom_pipe_new (path);
+  pipecom_pipe_set_access (pipe, PIPECOM_ACCESS_GROUP);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &handled);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
+  assert_mode (chandir, geteuid (), getegid (), S_IFDIR, 03730);
+
+  /* Served in the main context: run it while the request waits. */
+  {
+    g_autoptr(GThread) thread = g_thread_new ("own", assert_own_shared_pipe_serves, path);
+
+    while (g_atomic_int_get (&handled) == 0)
+      g_main_context_iteration (NULL, TRUE);
+    g_thread_join (g_steal_pointer (&thread));
+  }
+
+  pipecom_test_stop_and_wait (pipe);
+  g_object_unref (pipe);
+  g_assert_cmpuint (pipecom_test_count_dir_entries (tmp), ==, 0);
+  g_rmdir (tmp);
+}
+
+/* A shared FIFO planted by another user where anybody can write (like
+ * /tmp), or a private FIFO of another user, is refused by senders. */
+static void
+test_planted (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *chandir = NULL;
+  g_autoptr(GError) error = NULL;
+  char buf[64];
+  int fd;
+
+  g_test_summary ("Senders refuse a shared FIFO of another user in a directory others can "
+                  "write (a planted one in /tmp) and a FIFO of another user that is not shared");
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root to create files owned by another user");
+      return;
+    }
+
+  tmp = g_dir_make_tmp ("pipecom-sharing-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (tmp, "pipe", NULL);
+  chandir = g_strconcat (path, ".d", NULL);
+
+  /* A complete shared pipe of user 65534, as a listener would make it. */
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  g_assert_cmpint (chmod (path, 0622), ==, 0);
+  g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
+  g_assert_cmpint (g_mkdir (chandir, 0700), ==, 0);
+  g_assert_cmpint (chmod (chandir, 01733), ==, 0);
+  g_assert_cmpint (chown (chandir, 65534, 65534), ==, 0);
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+
+  /* The directory: ours, sticky and writable by all (/tmp); then theirs
+   * but writable by its group; then theirs, but the FIFO is not shared. */
+  for (guint step = 0; step < 3; step++)
+    {
+      switch (step)
+        {
+        case 0:
+          g_assert_cmpint (g_chmod (tmp, 01777), ==, 0);
+          break;
+        case 1:
+          g_assert_cmpint (chown (tmp, 65534, 65534), ==, 0);
+          g_assert_cmpint (g_chmod (tmp, 0775), ==, 0);
+          break;
+        default:
+          g_assert_cmpint (g_chmod (tmp, 0755), ==, 0);
+          g_assert_cmpint (chmod (path, 0600), ==, 0);
+          break;
+        }
+
+      g_assert_false (pipecom_send (path, "secret", 5, 2, &error));
+      g_test_message ("step %u: %s", step, error->message);
+      g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+      g_clear_error (&error);
+      g_assert_cmpint (read (fd, buf, sizeof buf), <=, 0);
+      g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
+    }
+
+  /* Control: the same pipe, shared and in a directory only its user can
+   * write, is accepted (the record reaches the "listener"). */
+  g_assert_cmpint (chmod (path, 0622), ==, 0);
+  {
+    g_autoptr(PipecomClient) client = pipecom_client_new (path);
+
+    pipecom_client_set_timeout (client, 1);
+    pipecom_client_set_max_attempts (client, 1);
+    g_assert_false (pipecom_client_connect (client, NULL, &error));
+    g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT);
+    g_clear_error (&error);
+  }
+  g_assert_cmpint (read (fd, buf, sizeof buf), >, 0);
+  g_assert_true (memcmp (buf, "PCOM", 4) == 0);
+
+  close (fd);
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
+    g_assert_cmpint (system (cmd), ==, 0);
+  }
+}
+
+static void
+write_record (const char          *fifo,
+              PipecomAnnounceKind  kind,
+              const char          *base)
+{
+  guint8 record[PIPECOM_ANNOUNCE_MAX];
+  gsize len = _pipecom_encode_announce (record, kind, base, (const guint8 *) "stolen",
+                                        kind == PIPECOM_ANNOUNCE_ONESHOT ? 6 : 0);
+  int fd = open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, record, len), ==, (gssize) len);
+  close (fd);
+}
+
+/* Makes a FIFO of @uid at @path and opens it for reading. */
+static int
+make_victim_fifo (const char *path,
+                  uid_t       uid,
+                  gid_t       gid)
+{
+  int fd;
+
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  g_assert_cmpint (chown (path, uid, gid), ==, 0);
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+static void
+test_bogus_base (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *chandir = NULL;
+  g_autofree char *elsewhere = NULL;
+  g_autofree char *outside = NULL;
+  g_autofree char *escape = NULL;
+  g_autofree char *linked = NULL;
+  g_autofree char *member = NULL;
+  g_autofree char *texts = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+  int fds[3];
+  char buf[64];
+
+  g_test_summary ("A shared listener opens only channel names in its channel directory: "
+                  "announcements naming FIFOs of its user elsewhere, escaping with “..”, or "
+                  "a symbolic link in the directory are refused (nothing is written to them)");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "bogus-pipe", NULL);
+  chandir = g_strconcat (path, ".d", NULL);
+  listener = start_listener (&users, PIPECOM_ACCESS_EVERYONE, path);
+
+  /* FIFOs of the listener's user that a confused listener would write to. */
+  elsewhere = g_build_filename (users.top, "victim", NULL);
+  outside = g_strconcat (elsewhere, ".rep", NULL);
+  fds[0] = make_victim_fifo (outside, users.listener.pw_uid, users.listener.pw_gid);
+  escape = g_build_filename (users.dir, "escape.rep", NULL);
+  fds[1] = make_victim_fifo (escape, users.listener.pw_uid, users.listener.pw_gid);
+  linked = g_build_filename (chandir, ".s0123456789abcdef0123456789abcdef.rep", NULL);
+  g_assert_cmpint (symlink (outside, linked), ==, 0);
+  fds[2] = open (outside, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fds[2], >=, 0);
+
+  for (guint kind = PIPECOM_ANNOUNCE_CONNECT; kind <= PIPECOM_ANNOUNCE_ONESHOT; kind++)
+    {
+      g_autofree char *dotdot = g_build_filename (chandir, "..", "escape", NULL);
+      g_autofree char *link_base = g_build_filename (chandir,
+                                                     ".s0123456789abcdef0123456789abcdef",
+                                                     NULL);
+
+      write_record (path, kind, elsewhere);
+      write_record (path, kind, dotdot);
+      write_record (path, kind, link_base);
+    }
+
+  /* Records are handled in order: once a later sender is served, ours were. */
+  member = run_client (&users, users.stranger, (gid_t) -1, path, "later");
+  assert_client_served (member, "later");
+
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    {
+      g_assert_cmpint (read (fds[i], buf, sizeof buf), <=, 0);
+      close (fds[i]);
+    }
+
+  /* The symbolic link is left for the listener to remove when it stops. */
+  texts = stop_listener (listener, path);
+  g_assert_cmpstr (texts, ==, "later;later;later;\n");
+
+  users_clear (&users);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  if (argc >= 4 && g_str_equal (argv[1], "--sharing-listen"))
+    return child_listen_main (argv);
+  if (argc >= 4 && g_str_equal (argv[1], "--sharing-client"))
+    return child_client_main (argv);
+
+  pipecom_test_init (&argc, &argv);
+
+  g_test_add_func ("/sharing/listen-refused", test_listen_refused);
+  g_test_add_func ("/sharing/own-user", test_own_shared);
+  g_test_add_func ("/sharing/planted", test_planted);
+  g_test_add_func ("/sharing/group", test_group);
+  g_test_add_func ("/sharing/everyone", test_everyone);
+  g_test_add_func ("/sharing/private", test_private);
+  g_test_add_func ("/sharing/bogus-base", test_bogus_base);
+
+  return g_test_run ();
+}
