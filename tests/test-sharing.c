@@ -725,6 +725,7 @@ test_bogus_base (void)
   g_autofree char *outside = NULL;
   g_autofree char *escape = NULL;
   g_autofree char *linked = NULL;
+  g_autofree char *hardlinked = NULL;
   g_autofree char *member = NULL;
   g_autofree char *texts = NULL;
   g_autoptr(GSubprocess) listener = NULL;
@@ -733,7 +734,7 @@ test_bogus_base (void)
 
   g_test_summary ("A shared listener opens only channel names in its channel directory: "
                   "announcements naming FIFOs of its user elsewhere, escaping with “..”, or "
-                  "a symbolic link in the directory are refused (nothing is written to them)");
+                  "a symbolic or hard link in the directory are refused (nothing is written to them)");
 
   if (!users_init (&users))
     return;
@@ -752,6 +753,8 @@ test_bogus_base (void)
   g_assert_cmpint (symlink (outside, linked), ==, 0);
   fds[2] = open (outside, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   g_assert_cmpint (fds[2], >=, 0);
+  hardlinked = g_build_filename (chandir, ".sfedcba9876543210fedcba9876543210.rep", NULL);
+  g_assert_cmpint (link (outside, hardlinked), ==, 0);
 
   for (guint kind = PIPECOM_ANNOUNCE_CONNECT; kind <= PIPECOM_ANNOUNCE_ONESHOT; kind++)
     {
@@ -759,10 +762,14 @@ test_bogus_base (void)
       g_autofree char *link_base = g_build_filename (chandir,
                                                      ".s0123456789abcdef0123456789abcdef",
                                                      NULL);
+      g_autofree char *hardlink_base = g_build_filename (chandir,
+                                                         ".sfedcba9876543210fedcba9876543210",
+                                                         NULL);
 
       write_record (path, kind, elsewhere);
       write_record (path, kind, dotdot);
       write_record (path, kind, link_base);
+      write_record (path, kind, hardlink_base);
     }
 
   /* Records are handled in order: once a later sender is served, ours were. */
@@ -775,7 +782,7 @@ test_bogus_base (void)
       close (fds[i]);
     }
 
-  /* The symbolic link is left for the listener to remove when it stops. */
+  /* The links are left for the listener to remove when it stops. */
   texts = stop_listener (listener, path);
   g_assert_cmpstr (texts, ==, "later;later;later;\n");
 
