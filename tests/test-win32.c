@@ -479,6 +479,35 @@ test_client_identification_only (void)
   pipecom_test_result_clear (&result);
 }
 
+/* Sharing is not supported on Windows yet: it fails at listen(), clearly,
+ * and leaves the pipe private and usable. */
+static void
+test_sharing_unsupported (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-share");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("PIPECOM_ACCESS_GROUP and _EVERYONE fail at listen() with "
+                  "PIPECOM_ERROR_PERMISSION_DENIED on Windows; PRIVATE still listens");
+
+  for (PipecomAccess access = PIPECOM_ACCESS_GROUP; access <= PIPECOM_ACCESS_EVERYONE; access++)
+    {
+      pipecom_pipe_set_access (pipe, access);
+      g_assert_false (pipecom_pipe_listen (pipe, &error));
+      g_test_message ("%s", error->message);
+      g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+      g_assert_nonnull (strstr (error->message, "not supported"));
+      g_clear_error (&error);
+      g_assert_false (pipecom_pipe_get_listening (pipe));
+    }
+
+  pipecom_pipe_set_access (pipe, PIPECOM_ACCESS_PRIVATE);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  pipecom_test_stop_and_wait (pipe);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -490,6 +519,7 @@ main (int   argc,
   g_test_add_func ("/win32/busy", test_busy_until_attempts_used);
   g_test_add_func ("/win32/instances-waiting", test_instances_waiting);
   g_test_add_func ("/win32/buffer-size", test_buffer_size);
+  g_test_add_func ("/win32/sharing-unsupported", test_sharing_unsupported);
   g_test_add_func ("/win32/dacl", test_dacl);
   g_test_add_func ("/win32/rogue-instance", test_rogue_instance);
   g_test_add_func ("/win32/client-identification-only", test_client_identification_only);
