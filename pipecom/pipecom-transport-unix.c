@@ -953,6 +953,7 @@ struct _PipecomIntake
   int                       lock_fd;
   int                       spare_fd; /* reserved for refusing at EMFILE */
   char                     *chandir;  /* (nullable) a shared pipe's channel directory */
+  int                       chandir_fd;
   GSource                  *source;   /* (owned) (nullable) */
   gboolean                  in_records;
   gboolean                  closing;
@@ -991,8 +992,11 @@ open_channel (PipecomIntake *intake,
   if (intake->chandir == NULL)
     return _pipecom_transport_open_fifo (path, flags, saved_errno);
 
+  /* channel_allowed() checked that the file is in our channel directory:
+   * open it there, whatever path named the directory. */
   do
-    fd = open (path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    fd = openat (intake->chandir_fd, strrchr (path, '/') + 1,
+                 flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
 
   if (fd < 0)
@@ -1015,19 +1019,29 @@ open_channel (PipecomIntake *intake,
 /* Whether the listener may open the channel @base names: any of ours for
  * a private pipe; for a shared one, only a channel name directly in its
  * channel directory, so that no sender makes it open another file of its
- * user's. */
+ * user's. The directory may be named by another path (a sender that named
+ * the pipe /var/run/… for /run/…); open_channel() opens the file relative
+ * to our own descriptor of it anyway. */
 static gboolean
 channel_allowed (PipecomIntake *intake,
                  const char    *base)
 {
-  gsize n;
+  const char *slash = strrchr (base, '/');
+  g_autofree char *dir = NULL;
+  struct stat st, cst;
 
   if (intake->chandir == NULL)
     return TRUE;
 
-  n = strlen (intake->chandir);
-  return strncmp (base, intake->chandir, n) == 0 && base[n] == '/' &&
-         is_shared_channel_name (base + n + 1);
+  if (slash == NULL || !is_shared_channel_name (slash + 1))
+    return FALSE;
+
+  dir = g_strndup (base, slash - base);
+  if (g_str_equal (dir, intake->chandir))
+    return TRUE;
+
+  return stat (dir, &st) == 0 && fstat (intake->chandir_fd, &cst) == 0 &&
+         st.st_dev == cst.st_dev && st.st_ino == cst.st_ino;
 }
 
 /* Answers a record when no connection is possible: the listener is
@@ -1352,6 +1366,17 @@ _pipecom_intake_new (const char               *name,
   intake->lock_fd = lock_fd;
   intake->spare_fd = open_spare_fd ();
   intake->chandir = g_steal_pointer (&chandir);
+  intake->chandir_fd = -1;
+
+  if (intake->chandir != NULL &&
+      (intake->chandir_fd = open (intake->chandir,
+                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    {
+      _pipecom_set_error_from_errno (error, errno, "Cannot open the channel directory",
+                                     intake->chandir);
+      _pipecom_intake_free (intake);
+      return NULL;
+    }
 
   return intake;
 }
@@ -1389,6 +1414,8 @@ _pipecom_intake_free (PipecomIntake *intake)
   close_fifo (intake);
   if (intake->spare_fd >= 0)
     close (intake->spare_fd);
+  if (intake->chandir_fd >= 0)
+    close (intake->chandir_fd);
   transport_unlisten (intake->path, intake->chandir, intake->lock_fd);
   g_free (intake->chandir);
   g_free (intake->name);

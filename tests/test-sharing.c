@@ -562,7 +562,7 @@ test_own_shared (void)
   gint handled = 0;
 
   g_test_summary ("The listener's own user sends to its shared pipe through the channel "
-                  "directory too, and a listener that was killed leaves a stale channel "
+                  "directory too, also by another path to it, and a listener that was killed leaves a stale channel "
                   "directory that the next one replaces");
 
   tmp = g_dir_make_tmp ("pipecom-sharing-XXXXXX", &error);
@@ -592,6 +592,20 @@ test_own_shared (void)
     while (g_atomic_int_get (&handled) == 0)
       g_main_context_iteration (NULL, TRUE);
     g_thread_join (g_steal_pointer (&thread));
+  }
+
+  /* Named by another path (like /var/run for /run): still its channels. */
+  {
+    g_autofree char *alias = g_strconcat (tmp, "-alias", NULL);
+    g_autofree char *alias_path = g_build_filename (alias, "pipe", NULL);
+    g_autoptr(GThread) thread = NULL;
+
+    g_assert_cmpint (symlink (tmp, alias), ==, 0);
+    thread = g_thread_new ("alias", assert_own_shared_pipe_serves, alias_path);
+    while (g_atomic_int_get (&handled) == 1)
+      g_main_context_iteration (NULL, TRUE);
+    g_thread_join (g_steal_pointer (&thread));
+    g_assert_cmpint (g_unlink (alias), ==, 0);
   }
 
   pipecom_test_stop_and_wait (pipe);
