@@ -68,6 +68,10 @@ def test_pipe_properties(name):
     assert pipe.get_response_pipe_name() is None
     assert pipe.get_buffer_size() == 8192
     assert pipe.get_max_message_size() == 1000
+    assert pipe.get_access() == Pipecom.Access.PRIVATE
+    pipe.props.access = Pipecom.Access.GROUP
+    assert pipe.get_access() == Pipecom.Access.GROUP
+    assert Pipecom.Access.EVERYONE.value_nick == 'everyone'
 
     notified = []
     pipe.connect('notify::timeout', lambda *a: notified.append(1))
