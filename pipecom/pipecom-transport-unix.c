@@ -329,6 +329,32 @@ is_shared_channel_name (const char *name)
   return TRUE;
 }
 
+static gboolean
+random_hex (char  *out,
+            gsize  n_bytes)
+{
+  guint8 bytes[64];
+  ssize_t n;
+  int fd;
+
+  g_assert (n_bytes <= sizeof bytes);
+
+  if ((fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
+    return FALSE;
+  do
+    n = read (fd, bytes, n_bytes);
+  while (n < 0 && errno == EINTR);
+  close (fd);
+
+  if (n != (ssize_t) n_bytes)
+    return FALSE;
+
+  for (gsize i = 0; i < n_bytes; i++)
+    g_snprintf (out + 2 * i, 3, "%02x", bytes[i]);
+
+  return TRUE;
+}
+
 /* Removes a channel directory and what senders left in it. */
 static void
 remove_channel_dir (const char *chandir)
@@ -379,6 +405,28 @@ make_channel_dir (const char     *chandir,
           return FALSE;
         }
       remove_channel_dir (chandir);
+
+      /* A sender may have left a directory with files of its own in it,
+       * which we cannot remove: move the old directory aside (our parent
+       * directory is ours alone) rather than never listening again. */
+      if (lstat (chandir, &st) == 0)
+        {
+          char hex[17];
+          g_autofree char *aside = NULL;
+
+          if (!random_hex (hex, 8))
+            g_snprintf (hex, sizeof hex, "%08x%08x", g_random_int (), g_random_int ());
+          aside = g_strconcat (chandir, ".stale-", hex, NULL);
+          if (rename (chandir, aside) != 0)
+            {
+              _pipecom_set_error_from_errno (error, errno,
+                                             "Cannot remove the stale channel directory",
+                                             chandir);
+              return FALSE;
+            }
+          g_message ("Pipe channel directory “%s” held files of another user that could "
+                     "not be removed: moved it to “%s”", chandir, aside);
+        }
     }
 
   if (g_mkdir (chandir, 0700) != 0)
@@ -770,32 +818,6 @@ _pipecom_transport_new_channel (gboolean   with_req,
   g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
                "Cannot create a unique channel in “%s”", dir);
   return NULL;
-}
-
-static gboolean
-random_hex (char  *out,
-            gsize  n_bytes)
-{
-  guint8 bytes[64];
-  ssize_t n;
-  int fd;
-
-  g_assert (n_bytes <= sizeof bytes);
-
-  if ((fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
-    return FALSE;
-  do
-    n = read (fd, bytes, n_bytes);
-  while (n < 0 && errno == EINTR);
-  close (fd);
-
-  if (n != (ssize_t) n_bytes)
-    return FALSE;
-
-  for (gsize i = 0; i < n_bytes; i++)
-    g_snprintf (out + 2 * i, 3, "%02x", bytes[i]);
-
-  return TRUE;
 }
 
 /* Makes the mode of a FIFO of ours exactly @mode. */

@@ -121,6 +121,20 @@ child_client_main (char **argv)
   return 0;
 }
 
+/* --sharing-junk CHANDIR: leaves in the channel directory a directory
+ * with a file in it, neither of which its listener can remove. */
+static int
+child_junk_main (char **argv)
+{
+  g_autofree char *junk = g_build_filename (argv[2], ".junk", NULL);
+  g_autofree char *file = g_build_filename (junk, "file", NULL);
+
+  if (g_mkdir (junk, 0700) != 0 || !g_file_set_contents (file, "x", 1, NULL))
+    return 1;
+  g_print ("JUNK\n");
+  return 0;
+}
+
 /* ---- The test process (root) ---- */
 
 typedef struct
@@ -343,8 +357,9 @@ start_listener (Users         *users,
 /* Stops the listener with the die code (sent by us, root: another user to
  * it) and returns the texts it handled. */
 static char *
-stop_listener (GSubprocess *process,
-               const char  *path)
+stop_listener_full (GSubprocess *process,
+                    const char  *path,
+                    gboolean     chandir_gone)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL;
@@ -362,8 +377,15 @@ stop_listener (GSubprocess *process,
   /* Nothing of the listener is left. */
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
-  g_assert_false (g_file_test (chandir, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (chandir, G_FILE_TEST_EXISTS) != chandir_gone);
   return texts;
+}
+
+static char *
+stop_listener (GSubprocess *process,
+               const char  *path)
+{
+  return stop_listener_full (process, path, TRUE);
 }
 
 static void
@@ -434,8 +456,35 @@ test_everyone (void)
   assert_client_served (stranger, "stranger");
   g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
 
-  texts = stop_listener (listener, path);
+  /* A user leaves what the listener cannot remove in its channel
+   * directory: it stays when the listener stops... */
+  {
+    g_autoptr(GSubprocess) junk = spawn_as (&users, users.stranger, users.stranger, (gid_t) -1,
+                                            "--sharing-junk", chandir, NULL);
+    g_autofree char *out = finish (junk);
+
+    g_assert_cmpstr (out, ==, "JUNK\n");
+  }
+  texts = stop_listener_full (listener, path, FALSE);
   g_assert_cmpstr (texts, ==, "member;member;member;stranger;stranger;stranger;\n");
+  g_clear_pointer (&texts, g_free);
+  g_clear_object (&listener);
+
+  /* ... and the next listener moves it aside instead of failing. */
+  listener = start_listener (&users, PIPECOM_ACCESS_EVERYONE, path);
+  assert_mode (chandir, users.listener.pw_uid, users.listener.pw_gid, S_IFDIR, 01733);
+  g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
+  {
+    g_auto(GStrv) entries = pipecom_test_list_dir (users.dir);
+    guint aside = 0;
+
+    for (guint i = 0; entries[i] != NULL; i++)
+      if (g_str_has_prefix (entries[i], "everyone-pipe.d.stale-"))
+        aside++;
+    g_assert_cmpuint (aside, ==, 1);
+  }
+  texts = stop_listener (listener, path);
+  g_assert_cmpstr (texts, ==, "\n");
 
   users_clear (&users);
 }
@@ -811,6 +860,8 @@ main (int   argc,
     return child_listen_main (argv);
   if (argc >= 4 && g_str_equal (argv[1], "--sharing-client"))
     return child_client_main (argv);
+  if (argc >= 3 && g_str_equal (argv[1], "--sharing-junk"))
+    return child_junk_main (argv);
 
   pipecom_test_init (&argc, &argv);
 
