@@ -106,50 +106,6 @@ struct _PipecomConnection
   guint                         held : 1;
 };
 
-void
-_pipecom_encode_frame_header (guint8  *buf,
-                              guint32  len,
-                              guint8   type,
-                              guint32  id)
-{
-  memset (buf, 0, PIPECOM_FRAME_HEADER_SIZE);
-  _pipecom_put_u32 (buf, len);
-  buf[4] = type;
-  _pipecom_put_u32 (buf + 8, id);
-}
-
-/* The payload of an ERROR frame: the code, then the text (no NUL). */
-GBytes *
-_pipecom_error_payload_new (guint32     code,
-                            const char *text)
-{
-  gsize len = strlen (text);
-  guint8 *data = g_malloc (4 + len);
-
-  _pipecom_put_u32 (data, code);
-  memcpy (data + 4, text, len);
-  return g_bytes_new_take (data, 4 + len);
-}
-
-/* Parses an ERROR payload: returns its text, and its code in @code
- * (PIPECOM_ERROR_PROTOCOL if the payload is too short to have one). */
-char *
-_pipecom_error_payload_parse (GBytes  *payload,
-                              guint32 *code)
-{
-  gsize size;
-  const guint8 *data = g_bytes_get_data (payload, &size);
-
-  if (size < 4)
-    {
-      *code = PIPECOM_ERROR_PROTOCOL;
-      return g_strdup ("malformed error");
-    }
-
-  *code = _pipecom_get_u32 (data);
-  return g_strndup ((const char *) data + 4, size - 4);
-}
-
 static void
 chunk_free (gpointer data)
 {

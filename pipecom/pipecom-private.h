@@ -73,6 +73,8 @@ GBytes   *_pipecom_error_payload_new    (guint32       code,
                                          const char   *text);
 char     *_pipecom_error_payload_parse  (GBytes       *payload,
                                          guint32      *code);
+gboolean  _pipecom_check_name_chars    (const char   *name,
+                                         GError      **error);
 
 /* What a listener allows each connection (docs/protocol.md, "Limits"):
  * a stalled peer is dropped after PIPECOM_CONNECTION_DEADLINE_USEC, one that
@@ -185,6 +187,12 @@ typedef struct
 gsize              _pipecom_decode_announce  (const guint8             *data,
                                               gsize                     len,
                                               PipecomAnnounce          *record);
+gsize              _pipecom_encode_announce  (guint8                   *buf,
+                                              PipecomAnnounceKind       kind,
+                                              const char               *base,
+                                              const guint8             *inline_data,
+                                              gsize                     inline_len);
+gsize              _pipecom_announce_record_size (const guint8         *header);
 
 #ifdef G_OS_WIN32
 PipecomError _pipecom_error_code_from_win32 (guint32   code,
@@ -196,16 +204,11 @@ int       _pipecom_transport_open_fifo  (const char  *path,
                                          int          flags,
                                          int         *saved_errno);
 gboolean  _pipecom_fd_is_own_fifo       (int          fd);
-/* A client's private channel, and its announcement (also used by tests). */
+/* A client's private channel (also used by tests). */
 char     *_pipecom_transport_new_channel (gboolean    with_req,
                                           int        *rep_fd,
                                           GError    **error);
 void      _pipecom_transport_remove_channel (const char *base);
-gsize     _pipecom_encode_announce      (guint8              *buf,
-                                         PipecomAnnounceKind  kind,
-                                         const char          *base,
-                                         const guint8        *inline_data,
-                                         gsize                inline_len);
 void      _pipecom_set_error_from_errno (GError     **error,
                                          int          saved_errno,
                                          const char  *what,

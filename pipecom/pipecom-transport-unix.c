@@ -145,28 +145,10 @@ _pipecom_transport_resolve (const char  *name,
   g_autofree char *path = NULL;
   g_autofree char *base = NULL;
   g_autofree char *dir = NULL;
-  gboolean blank = TRUE;
   struct stat st;
 
-  for (const char *p = name; *p; p++)
-    {
-      if ((guchar) *p < 0x20 || *p == 0x7f)
-        {
-          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                       "Invalid pipe name “%s”: control characters are not allowed",
-                       name);
-          return NULL;
-        }
-      if (!g_ascii_isspace (*p))
-        blank = FALSE;
-    }
-
-  if (blank)
-    {
-      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                   "Invalid pipe name “%s”: a name must not be empty or blank", name);
-      return NULL;
-    }
+  if (!_pipecom_check_name_chars (name, error))
+    return NULL;
 
   if (strlen (name) > PIPECOM_MAX_PATH_LEN)
     {
@@ -936,31 +918,6 @@ _pipecom_transport_remove_channel (const char *base)
   g_unlink (req);
 }
 
-gsize
-_pipecom_encode_announce (guint8              *buf,
-                          PipecomAnnounceKind  kind,
-                          const char          *base,
-                          const guint8        *inline_data,
-                          gsize                inline_len)
-{
-  gsize plen = strlen (base);
-  gsize total = PIPECOM_ANNOUNCE_HEADER_SIZE + plen + inline_len;
-
-  g_assert (total <= PIPECOM_ANNOUNCE_MAX);
-
-  memcpy (buf, "PCOM", 4);
-  buf[4] = PIPECOM_PROTOCOL_VERSION;
-  buf[5] = kind;
-  _pipecom_put_u16 (buf + 6, total);
-  _pipecom_put_u16 (buf + 8, plen);
-  _pipecom_put_u16 (buf + 10, inline_len);
-  memcpy (buf + PIPECOM_ANNOUNCE_HEADER_SIZE, base, plen);
-  if (inline_len)
-    memcpy (buf + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, inline_data, inline_len);
-
-  return total;
-}
-
 /* ---- Listening: the well-known FIFO and its announcements ---- */
 
 struct _PipecomIntake
@@ -1177,67 +1134,6 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
                                     _pipecom_max_queued_bytes, NULL);
 
   return conn;
-}
-
-/* How many bytes of @data (which does not start with a valid record) to
- * drop: up to the next "PCOM", or all but a tail that may begin one. */
-static gsize
-resync_offset (const guint8 *data,
-               gsize         len)
-{
-  for (gsize i = 1; i < len; i++)
-    {
-      gsize left = len - i;
-
-      if (memcmp (data + i, "PCOM", MIN (left, 4)) == 0)
-        return i;
-    }
-
-  return len;
-}
-
-/* Decodes the announcement record at the start of @data (docs/protocol.md).
- * Returns how many bytes to consume: 0 when more are needed; otherwise
- * @record is filled in and its base is NULL when those bytes were foreign
- * data or a record naming a base with a NUL byte. */
-gsize
-_pipecom_decode_announce (const guint8     *data,
-                          gsize             len,
-                          PipecomAnnounce  *record)
-{
-  guint16 total, plen, mlen;
-
-  memset (record, 0, sizeof *record);
-
-  if (len < PIPECOM_ANNOUNCE_HEADER_SIZE)
-    return 0;
-
-  total = _pipecom_get_u16 (data + 6);
-  plen = _pipecom_get_u16 (data + 8);
-  mlen = _pipecom_get_u16 (data + 10);
-
-  if (memcmp (data, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
-      total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
-      plen == 0 || (data[5] != PIPECOM_ANNOUNCE_CONNECT && data[5] != PIPECOM_ANNOUNCE_ONESHOT))
-    {
-      /* Foreign data: skip to the next magic, so that a valid record read
-       * together with the garbage is not lost with it. */
-      return resync_offset (data, len);
-    }
-
-  if (len < total)
-    return 0;
-
-  if (memchr (data + PIPECOM_ANNOUNCE_HEADER_SIZE, 0, plen) == NULL)
-    {
-      record->version = data[4];
-      record->kind = data[5];
-      record->base = g_strndup ((const char *) data + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
-      record->inline_data = data + PIPECOM_ANNOUNCE_HEADER_SIZE + plen;
-      record->inline_len = mlen;
-    }
-
-  return total;
 }
 
 /* Parses the announcement records read from the well-known FIFO. */

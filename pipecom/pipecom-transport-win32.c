@@ -89,28 +89,10 @@ _pipecom_transport_resolve (const char  *name,
                             GError     **error)
 {
   g_autofree char *path = NULL;
-  gboolean blank = TRUE;
   glong chars;
 
-  for (const char *p = name; *p; p++)
-    {
-      if ((guchar) *p < 0x20 || *p == 0x7f)
-        {
-          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                       "Invalid pipe name “%s”: control characters are not allowed",
-                       name);
-          return NULL;
-        }
-      if (!g_ascii_isspace (*p))
-        blank = FALSE;
-    }
-
-  if (blank)
-    {
-      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                   "Invalid pipe name “%s”: a name must not be empty or blank", name);
-      return NULL;
-    }
+  if (!_pipecom_check_name_chars (name, error))
+    return NULL;
 
   if (!g_utf8_validate (name, -1, NULL))
     {
@@ -404,18 +386,22 @@ static void
 instance_announce (Instance *inst)
 {
   PipecomIntake *intake = inst->intake;
-  const guint8 *r = inst->buf;
-  guint16 plen = _pipecom_get_u16 (r + 8);
-  guint16 mlen = _pipecom_get_u16 (r + 10);
+  PipecomAnnounce record;
   PipecomPeer peer = { inst->handle };
 
   /* The peer owns the handle now; the instance is done. */
   inst->handle = INVALID_HANDLE_VALUE;
   inst->pending = FALSE;
 
-  intake->funcs->announce (&peer, r[4], r[5],
-                           r + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, mlen,
-                           intake->user_data);
+  _pipecom_decode_announce (inst->buf, inst->len, &record);
+  if (record.base != NULL)
+    intake->funcs->announce (&peer, record.version, record.kind,
+                             record.inline_data, record.inline_len,
+                             intake->user_data);
+  else
+    g_debug ("Pipe “%s”: dropping a client whose announcement names no base",
+             intake->name);
+  g_free (record.base);
 
   if (peer.handle != INVALID_HANDLE_VALUE)
     CloseHandle (peer.handle);
@@ -426,18 +412,14 @@ instance_announce (Instance *inst)
 static gssize
 record_missing (Instance *inst)
 {
-  const guint8 *r = inst->buf;
-  guint16 total, plen, mlen;
+  gsize total;
 
   if (inst->len < PIPECOM_ANNOUNCE_HEADER_SIZE)
     return PIPECOM_ANNOUNCE_HEADER_SIZE - inst->len;
 
-  total = _pipecom_get_u16 (r + 6);
-  plen = _pipecom_get_u16 (r + 8);
-  mlen = _pipecom_get_u16 (r + 10);
-  if (memcmp (r, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
-      total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
-      plen == 0 || (r[5] != PIPECOM_ANNOUNCE_CONNECT && r[5] != PIPECOM_ANNOUNCE_ONESHOT))
+  /* Only a record's own bytes are read: frames follow it on the handle. */
+  total = _pipecom_announce_record_size (inst->buf);
+  if (total == 0)
     return -1;
 
   return total - inst->len;
@@ -792,7 +774,7 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
                        GError                      **error)
 {
   guint8 record[PIPECOM_ANNOUNCE_MAX];
-  gsize total = PIPECOM_ANNOUNCE_HEADER_SIZE + 1 + inline_len;
+  gsize total;
   HANDLE h;
   DWORD code;
 
@@ -801,8 +783,6 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
       _pipecom_connection_close (*conn);
       g_clear_pointer (conn, _pipecom_connection_unref);
     }
-
-  g_assert (total <= PIPECOM_ANNOUNCE_MAX);
 
   /* SECURITY_IDENTIFICATION: a rogue server may learn who we are, but
    * never act as us. */
@@ -824,15 +804,9 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
         }
     }
 
-  memcpy (record, "PCOM", 4);
-  record[4] = PIPECOM_PROTOCOL_VERSION;
-  record[5] = kind;
-  _pipecom_put_u16 (record + 6, total);
-  _pipecom_put_u16 (record + 8, 1);
-  _pipecom_put_u16 (record + 10, inline_len);
-  record[PIPECOM_ANNOUNCE_HEADER_SIZE] = '-';
-  if (inline_len > 0)
-    memcpy (record + PIPECOM_ANNOUNCE_HEADER_SIZE + 1, inline_data, inline_len);
+  /* The connection is the pipe instance itself: the record names no
+   * channel, only a placeholder base. */
+  total = _pipecom_encode_announce (record, kind, "-", inline_data, inline_len);
 
   if (!write_all_wait (h, record, total, INFINITE, &code))
     {

@@ -1,0 +1,192 @@
+/* pipecom-wire.c: the wire format, shared by both transports
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pipecom-private.h"
+
+/* Encoding and decoding of what travels on the wire (docs/protocol.md):
+ * frame headers, ERROR payloads and announcement records. Nothing here does
+ * I/O, so the Unix and Windows transports share all of it. */
+
+void
+_pipecom_encode_frame_header (guint8  *buf,
+                              guint32  len,
+                              guint8   type,
+                              guint32  id)
+{
+  memset (buf, 0, PIPECOM_FRAME_HEADER_SIZE);
+  _pipecom_put_u32 (buf, len);
+  buf[4] = type;
+  _pipecom_put_u32 (buf + 8, id);
+}
+
+/* The payload of an ERROR frame: the code, then the text (no NUL). */
+GBytes *
+_pipecom_error_payload_new (guint32     code,
+                            const char *text)
+{
+  gsize len = strlen (text);
+  guint8 *data = g_malloc (4 + len);
+
+  _pipecom_put_u32 (data, code);
+  memcpy (data + 4, text, len);
+  return g_bytes_new_take (data, 4 + len);
+}
+
+/* Parses an ERROR payload: returns its text, and its code in @code
+ * (PIPECOM_ERROR_PROTOCOL if the payload is too short to have one). */
+char *
+_pipecom_error_payload_parse (GBytes  *payload,
+                              guint32 *code)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+
+  if (size < 4)
+    {
+      *code = PIPECOM_ERROR_PROTOCOL;
+      return g_strdup ("malformed error");
+    }
+
+  *code = _pipecom_get_u32 (data);
+  return g_strndup ((const char *) data + 4, size - 4);
+}
+
+/* Checks what every platform requires of a pipe name: no control
+ * characters, not empty or blank. */
+gboolean
+_pipecom_check_name_chars (const char  *name,
+                           GError     **error)
+{
+  gboolean blank = TRUE;
+
+  for (const char *p = name; *p; p++)
+    {
+      if ((guchar) *p < 0x20 || *p == 0x7f)
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                       "Invalid pipe name “%s”: control characters are not allowed",
+                       name);
+          return FALSE;
+        }
+      if (!g_ascii_isspace (*p))
+        blank = FALSE;
+    }
+
+  if (blank)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                   "Invalid pipe name “%s”: a name must not be empty or blank", name);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gsize
+_pipecom_encode_announce (guint8              *buf,
+                          PipecomAnnounceKind  kind,
+                          const char          *base,
+                          const guint8        *inline_data,
+                          gsize                inline_len)
+{
+  gsize plen = strlen (base);
+  gsize total = PIPECOM_ANNOUNCE_HEADER_SIZE + plen + inline_len;
+
+  g_assert (total <= PIPECOM_ANNOUNCE_MAX);
+
+  memcpy (buf, "PCOM", 4);
+  buf[4] = PIPECOM_PROTOCOL_VERSION;
+  buf[5] = kind;
+  _pipecom_put_u16 (buf + 6, total);
+  _pipecom_put_u16 (buf + 8, plen);
+  _pipecom_put_u16 (buf + 10, inline_len);
+  memcpy (buf + PIPECOM_ANNOUNCE_HEADER_SIZE, base, plen);
+  if (inline_len)
+    memcpy (buf + PIPECOM_ANNOUNCE_HEADER_SIZE + plen, inline_data, inline_len);
+
+  return total;
+}
+
+/* The size of the record whose PIPECOM_ANNOUNCE_HEADER_SIZE-byte header is
+ * at @header, or 0 if it is not a valid record header. */
+gsize
+_pipecom_announce_record_size (const guint8 *header)
+{
+  guint16 total = _pipecom_get_u16 (header + 6);
+  guint16 plen = _pipecom_get_u16 (header + 8);
+  guint16 mlen = _pipecom_get_u16 (header + 10);
+
+  if (memcmp (header, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
+      total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
+      plen == 0 || (header[5] != PIPECOM_ANNOUNCE_CONNECT && header[5] != PIPECOM_ANNOUNCE_ONESHOT))
+    return 0;
+
+  return total;
+}
+
+/* How many bytes of @data (which does not start with a valid record) to
+ * drop: up to the next "PCOM", or all but a tail that may begin one. */
+static gsize
+resync_offset (const guint8 *data,
+               gsize         len)
+{
+  for (gsize i = 1; i < len; i++)
+    {
+      gsize left = len - i;
+
+      if (memcmp (data + i, "PCOM", MIN (left, 4)) == 0)
+        return i;
+    }
+
+  return len;
+}
+
+/* Decodes the announcement record at the start of @data (docs/protocol.md).
+ * Returns how many bytes to consume: 0 when more are needed; otherwise
+ * @record is filled in and its base is NULL when those bytes were foreign
+ * data or a record naming a base with a NUL byte. */
+gsize
+_pipecom_decode_announce (const guint8     *data,
+                          gsize             len,
+                          PipecomAnnounce  *record)
+{
+  gsize total;
+  guint16 plen, mlen;
+
+  memset (record, 0, sizeof *record);
+
+  if (len < PIPECOM_ANNOUNCE_HEADER_SIZE)
+    return 0;
+
+  total = _pipecom_announce_record_size (data);
+  if (total == 0)
+    {
+      /* Foreign data: skip to the next magic, so that a valid record read
+       * together with the garbage is not lost with it. */
+      return resync_offset (data, len);
+    }
+
+  if (len < total)
+    return 0;
+
+  plen = _pipecom_get_u16 (data + 8);
+  mlen = _pipecom_get_u16 (data + 10);
+  if (memchr (data + PIPECOM_ANNOUNCE_HEADER_SIZE, 0, plen) == NULL)
+    {
+      record->version = data[4];
+      record->kind = data[5];
+      record->base = g_strndup ((const char *) data + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
+      record->inline_data = data + PIPECOM_ANNOUNCE_HEADER_SIZE + plen;
+      record->inline_len = mlen;
+    }
+
+  return total;
+}
