@@ -1,0 +1,616 @@
+/* pipecom-connection-core.c: length-prefixed frames, whatever carries them
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pipecom-connection-private.h"
+
+/* Everything a connection does that is not platform I/O (see
+ * pipecom-connection-private.h). Reads go into one buffer and are parsed in
+ * place; a frame larger than half the buffer gets its own allocation, into
+ * which the rest is read directly (no copy); it grows as the bytes arrive.
+ * Writes go out at once when the platform can (a Unix writev() of header
+ * and payload), and what did not is queued. */
+
+static void
+chunk_free (gpointer data)
+{
+  PipecomChunk *chunk = data;
+
+  g_bytes_unref (chunk->bytes);
+  g_slice_free (PipecomChunk, chunk);
+}
+
+static void
+close_all (PipecomConnection *conn)
+{
+  _pipecom_connection_io_close (conn);
+  g_queue_clear_full (&conn->wqueue, chunk_free);
+  conn->wqueued = 0;
+  g_clear_pointer (&conn->body, g_free);
+}
+
+/* Marks the connection dead and arranges for funcs->closed to be called
+ * from the connection's own dispatch, never from inside a caller's call. */
+void
+_pipecom_connection_fail (PipecomConnection *conn,
+                          GError            *error)
+{
+  if (conn->closed)
+    {
+      g_clear_error (&error);
+      return;
+    }
+
+  conn->closed = TRUE;
+  conn->error = error;
+  close_all (conn);
+  conn->notify_pending = TRUE;
+  if (conn->source != NULL)
+    g_source_set_ready_time (conn->source, 0);
+}
+
+static void
+deliver (PipecomConnection *conn,
+         guint8             type,
+         guint32            id,
+         GBytes            *payload)
+{
+  conn->frames_in++;
+  if (!conn->closed && !conn->reading_stopped && conn->funcs->frame != NULL)
+    conn->funcs->frame (conn, type, id, payload, conn->user_data);
+  g_bytes_unref (payload);
+}
+
+static void
+parse_frames (PipecomConnection *conn)
+{
+  while (!conn->closed && !conn->reading_stopped)
+    {
+      gsize avail = conn->rend - conn->rstart;
+      const guint8 *h = conn->rbuf + conn->rstart;
+      guint32 len, id;
+      guint8 type;
+
+      if (conn->skip > 0)
+        {
+          gsize n = MIN (avail, conn->skip);
+          conn->rstart += n;
+          conn->skip -= n;
+          if (conn->skip > 0)
+            break;
+          conn->frames_in++;
+          continue;
+        }
+
+      if (avail < PIPECOM_FRAME_HEADER_SIZE)
+        break;
+
+      len = _pipecom_get_u32 (h);
+      type = h[4];
+      id = _pipecom_get_u32 (h + 8);
+
+      if (h[5] != 0 || h[6] != 0 || h[7] != 0 || type < PIPECOM_FRAME_HELLO || type > PIPECOM_FRAME_ERROR)
+        {
+          _pipecom_connection_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                                                       "Malformed frame header (type %u, flags %u)",
+                                                       type, h[5]));
+          return;
+        }
+
+      if (conn->max_frame > 0 && len > conn->max_frame)
+        {
+          conn->rstart += PIPECOM_FRAME_HEADER_SIZE;
+          conn->skip = len;
+          if (conn->funcs->oversize != NULL)
+            conn->funcs->oversize (conn, type, id, len, conn->user_data);
+          continue;
+        }
+
+      if (avail - PIPECOM_FRAME_HEADER_SIZE >= len)
+        {
+          GBytes *payload = g_bytes_new (h + PIPECOM_FRAME_HEADER_SIZE, len);
+          conn->rstart += PIPECOM_FRAME_HEADER_SIZE + len;
+          deliver (conn, type, id, payload);
+          continue;
+        }
+
+      if (len > conn->rcap / 2)
+        {
+          gsize have = avail - PIPECOM_FRAME_HEADER_SIZE;
+
+          _pipecom_connection_io_frame_coming (conn, PIPECOM_FRAME_HEADER_SIZE + len);
+
+          /* Allocate as the bytes arrive, not as the header claims: a
+           * peer announcing 4 GiB must send them to make us hold them. */
+          conn->body_cap = MIN (len, MAX (PIPECOM_BODY_CHUNK, have));
+          conn->body = g_malloc (conn->body_cap);
+          conn->body_len = len;
+          conn->body_have = have;
+          conn->body_type = type;
+          conn->body_id = id;
+          memcpy (conn->body, h + PIPECOM_FRAME_HEADER_SIZE, have);
+          conn->rstart = conn->rend = 0;
+        }
+      break;
+    }
+
+  if (conn->rstart == conn->rend)
+    conn->rstart = conn->rend = 0;
+}
+
+/* @n bytes were read into _pipecom_connection_read_buffer(). */
+void
+_pipecom_connection_received (PipecomConnection *conn,
+                              gsize              n)
+{
+  if (conn->reading_stopped)
+    return;  /* nothing after the stop is handled */
+
+  if (conn->body != NULL)
+    {
+      conn->body_have += n;
+      if (conn->body_have == conn->body_len)
+        {
+          GBytes *payload = g_bytes_new_take (g_steal_pointer (&conn->body), conn->body_len);
+          deliver (conn, conn->body_type, conn->body_id, payload);
+        }
+    }
+  else
+    {
+      conn->rend += n;
+      parse_frames (conn);
+    }
+}
+
+static gboolean
+is_reading_frame (PipecomConnection *conn)
+{
+  return conn->body != NULL || conn->rend != conn->rstart || conn->skip > 0;
+}
+
+/* The peer closed its end. */
+void
+_pipecom_connection_eof (PipecomConnection *conn)
+{
+  if (is_reading_frame (conn))
+    _pipecom_connection_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                                                 "The peer closed the connection in the middle of a frame"));
+  else
+    _pipecom_connection_fail (conn, NULL);
+}
+
+/* @n bytes from the head of the queue were written. */
+void
+_pipecom_connection_wrote (PipecomConnection *conn,
+                           gsize              n)
+{
+  conn->wqueued -= MIN (n, conn->wqueued);
+  if (conn->deadline > 0)
+    conn->write_since = g_get_monotonic_time ();
+
+  while (n > 0)
+    {
+      PipecomChunk *chunk = g_queue_peek_head (&conn->wqueue);
+      gsize left = g_bytes_get_size (chunk->bytes) - chunk->offset;
+
+      if (n >= left)
+        {
+          n -= left;
+          chunk_free (g_queue_pop_head (&conn->wqueue));
+        }
+      else
+        {
+          chunk->offset += n;
+          n = 0;
+        }
+    }
+}
+
+static void
+flush (PipecomConnection *conn)
+{
+  _pipecom_connection_io_flush (conn);
+
+  if (!conn->closed && conn->close_when_flushed && g_queue_is_empty (&conn->wqueue))
+    _pipecom_connection_fail (conn, NULL);
+}
+
+void
+_pipecom_connection_fail_timeout (PipecomConnection *conn,
+                                  const char        *what)
+{
+  _pipecom_connection_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
+                                               "Dropping a stalled connection: %s within %u s",
+                                               what, (guint) (conn->deadline / G_USEC_PER_SEC)));
+}
+
+/* Enforces the limits of _pipecom_connection_set_limits(). */
+static void
+check_deadlines (PipecomConnection *conn,
+                 gint64             now)
+{
+  if (conn->read_since > 0 && now >= conn->read_since + conn->deadline)
+    _pipecom_connection_fail_timeout (conn, "the peer did not complete a frame");
+  else if (conn->write_since > 0 && now >= conn->write_since + conn->deadline)
+    _pipecom_connection_fail_timeout (conn, "the peer read nothing");
+  else if (conn->open_path != NULL && now >= conn->open_until)
+    {
+      _pipecom_connection_io_check_open (conn);
+      g_clear_pointer (&conn->open_path, g_free);
+    }
+}
+
+/* Wakes the dispatch at the next deadline. */
+static void
+update_deadline_timer (PipecomConnection *conn)
+{
+  gint64 next = -1;
+
+  if (conn->deadline <= 0 || conn->closed || conn->notify_pending || conn->source == NULL)
+    return;
+
+  if (conn->read_since > 0)
+    next = conn->read_since + conn->deadline;
+  if (conn->write_since > 0 && (next < 0 || conn->write_since + conn->deadline < next))
+    next = conn->write_since + conn->deadline;
+  if (conn->open_path != NULL && (next < 0 || conn->open_until < next))
+    next = conn->open_until;
+
+  g_source_set_ready_time (conn->source, next);
+}
+
+gboolean
+_pipecom_connection_source_dispatch (GSource     *source,
+                                     GSourceFunc  callback,
+                                     gpointer     user_data)
+{
+  PipecomConnection *conn = ((PipecomConnectionSource *) source)->conn;
+  GRecMutex *lock = conn->lock;
+  guint frames_in;
+  gsize rend, body_have;
+
+  /* The source may recurse (see _pipecom_connection_new()): a main loop run
+   * from inside this dispatch, by a handler that waits for something, gets
+   * here again. Hold the connection, as GLib holds a source that cannot
+   * recurse, until the outer dispatch returns. */
+  if (conn->dispatching)
+    {
+      if (!conn->held)
+        {
+          conn->held = TRUE;
+          _pipecom_connection_io_update_interest (conn);
+        }
+      g_source_set_ready_time (source, -1);
+      return G_SOURCE_CONTINUE;
+    }
+
+  /* The owner may also do I/O on this connection from another thread
+   * (see _pipecom_connection_set_lock()). */
+  if (lock != NULL)
+    g_rec_mutex_lock (lock);
+
+  _pipecom_connection_ref (conn);
+  conn->dispatching = TRUE;
+
+  frames_in = conn->frames_in;
+  rend = conn->rend;
+  body_have = conn->body_have;
+
+  if (_pipecom_connection_io_dispatch (conn) && conn->deadline > 0 && !conn->closed)
+    {
+      /* Any byte read means the peer opened its channel. */
+      if (conn->frames_in != frames_in || conn->rend != rend || conn->body_have != body_have)
+        g_clear_pointer (&conn->open_path, g_free);
+      if (!is_reading_frame (conn))
+        conn->read_since = 0;
+      else if (conn->read_since == 0 || conn->frames_in != frames_in)
+        conn->read_since = g_source_get_time (source);
+    }
+
+  if (conn->deadline > 0 && !conn->closed)
+    {
+      if (g_queue_is_empty (&conn->wqueue))
+        conn->write_since = 0;
+      check_deadlines (conn, g_source_get_time (source));
+      update_deadline_timer (conn);
+    }
+
+  if (conn->notify_pending && conn->source != NULL)
+    {
+      conn->notify_pending = FALSE;
+      g_source_set_ready_time (conn->source, -1);
+      if (!conn->notified)
+        {
+          conn->notified = TRUE;
+          if (conn->funcs->closed != NULL)
+            conn->funcs->closed (conn, conn->error, conn->user_data);
+        }
+    }
+
+  conn->dispatching = FALSE;
+  if (conn->held)
+    {
+      conn->held = FALSE;
+      _pipecom_connection_io_update_interest (conn);
+      if (conn->notify_pending && conn->source != NULL)
+        g_source_set_ready_time (conn->source, 0);
+    }
+
+  _pipecom_connection_unref (conn);
+
+  if (lock != NULL)
+    g_rec_mutex_unlock (lock);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* Sets up the core of @conn, a zeroed platform connection, and creates its
+ * source, for the platform to add what it polls and attach. */
+void
+_pipecom_connection_init (PipecomConnection            *conn,
+                          GSourceFuncs                 *source_funcs,
+                          gsize                         read_size,
+                          guint64                       max_frame,
+                          const PipecomConnectionFuncs *funcs,
+                          gpointer                      user_data)
+{
+  g_atomic_ref_count_init (&conn->ref_count);
+  conn->funcs = funcs;
+  conn->user_data = user_data;
+  conn->max_frame = max_frame;
+  conn->rcap = MAX (read_size, 4096);  /* rbuf is allocated on the first read */
+  g_queue_init (&conn->wqueue);
+
+  conn->source = g_source_new (source_funcs, sizeof (PipecomConnectionSource));
+  ((PipecomConnectionSource *) conn->source)->conn = conn;
+  g_source_set_static_name (conn->source, "[pipecom] connection");
+  g_source_set_priority (conn->source, G_PRIORITY_DEFAULT);
+}
+
+PipecomConnection *
+_pipecom_connection_ref (PipecomConnection *conn)
+{
+  g_atomic_ref_count_inc (&conn->ref_count);
+  return conn;
+}
+
+void
+_pipecom_connection_unref (PipecomConnection *conn)
+{
+  if (!g_atomic_ref_count_dec (&conn->ref_count))
+    return;
+
+  conn->closed = TRUE;
+  close_all (conn);
+  if (conn->source != NULL)
+    {
+      g_source_destroy (conn->source);
+      g_clear_pointer (&conn->source, g_source_unref);
+    }
+  _pipecom_connection_io_finalize (conn);
+  g_clear_error (&conn->error);
+  g_free (conn->open_path);
+  g_free (conn->rbuf);
+  g_free (conn);
+}
+
+void
+_pipecom_connection_close (PipecomConnection *conn)
+{
+  conn->closed = TRUE;
+  conn->notified = TRUE;
+  close_all (conn);
+  if (conn->source != NULL)
+    g_source_destroy (conn->source);
+}
+
+/* Writes one frame: at once when nothing is queued and the platform can
+ * (one writev() of header and payload on Unix), and queues what did not go
+ * out. Queued payload bytes are referenced from @keep when given (large
+ * payloads are never copied), and copied otherwise, with the header when
+ * none of it went out. */
+static gboolean
+send_frame (PipecomConnection *conn,
+            guint8             type,
+            guint32            id,
+            const guint8      *data,
+            gsize              len,
+            GBytes            *keep)
+{
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+  gssize n;
+
+  if (conn->closed || !_pipecom_connection_io_can_write (conn))
+    return FALSE;
+
+  g_return_val_if_fail (len <= G_MAXUINT32, FALSE);
+
+  if (conn->max_queued > 0 && conn->wqueued >= conn->max_queued)
+    {
+      _pipecom_connection_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_BUSY,
+                                                   "Dropping a connection whose peer does not read: "
+                                                   "%zu bytes are waiting to be written, at most %zu allowed",
+                                                   conn->wqueued, conn->max_queued));
+      return FALSE;
+    }
+
+  _pipecom_encode_frame_header (header, len, type, id);
+
+  n = _pipecom_connection_io_write_now (conn, header, data, len);
+  if (n < 0)
+    return FALSE;
+  if ((gsize) n == PIPECOM_FRAME_HEADER_SIZE + len)
+    return TRUE;
+
+  if (conn->deadline > 0 && g_queue_is_empty (&conn->wqueue))
+    {
+      conn->write_since = g_get_monotonic_time ();
+      update_deadline_timer (conn);
+    }
+  conn->wqueued += PIPECOM_FRAME_HEADER_SIZE + len - n;
+
+  if ((gsize) n < PIPECOM_FRAME_HEADER_SIZE && keep == NULL)
+    {
+      gsize hlen = PIPECOM_FRAME_HEADER_SIZE - n;
+      guint8 *buf = g_malloc (hlen + len);
+      PipecomChunk *chunk = g_slice_new (PipecomChunk);
+
+      memcpy (buf, header + n, hlen);
+      if (len > 0)
+        memcpy (buf + hlen, data, len);
+      chunk->bytes = g_bytes_new_take (buf, hlen + len);
+      chunk->offset = 0;
+      g_queue_push_tail (&conn->wqueue, chunk);
+    }
+  else
+    {
+      if ((gsize) n < PIPECOM_FRAME_HEADER_SIZE)
+        {
+          PipecomChunk *chunk = g_slice_new (PipecomChunk);
+          chunk->bytes = g_bytes_new (header, PIPECOM_FRAME_HEADER_SIZE);
+          chunk->offset = n;
+          g_queue_push_tail (&conn->wqueue, chunk);
+          n = 0;
+        }
+      else
+        n -= PIPECOM_FRAME_HEADER_SIZE;
+
+      if ((gsize) n < len)
+        {
+          PipecomChunk *chunk = g_slice_new (PipecomChunk);
+          if (keep != NULL)
+            {
+              chunk->bytes = g_bytes_ref (keep);
+              chunk->offset = n;
+            }
+          else
+            {
+              chunk->bytes = g_bytes_new (data + n, len - n);
+              chunk->offset = 0;
+            }
+          g_queue_push_tail (&conn->wqueue, chunk);
+        }
+    }
+
+  _pipecom_connection_io_queued (conn);
+  return !(conn->closed && conn->error != NULL);
+}
+
+gboolean
+_pipecom_connection_send_data (PipecomConnection *conn,
+                               guint8             type,
+                               guint32            id,
+                               const void        *data,
+                               gsize              len)
+{
+  return send_frame (conn, type, id, data, len, NULL);
+}
+
+gboolean
+_pipecom_connection_send (PipecomConnection *conn,
+                          guint8             type,
+                          guint32            id,
+                          GBytes            *payload)
+{
+  gsize len = 0;
+  const guint8 *data = payload ? g_bytes_get_data (payload, &len) : NULL;
+
+  return send_frame (conn, type, id, data, len, len > 4096 ? payload : NULL);
+}
+
+/* Limits a listener puts on its connections against peers that stall:
+ * a frame must be read completely within @deadline µs of its first byte,
+ * queued output must make progress within @deadline, and (when @open_path is
+ * given: the channel file the peer must open, then unlink; Unix only) the
+ * peer must have opened it within @deadline. Sending fails, and closes the
+ * connection, once @max_queued bytes wait to be written. 0 means no limit. */
+void
+_pipecom_connection_set_limits (PipecomConnection *conn,
+                                gint64             deadline,
+                                gsize              max_queued,
+                                const char        *open_path)
+{
+  conn->deadline = deadline;
+  conn->max_queued = max_queued;
+  g_clear_pointer (&conn->open_path, g_free);
+  if (deadline > 0 && open_path != NULL)
+    {
+      conn->open_path = g_strdup (open_path);
+      conn->open_until = g_get_monotonic_time () + deadline;
+    }
+  if (deadline > 0 && !g_queue_is_empty (&conn->wqueue) && conn->write_since == 0)
+    conn->write_since = g_get_monotonic_time ();
+  update_deadline_timer (conn);
+}
+
+/* Makes the dispatch hold @lock, so that a thread holding it may call
+ * _pipecom_connection_send(), _pipecom_connection_flush() and
+ * _pipecom_connection_pump() on the connection directly. */
+void
+_pipecom_connection_set_lock (PipecomConnection *conn,
+                              GRecMutex         *lock)
+{
+  conn->lock = lock;
+}
+
+/* While a thread does I/O on the connection directly, the dispatch has
+ * nothing to watch: it would only wake up to wait for the lock. */
+void
+_pipecom_connection_set_direct (PipecomConnection *conn,
+                                gboolean           direct)
+{
+  if (conn->direct == (direct != FALSE))
+    return;
+  conn->direct = direct;
+  if (conn->closed)
+    return;
+  _pipecom_connection_io_update_interest (conn);
+}
+
+void
+_pipecom_connection_flush (PipecomConnection *conn)
+{
+  if (!conn->closed)
+    flush (conn);
+}
+
+gboolean
+_pipecom_connection_is_closed (PipecomConnection *conn)
+{
+  return conn->closed;
+}
+
+void
+_pipecom_connection_pump (PipecomConnection *conn)
+{
+  if (!conn->closed)
+    _pipecom_connection_io_read (conn);
+}
+
+void
+_pipecom_connection_stop_reading (PipecomConnection *conn)
+{
+  conn->reading_stopped = TRUE;
+  _pipecom_connection_io_stop_reading (conn);
+}
+
+void
+_pipecom_connection_close_when_flushed (PipecomConnection *conn)
+{
+  conn->close_when_flushed = TRUE;
+  if (!conn->closed && g_queue_is_empty (&conn->wqueue))
+    _pipecom_connection_fail (conn, NULL);
+}
+
+gboolean
+_pipecom_connection_is_flushed (PipecomConnection *conn)
+{
+  return conn->closed || g_queue_is_empty (&conn->wqueue);
+}

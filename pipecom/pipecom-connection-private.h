@@ -1,0 +1,178 @@
+/* pipecom-connection-private.h: the connection core shared by the Unix and
+ * Windows I/O
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#pragma once
+
+#include <string.h>
+
+#include "pipecom-private.h"
+
+G_BEGIN_DECLS
+
+/* A connection is the core in pipecom-connection-core.c (frame parsing,
+ * the write queue and its bound, the stall deadline, closing and the
+ * dispatch) plus the platform's I/O: pipecom-connection.c (a pair of
+ * non-blocking fds) or pipecom-connection-win32.c (one overlapped pipe
+ * handle). The platform's connection struct starts with a
+ * PipecomConnection; the core calls the platform through the
+ * _pipecom_connection_io_*() functions below, which each platform file
+ * defines (plain calls: there is only one platform in a build). A
+ * connection is used from the thread that dispatches its GMainContext
+ * only; its refcount is atomic so that references may be dropped anywhere. */
+
+/* A large frame's body is allocated in steps, doubling from this size. */
+#define PIPECOM_BODY_CHUNK (1024 * 1024)
+
+typedef struct
+{
+  GBytes *bytes;
+  gsize   offset;
+} PipecomChunk;
+
+typedef struct
+{
+  GSource            source;
+  PipecomConnection *conn;
+} PipecomConnectionSource;
+
+struct _PipecomConnection
+{
+  gatomicrefcount               ref_count;
+
+  GSource                      *source;   /* (owned) */
+
+  const PipecomConnectionFuncs *funcs;
+  gpointer                      user_data;
+  guint64                       max_frame;
+
+  guint8                       *rbuf;     /* (owned) (nullable) until the first read */
+  gsize                         rcap;
+  gsize                         rstart;
+  gsize                         rend;
+
+  guint8                       *body;     /* (owned) (nullable) large frame being read */
+  gsize                         body_len;
+  gsize                         body_cap;  /* allocated, grows as the body arrives */
+  gsize                         body_have;
+  guint8                        body_type;
+  guint32                       body_id;
+
+  guint64                       skip;
+
+  GQueue                        wqueue;   /* of PipecomChunk */
+
+  GRecMutex                    *lock;     /* (nullable) held around each dispatch */
+
+  /* Limits against stalled peers (listener side, see
+   * _pipecom_connection_set_limits()); all 0 when unset. */
+  gint64                        deadline;     /* µs */
+  gsize                         max_queued;
+  gsize                         wqueued;      /* bytes in wqueue */
+  gint64                        read_since;   /* first byte of the frame being read */
+  gint64                        write_since;  /* last write progress while queued */
+  guint                         frames_in;    /* frames read, to see progress */
+  char                         *open_path;    /* (nullable) see set_limits() */
+  gint64                        open_until;
+
+  GError                       *error;    /* (owned) (nullable) */
+  guint                         closed : 1;
+  guint                         notify_pending : 1;
+  guint                         notified : 1;
+  guint                         reading_stopped : 1;
+  guint                         close_when_flushed : 1;
+  guint                         direct : 1;
+  guint                         dispatching : 1;
+  guint                         held : 1;
+};
+
+/* ---- The core, for the platform I/O ---- */
+
+void      _pipecom_connection_init          (PipecomConnection            *conn,
+                                             GSourceFuncs                 *source_funcs,
+                                             gsize                         read_size,
+                                             guint64                       max_frame,
+                                             const PipecomConnectionFuncs *funcs,
+                                             gpointer                      user_data);
+gboolean  _pipecom_connection_source_dispatch (GSource                    *source,
+                                               GSourceFunc                 callback,
+                                               gpointer                    user_data);
+void      _pipecom_connection_fail          (PipecomConnection            *conn,
+                                             GError                       *error);
+void      _pipecom_connection_fail_timeout  (PipecomConnection            *conn,
+                                             const char                   *what);
+void      _pipecom_connection_received      (PipecomConnection            *conn,
+                                             gsize                         n);
+void      _pipecom_connection_eof           (PipecomConnection            *conn);
+void      _pipecom_connection_wrote         (PipecomConnection            *conn,
+                                             gsize                         n);
+
+/* Where the next read goes, and how much room there is: the rest of a large
+ * frame's body (grown as its bytes arrive), else the read buffer. Report
+ * what was read with _pipecom_connection_received(). */
+static inline guint8 *
+_pipecom_connection_read_buffer (PipecomConnection *conn,
+                                 gsize             *room)
+{
+  if (conn->body != NULL)
+    {
+      if (conn->body_have == conn->body_cap)
+        {
+          conn->body_cap = MIN (conn->body_len, conn->body_cap * 2);
+          conn->body = g_realloc (conn->body, conn->body_cap);
+        }
+      *room = conn->body_cap - conn->body_have;
+      return conn->body + conn->body_have;
+    }
+
+  if (G_UNLIKELY (conn->rbuf == NULL))
+    conn->rbuf = g_malloc (conn->rcap);
+
+  if (conn->rstart > 0 && conn->rcap - conn->rend < conn->rcap / 4)
+    {
+      memmove (conn->rbuf, conn->rbuf + conn->rstart, conn->rend - conn->rstart);
+      conn->rend -= conn->rstart;
+      conn->rstart = 0;
+    }
+
+  *room = conn->rcap - conn->rend;
+  return conn->rbuf + conn->rend;
+}
+
+/* ---- The platform I/O, for the core ---- */
+
+/* Reads what there is (pump and dispatch). */
+void      _pipecom_connection_io_read       (PipecomConnection *conn);
+/* Writes what the queue holds, as far as it goes. */
+void      _pipecom_connection_io_flush      (PipecomConnection *conn);
+/* The source is ready: flushes and reads as its readiness says. Returns
+ * whether it read. */
+gboolean  _pipecom_connection_io_dispatch   (PipecomConnection *conn);
+/* Whether there is anything to write to. */
+gboolean  _pipecom_connection_io_can_write  (PipecomConnection *conn);
+/* Writes a frame at once if it can (nothing queued): returns how many of
+ * its bytes went out, or -1 after failing the connection. */
+gssize    _pipecom_connection_io_write_now  (PipecomConnection *conn,
+                                             const guint8      *header,
+                                             const guint8      *data,
+                                             gsize              len);
+/* Bytes were queued: have them written. */
+void      _pipecom_connection_io_queued     (PipecomConnection *conn);
+/* A frame of @frame_len bytes is arriving (in several reads). */
+void      _pipecom_connection_io_frame_coming (PipecomConnection *conn,
+                                               gsize              frame_len);
+/* What the source watches changed (direct, held). */
+void      _pipecom_connection_io_update_interest (PipecomConnection *conn);
+void      _pipecom_connection_io_stop_reading (PipecomConnection *conn);
+/* The open deadline of _pipecom_connection_set_limits() passed. */
+void      _pipecom_connection_io_check_open (PipecomConnection *conn);
+/* Releases the fds or handle (the I/O in flight has completed on return). */
+void      _pipecom_connection_io_close      (PipecomConnection *conn);
+/* Frees what remains, just before the connection is. */
+void      _pipecom_connection_io_finalize   (PipecomConnection *conn);
+
+G_END_DECLS
