@@ -37,6 +37,7 @@ typedef struct
   gboolean          read_pending;
   gboolean          write_pending;
   gsize             write_len;    /* of the WriteFile in flight */
+  gboolean          write_handed; /* write_len is out of conn->wqueued */
 } HandleConnection;
 
 #define HANDLE_CONNECTION(conn) ((HandleConnection *) (conn))
@@ -59,6 +60,7 @@ _pipecom_connection_io_close (PipecomConnection *conn)
       if (hc->write_pending)
         GetOverlappedResult (hc->handle, &hc->wov, &n, TRUE);
       hc->read_pending = hc->write_pending = FALSE;
+      hc->write_handed = FALSE;
       CloseHandle (hc->handle);
       hc->handle = INVALID_HANDLE_VALUE;
     }
@@ -204,6 +206,11 @@ _pipecom_connection_io_flush (PipecomConnection *conn)
               return;
             }
           hc->write_pending = FALSE;
+          if (hc->write_handed)
+            {
+              conn->wqueued += hc->write_len;  /* _pipecom_connection_wrote() takes n off */
+              hc->write_handed = FALSE;
+            }
         }
       else
         {
@@ -222,7 +229,12 @@ _pipecom_connection_io_flush (PipecomConnection *conn)
 
               if (code == ERROR_IO_PENDING)
                 {
+                  /* Handed to the system, like the bytes a Unix pipe took:
+                   * not counted against the queue bound, so that a reply
+                   * of the bound's size does not make the next one fail. */
                   hc->write_pending = TRUE;
+                  hc->write_handed = TRUE;
+                  conn->wqueued -= MIN (hc->write_len, conn->wqueued);
                   return;
                 }
               conn_fail_win32 (conn, code, "Cannot write to the connection");

@@ -670,11 +670,20 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
                       gpointer                      user_data,
                       GMainContext                 *context)
 {
+  PipecomConnection *conn;
   HANDLE h = peer->handle;
 
   peer->handle = INVALID_HANDLE_VALUE;
-  return _pipecom_connection_new_handle (h, MAX (buffer_size, 4096), max_frame,
+  conn = _pipecom_connection_new_handle (h, MAX (buffer_size, 4096), max_frame,
                                          funcs, user_data, context);
+
+  /* A listener drops peers that stall or never read. (There is no channel
+   * for the peer to open, unlike on Unix: the connection is the pipe
+   * instance it opened.) */
+  _pipecom_connection_set_limits (conn, _pipecom_connection_deadline_usec,
+                                  _pipecom_max_queued_bytes, NULL);
+
+  return conn;
 }
 
 /* Writes one frame synchronously, waiting at most @timeout_ms. */

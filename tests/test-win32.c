@@ -508,6 +508,93 @@ test_sharing_unsupported (void)
   pipecom_test_stop_and_wait (pipe);
 }
 
+/* Reads and drops what @h has to read; returns whether the other end
+ * closed. */
+static gboolean
+drain_until_broken (HANDLE h)
+{
+  for (;;)
+    {
+      guint8 buf[4096];
+      OVERLAPPED ov = { 0, };
+      DWORD avail = 0, n = 0;
+      gboolean ok;
+
+      if (!PeekNamedPipe (h, NULL, 0, NULL, &avail, NULL))
+        return GetLastError () == ERROR_BROKEN_PIPE || GetLastError () == ERROR_PIPE_NOT_CONNECTED;
+      if (avail == 0)
+        return FALSE;
+
+      ov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
+      ok = ReadFile (h, buf, MIN (avail, sizeof buf), &n, &ov) ||
+           (GetLastError () == ERROR_IO_PENDING && GetOverlappedResult (h, &ov, &n, TRUE));
+      CloseHandle (ov.hEvent);
+      if (!ok)
+        return TRUE;
+    }
+}
+
+static void
+write_raw (HANDLE        h,
+           const guint8 *data,
+           gsize         len)
+{
+  OVERLAPPED ov = { 0, };
+  DWORD n = 0;
+
+  ov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
+  if (!WriteFile (h, data, (DWORD) len, &n, &ov))
+    {
+      g_assert_cmpuint (GetLastError (), ==, ERROR_IO_PENDING);
+      g_assert_true (GetOverlappedResult (h, &ov, &n, TRUE));
+    }
+  g_assert_cmpuint (n, ==, len);
+  CloseHandle (ov.hEvent);
+}
+
+/* The listener's per-connection deadline (lowered from 30 s to 2 s here),
+ * as on Unix: a client that writes half a frame and stalls is dropped once
+ * it passes, not before, and the listener goes on serving. */
+static void
+test_stalled_peer_dropped (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-stall");
+  gint64 saved_deadline = _pipecom_connection_deadline_usec;
+  guint8 record[PIPECOM_ANNOUNCE_MAX];
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+  g_autoptr(PipecomPipe) pipe = NULL;
+  gint64 started, elapsed;
+  gsize len;
+  HANDLE h;
+  DWORD code;
+
+  g_test_summary ("A client that writes half a frame and stalls is dropped after the "
+                  "listener's per-connection deadline, and the listener goes on serving");
+
+  _pipecom_connection_deadline_usec = 2 * G_USEC_PER_SEC;
+  pipe = listen_on (name);
+  h = open_raw_client (pipecom_pipe_get_path (pipe), GENERIC_READ | GENERIC_WRITE, &code);
+  g_assert_cmpuint (code, ==, ERROR_SUCCESS);
+
+  len = _pipecom_encode_announce (record, PIPECOM_ANNOUNCE_CONNECT, "-", NULL, 0);
+  write_raw (h, record, len);
+  _pipecom_encode_frame_header (header, 1000, PIPECOM_FRAME_MESSAGE, 1);
+  write_raw (h, header, 6);
+  started = g_get_monotonic_time ();
+
+  pipecom_test_wait_for (drain_until_broken (h), PIPECOM_TEST_DEADLINE);
+  elapsed = g_get_monotonic_time () - started;
+  g_test_message ("dropped after %.2f s", elapsed / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (elapsed, >=, _pipecom_connection_deadline_usec - G_USEC_PER_SEC / 2);
+  g_assert_cmpint (elapsed, <, _pipecom_connection_deadline_usec + 20 * G_USEC_PER_SEC);
+  CloseHandle (h);
+
+  g_assert_true (pipecom_test_send (name, "after", 10, 0, NULL));
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
+  _pipecom_connection_deadline_usec = saved_deadline;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -523,6 +610,7 @@ main (int   argc,
   g_test_add_func ("/win32/dacl", test_dacl);
   g_test_add_func ("/win32/rogue-instance", test_rogue_instance);
   g_test_add_func ("/win32/client-identification-only", test_client_identification_only);
+  g_test_add_func ("/win32/stalled-peer-dropped", test_stalled_peer_dropped);
 
   return g_test_run ();
 }

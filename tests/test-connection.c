@@ -1,0 +1,362 @@
+/* test-connection.c: the connection core against a raw peer, on both
+ * platforms
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "test-utils.h"
+#include "pipecom-connection-private.h"
+
+#ifdef G_OS_UNIX
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#endif
+#ifdef G_OS_WIN32
+#include <windows.h>
+#endif
+
+/* The frame parsing, write queue and limits are shared by the Unix and the
+ * Windows connection (pipecom-connection-core.c); these tests drive a
+ * connection of the platform's kind (a pair of pipes, or one named pipe)
+ * from a raw peer that writes what it likes and reads nothing. */
+
+typedef struct
+{
+  PipecomConnection *conn;
+#ifdef G_OS_UNIX
+  int                peer_out;   /* we write, the connection reads */
+  int                peer_in;    /* the connection writes; never read */
+#else
+  HANDLE             peer;
+#endif
+  guint              frames;
+  gsize              last_len;
+  GBytes            *last;
+  gboolean           closed;
+  GError            *error;
+  gint64             closed_at;
+} Pair;
+
+static void
+frame_cb (PipecomConnection *conn,
+          guint8             type,
+          guint32            id,
+          GBytes            *payload,
+          gpointer           user_data)
+{
+  Pair *pair = user_data;
+
+  pair->frames++;
+  pair->last_len = g_bytes_get_size (payload);
+  g_clear_pointer (&pair->last, g_bytes_unref);
+  pair->last = g_bytes_ref (payload);
+}
+
+static void
+closed_cb (PipecomConnection *conn,
+           const GError      *error,
+           gpointer           user_data)
+{
+  Pair *pair = user_data;
+
+  pair->closed = TRUE;
+  pair->closed_at = g_get_monotonic_time ();
+  pair->error = error != NULL ? g_error_copy (error) : NULL;
+}
+
+static const PipecomConnectionFuncs pair_funcs = { frame_cb, NULL, closed_cb };
+
+static void
+pair_open (Pair    *pair,
+           guint64  max_frame)
+{
+  memset (pair, 0, sizeof *pair);
+#ifdef G_OS_UNIX
+  {
+    int to_conn[2], from_conn[2];
+
+    g_assert_true (g_unix_open_pipe (to_conn, FD_CLOEXEC, NULL));
+    g_assert_true (g_unix_open_pipe (from_conn, FD_CLOEXEC, NULL));
+    g_assert_true (g_unix_set_fd_nonblocking (to_conn[0], TRUE, NULL));
+    g_assert_true (g_unix_set_fd_nonblocking (from_conn[1], TRUE, NULL));
+    pair->peer_out = to_conn[1];
+    pair->peer_in = from_conn[0];
+    pair->conn = _pipecom_connection_new (to_conn[0], from_conn[1], 65536, max_frame,
+                                          &pair_funcs, pair, NULL);
+  }
+#else
+  {
+    g_autofree char *path = g_strdup_printf ("\\\\.\\pipe\\pipecom-test-connection-%lu-%d",
+                                             GetCurrentProcessId (), g_random_int ());
+    g_autofree gunichar2 *wpath = g_utf8_to_utf16 (path, -1, NULL, NULL, NULL);
+    OVERLAPPED ov = { 0, };
+    HANDLE server;
+
+    server = CreateNamedPipeW (wpath, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
+                               FILE_FLAG_FIRST_PIPE_INSTANCE,
+                               PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT,
+                               1, 4096, 4096, 0, NULL);
+    g_assert_true (server != INVALID_HANDLE_VALUE);
+    pair->peer = CreateFileW (wpath, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                              FILE_FLAG_OVERLAPPED, NULL);
+    g_assert_true (pair->peer != INVALID_HANDLE_VALUE);
+    ov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
+    if (!ConnectNamedPipe (server, &ov))
+      g_assert_cmpuint (GetLastError (), ==, ERROR_PIPE_CONNECTED);
+    CloseHandle (ov.hEvent);
+    pair->conn = _pipecom_connection_new_handle (server, 65536, max_frame,
+                                                 &pair_funcs, pair, NULL);
+  }
+#endif
+}
+
+/* Writes all of @data, blocking (from any thread). */
+static void
+peer_write (Pair         *pair,
+            const guint8 *data,
+            gsize         len)
+{
+#ifdef G_OS_UNIX
+  while (len > 0)
+    {
+      ssize_t n = write (pair->peer_out, data, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      g_assert_cmpint (n, >, 0);
+      data += n;
+      len -= n;
+    }
+#else
+  OVERLAPPED ov = { 0, };
+
+  ov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
+  while (len > 0)
+    {
+      DWORD n = 0;
+
+      if (!WriteFile (pair->peer, data, (DWORD) MIN (len, 1024 * 1024), &n, &ov))
+        {
+          g_assert_cmpuint (GetLastError (), ==, ERROR_IO_PENDING);
+          g_assert_true (GetOverlappedResult (pair->peer, &ov, &n, TRUE));
+        }
+      g_assert_cmpuint (n, >, 0);
+      data += n;
+      len -= n;
+    }
+  CloseHandle (ov.hEvent);
+#endif
+}
+
+static void
+peer_close (Pair *pair)
+{
+#ifdef G_OS_UNIX
+  if (pair->peer_out >= 0)
+    close (pair->peer_out);
+  if (pair->peer_in >= 0)
+    close (pair->peer_in);
+  pair->peer_out = pair->peer_in = -1;
+#else
+  if (pair->peer != INVALID_HANDLE_VALUE)
+    CloseHandle (pair->peer);
+  pair->peer = INVALID_HANDLE_VALUE;
+#endif
+}
+
+static void
+pair_clear (Pair *pair)
+{
+  peer_close (pair);
+  _pipecom_connection_close (pair->conn);
+  g_clear_pointer (&pair->conn, _pipecom_connection_unref);
+  g_clear_pointer (&pair->last, g_bytes_unref);
+  g_clear_error (&pair->error);
+}
+
+static void
+write_header (Pair    *pair,
+              guint32  len,
+              gsize    how_much)
+{
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+
+  _pipecom_encode_frame_header (header, len, PIPECOM_FRAME_MESSAGE, 1);
+  peer_write (pair, header, how_much);
+}
+
+typedef struct
+{
+  Pair    *pair;
+  GBytes  *frame;
+  GThread *thread;
+} Writer;
+
+static gpointer
+writer_thread (gpointer user_data)
+{
+  Writer *writer = user_data;
+
+  peer_write (writer->pair, g_bytes_get_data (writer->frame, NULL),
+              g_bytes_get_size (writer->frame));
+  return NULL;
+}
+
+/* Writes a frame claiming @claimed bytes, then @payload, from a thread:
+ * more than a pipe holds, written while the test reads. */
+static void
+writer_start (Writer  *writer,
+              Pair    *pair,
+              guint32  claimed,
+              GBytes  *payload)
+{
+  GByteArray *frame = g_byte_array_new ();
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+
+  _pipecom_encode_frame_header (header, claimed, PIPECOM_FRAME_MESSAGE, 1);
+  g_byte_array_append (frame, header, sizeof header);
+  g_byte_array_append (frame, g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+  writer->pair = pair;
+  writer->frame = g_byte_array_free_to_bytes (frame);
+  writer->thread = g_thread_new ("writer", writer_thread, writer);
+}
+
+static void
+writer_join (Writer *writer)
+{
+  g_thread_join (writer->thread);
+  g_bytes_unref (writer->frame);
+}
+
+/* A header claiming 4 GiB (found by fuzzing, see
+ * tests/fuzz/frames/regress-4gib-header-no-limit) with no frame size limit:
+ * the connection holds what arrived, in a body of at most
+ * PIPECOM_BODY_CHUNK, not the 4 GiB claimed. */
+static void
+test_huge_header (void)
+{
+  g_autoptr(GBytes) some = pipecom_test_random_bytes (100000);
+  Writer writer;
+  Pair pair;
+
+  g_test_summary ("A frame header claiming 4 GiB makes the connection allocate as the "
+                  "bytes arrive, not what the header claims");
+
+  pair_open (&pair, 0);
+  writer_start (&writer, &pair, G_MAXUINT32, some);
+  pipecom_test_wait_for (pair.conn->body != NULL && pair.conn->body_have == g_bytes_get_size (some), 30);
+  writer_join (&writer);
+  g_assert_cmpuint (pair.conn->body_len, ==, G_MAXUINT32);
+  g_assert_cmpuint (pair.conn->body_cap, <=, PIPECOM_BODY_CHUNK);
+  g_assert_cmpmem (pair.conn->body, g_bytes_get_size (some),
+                   g_bytes_get_data (some, NULL), g_bytes_get_size (some));
+
+  /* The peer dies in the middle of it. */
+  peer_close (&pair);
+  pipecom_test_wait_for (pair.closed, 30);
+  g_assert_error (pair.error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED);
+  g_assert_cmpuint (pair.frames, ==, 0);
+
+  pair_clear (&pair);
+}
+
+/* A large frame's body grows as it arrives (doubling from
+ * PIPECOM_BODY_CHUNK) and is delivered whole. */
+static void
+test_large_body (void)
+{
+  g_autoptr(GBytes) payload = pipecom_test_random_bytes (5 * PIPECOM_BODY_CHUNK + 12345);
+  Writer writer;
+  Pair pair;
+
+  g_test_summary ("A frame larger than the read buffer is read into a body that grows "
+                  "as it arrives, and delivered intact");
+
+  pair_open (&pair, 0);
+  writer_start (&writer, &pair, g_bytes_get_size (payload), payload);
+  pipecom_test_wait_for (pair.frames == 1 || pair.closed, 60);
+  writer_join (&writer);
+
+  g_assert_false (pair.closed);
+  g_assert_true (g_bytes_equal (pair.last, payload));
+
+  pair_clear (&pair);
+}
+
+/* The per-connection deadline: half a frame header, then nothing. */
+static void
+test_deadline (void)
+{
+  gint64 started, elapsed;
+  Pair pair;
+
+  g_test_summary ("A peer that writes half a frame and stalls is dropped once the "
+                  "connection's deadline passes, not before");
+
+  pair_open (&pair, 0);
+  _pipecom_connection_set_limits (pair.conn, G_USEC_PER_SEC, 0, NULL);
+  write_header (&pair, 1000, 6);
+  started = g_get_monotonic_time ();
+
+  pipecom_test_wait_for (pair.closed, 30);
+  elapsed = pair.closed_at - started;
+  g_test_message ("dropped after %.2f s", elapsed / (double) G_USEC_PER_SEC);
+  g_assert_error (pair.error, PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT);
+  g_assert_cmpint (elapsed, >=, G_USEC_PER_SEC / 2);
+  g_assert_cmpint (elapsed, <, 25 * G_USEC_PER_SEC);
+
+  pair_clear (&pair);
+}
+
+/* The bound on bytes queued for a peer that does not read. */
+static void
+test_queue_bound (void)
+{
+  g_autoptr(GBytes) reply = pipecom_test_random_bytes (32 * 1024);
+  guint sent = 0;
+  Pair pair;
+
+  g_test_summary ("Sending to a peer that reads nothing fails, and closes the connection, "
+                  "once the queue bound is reached");
+
+  pair_open (&pair, 0);
+  _pipecom_connection_set_limits (pair.conn, 0, 256 * 1024, NULL);
+
+  /* 2 MiB of replies: far more than the pipe holds and the bound allows. */
+  for (guint i = 1; i <= 64; i++)
+    {
+      if (!_pipecom_connection_send (pair.conn, PIPECOM_FRAME_REPLY, i, reply))
+        break;
+      sent++;
+    }
+
+  g_test_message ("%u replies accepted before the drop", sent);
+  g_assert_cmpuint (sent, <, 64);
+  g_assert_true (_pipecom_connection_is_closed (pair.conn));
+  pipecom_test_wait_for (pair.closed, 30);
+  g_assert_error (pair.error, PIPECOM_ERROR, PIPECOM_ERROR_BUSY);
+
+  pair_clear (&pair);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  pipecom_test_init (&argc, &argv);
+
+  g_test_add_func ("/connection/huge-header", test_huge_header);
+  g_test_add_func ("/connection/large-body", test_large_body);
+  g_test_add_func ("/connection/deadline", test_deadline);
+  g_test_add_func ("/connection/queue-bound", test_queue_bound);
+
+  return g_test_run ();
+}
