@@ -462,7 +462,12 @@ append_escaped_text (GString      *out,
                      gsize         size)
 {
   const char *p = (const char *) data;
-  const char *end = p + size;
+  const char *end;
+
+  /* An empty payload's data may be NULL, and NULL + 0 is undefined. */
+  if (size == 0)
+    return;
+  end = p + size;
 
   while (p < end)
     {
