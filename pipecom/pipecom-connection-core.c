@@ -276,10 +276,18 @@ _pipecom_connection_source_dispatch (GSource     *source,
   guint frames_in;
   gsize rend, body_have;
 
+  /* The owner may also do I/O on this connection from another thread
+   * (see _pipecom_connection_set_lock()). Take the lock before reading any
+   * flag: the flags are bit-fields sharing one memory location, which that
+   * thread writes (closed, direct) while holding the lock. */
+  if (lock != NULL)
+    g_rec_mutex_lock (lock);
+
   /* The source may recurse (see _pipecom_connection_new()): a main loop run
    * from inside this dispatch, by a handler that waits for something, gets
-   * here again. Hold the connection, as GLib holds a source that cannot
-   * recurse, until the outer dispatch returns. */
+   * here again, in this thread, which already holds the lock. Hold the
+   * connection, as GLib holds a source that cannot recurse, until the outer
+   * dispatch returns. */
   if (conn->dispatching)
     {
       if (!conn->held)
@@ -288,13 +296,10 @@ _pipecom_connection_source_dispatch (GSource     *source,
           _pipecom_connection_io_update_interest (conn);
         }
       g_source_set_ready_time (source, -1);
+      if (lock != NULL)
+        g_rec_mutex_unlock (lock);
       return G_SOURCE_CONTINUE;
     }
-
-  /* The owner may also do I/O on this connection from another thread
-   * (see _pipecom_connection_set_lock()). */
-  if (lock != NULL)
-    g_rec_mutex_lock (lock);
 
   _pipecom_connection_ref (conn);
   conn->dispatching = TRUE;
