@@ -85,6 +85,10 @@ gboolean  _pipecom_check_name_chars    (const char   *name,
 
 extern gint64 _pipecom_connection_deadline_usec;
 extern gsize  _pipecom_max_queued_bytes;
+#ifdef G_OS_UNIX
+/* How many truncated announcement records listeners dropped (for tests). */
+extern gint   _pipecom_truncated_records;
+#endif
 
 /* How long a stopping listener waits for pending replies and forwards. */
 #define PIPECOM_STOP_GRACE_USEC (5 * G_USEC_PER_SEC)

@@ -920,6 +920,8 @@ _pipecom_transport_remove_channel (const char *base)
 
 /* ---- Listening: the well-known FIFO and its announcements ---- */
 
+gint _pipecom_truncated_records = 0;
+
 struct _PipecomIntake
 {
   char                     *name;
@@ -1222,6 +1224,7 @@ read_records (PipecomIntake *intake)
               g_debug ("Pipe “%s”: dropping a truncated record of %zu bytes",
                        intake->name, intake->alen);
               intake->alen = 0;
+              g_atomic_int_inc (&_pipecom_truncated_records);
             }
           break;
         }

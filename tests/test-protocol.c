@@ -953,9 +953,25 @@ test_write_queue_bound (void)
   fake_client_init (&fc);
   fake_client_connect (&fc, pipe, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
 
-  /* 64 requests of 32 KiB replies: 2 MiB the peer never reads. */
+  /* 64 requests of 32 KiB replies: 2 MiB the peer never reads. On a slow
+   * machine (valgrind) the listener may drop us while we still write them:
+   * a write then fails with EPIPE, which is the drop, after at least the
+   * 8 requests whose replies exceed the bound. */
   for (guint i = 1; i <= 64; i++)
-    write_message_text (&fc, i, "give me a lot");
+    {
+      gint64 deadline = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+      const char *text = "give me a lot";
+      guint8 frame[12 + 13];
+
+      make_header (frame, strlen (text), FRAME_MESSAGE, i);
+      memcpy (frame + 12, text, strlen (text));
+      if (!write_all (fc.req_fd, frame, sizeof frame, deadline))
+        {
+          g_test_message ("dropped while writing request %u", i);
+          g_assert_cmpuint (i, >, 8);
+          break;
+        }
+    }
 
   /* Dropped by the bound (the 30 s deadline would come much later): the
    * listener closes its end of our request channel (POLLERR for us) while
@@ -1411,6 +1427,7 @@ test_truncated_record (void)
   FakeClient fc;
   Recorder rec;
   gboolean ok;
+  gint dropped;
 
   g_test_summary ("A record written with fewer bytes than its total says is dropped: records "
                   "are single atomic writes, so once the FIFO is drained its rest can never "
@@ -1419,7 +1436,13 @@ test_truncated_record (void)
   recorder_init (&rec);
   pipe = listen_threaded (name, G_CALLBACK (recorder_cb), &rec);
   fake_client_init (&fc);
+  dropped = g_atomic_int_get (&_pipecom_truncated_records);
   write_bad_record (pipe, &fc, &truncated_record);
+
+  /* Only once the listener found the FIFO empty does it know the record
+   * is truncated: a record written before that would be read with it. */
+  pipecom_test_wait_for (g_atomic_int_get (&_pipecom_truncated_records) > dropped,
+                         PIPECOM_TEST_DEADLINE);
 
   ok = pipecom_send (name, "after a truncated record", 10, 0, &error);
   g_assert_no_error (error);
