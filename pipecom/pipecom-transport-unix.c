@@ -725,6 +725,69 @@ sweep_stale_channels (const char *dir)
     }
 }
 
+typedef enum
+{
+  CHANNEL_MADE,
+  CHANNEL_TAKEN,    /* the name exists: try another */
+  CHANNEL_FAILED,
+} ChannelResult;
+
+/* Creates the channel FIFOs @base.rep (and @base.req if @with_req), 0600,
+ * in @dir, and opens the reply one for reading into @rep_fd. */
+static ChannelResult
+make_channel (const char  *base,
+              const char  *dir,
+              gboolean     with_req,
+              int         *rep_fd,
+              GError     **error)
+{
+  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
+  int saved_errno;
+
+  if (strlen (base) + 4 + PIPECOM_ANNOUNCE_HEADER_SIZE > PIPECOM_ANNOUNCE_MAX - 64)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                   "The directory “%s” has too long a path for a "
+                   "connection announcement (at most %d bytes)",
+                   dir, PIPECOM_ANNOUNCE_MAX);
+      return CHANNEL_FAILED;
+    }
+
+  if (mkfifo (rep, 0600) != 0)
+    {
+      if (errno == EEXIST)
+        return CHANNEL_TAKEN;
+      _pipecom_set_error_from_errno (error, errno, "Cannot create the reply channel", rep);
+      return CHANNEL_FAILED;
+    }
+
+  if (with_req)
+    {
+      g_autofree char *req = g_strconcat (base, ".req", NULL);
+
+      if (mkfifo (req, 0600) != 0)
+        {
+          saved_errno = errno;
+          g_unlink (rep);
+          if (saved_errno == EEXIST)
+            return CHANNEL_TAKEN;
+          _pipecom_set_error_from_errno (error, saved_errno,
+                                         "Cannot create the request channel", req);
+          return CHANNEL_FAILED;
+        }
+    }
+
+  *rep_fd = _pipecom_transport_open_fifo (rep, O_RDONLY, &saved_errno);
+  if (*rep_fd < 0)
+    {
+      _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the reply channel", rep);
+      _pipecom_transport_remove_channel (base);
+      return CHANNEL_FAILED;
+    }
+
+  return CHANNEL_MADE;
+}
+
 char *
 _pipecom_transport_new_channel (gboolean   with_req,
                                 int       *rep_fd,
@@ -748,49 +811,17 @@ _pipecom_transport_new_channel (gboolean   with_req,
       g_autofree char *base = g_strdup_printf ("%s/.c%d-%u-%08x", dir, (int) getpid (),
                                                g_atomic_int_add (&counter, 1),
                                                g_random_int ());
-      g_autofree char *rep = g_strconcat (base, ".rep", NULL);
-      g_autofree char *req = NULL;
-      int saved_errno;
       int fd;
 
-      if (strlen (base) + 4 + PIPECOM_ANNOUNCE_HEADER_SIZE > PIPECOM_ANNOUNCE_MAX - 64)
+      switch (make_channel (base, dir, with_req, &fd, error))
         {
-          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                       "The pipe directory “%s” has too long a path for a "
-                       "connection announcement (at most %d bytes)",
-                       dir, PIPECOM_ANNOUNCE_MAX);
+        case CHANNEL_TAKEN:
+          continue;
+        case CHANNEL_FAILED:
           return NULL;
-        }
-
-      if (mkfifo (rep, 0600) != 0)
-        {
-          if (errno == EEXIST)
-            continue;
-          _pipecom_set_error_from_errno (error, errno, "Cannot create the reply channel", rep);
-          return NULL;
-        }
-
-      if (with_req)
-        {
-          req = g_strconcat (base, ".req", NULL);
-          if (mkfifo (req, 0600) != 0)
-            {
-              saved_errno = errno;
-              g_unlink (rep);
-              if (saved_errno == EEXIST)
-                continue;
-              _pipecom_set_error_from_errno (error, saved_errno,
-                                             "Cannot create the request channel", req);
-              return NULL;
-            }
-        }
-
-      fd = _pipecom_transport_open_fifo (rep, O_RDONLY, &saved_errno);
-      if (fd < 0)
-        {
-          _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the reply channel", rep);
-          _pipecom_transport_remove_channel (base);
-          return NULL;
+        case CHANNEL_MADE:
+        default:
+          break;
         }
 
       *rep_fd = fd;
@@ -834,7 +865,6 @@ new_shared_channel (const char  *chandir,
       g_autofree char *base = NULL;
       g_autofree char *rep = NULL;
       g_autofree char *req = NULL;
-      int saved_errno;
       int fd;
 
       if (!random_hex (hex, SHARED_CHANNEL_HEX / 2))
@@ -845,47 +875,20 @@ new_shared_channel (const char  *chandir,
         }
 
       base = g_strconcat (chandir, "/" SHARED_CHANNEL_PREFIX, hex, NULL);
+
+      switch (make_channel (base, chandir, with_req, &fd, error))
+        {
+        case CHANNEL_TAKEN:
+          continue;
+        case CHANNEL_FAILED:
+          return NULL;
+        case CHANNEL_MADE:
+        default:
+          break;
+        }
+
       rep = g_strconcat (base, ".rep", NULL);
-
-      if (strlen (base) + 4 + PIPECOM_ANNOUNCE_HEADER_SIZE > PIPECOM_ANNOUNCE_MAX - 64)
-        {
-          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                       "The channel directory “%s” has too long a path for a "
-                       "connection announcement (at most %d bytes)",
-                       chandir, PIPECOM_ANNOUNCE_MAX);
-          return NULL;
-        }
-
-      if (mkfifo (rep, 0600) != 0)
-        {
-          if (errno == EEXIST)
-            continue;
-          _pipecom_set_error_from_errno (error, errno, "Cannot create the reply channel", rep);
-          return NULL;
-        }
-
-      if (with_req)
-        {
-          req = g_strconcat (base, ".req", NULL);
-          if (mkfifo (req, 0600) != 0)
-            {
-              saved_errno = errno;
-              g_unlink (rep);
-              if (saved_errno == EEXIST)
-                continue;
-              _pipecom_set_error_from_errno (error, saved_errno,
-                                             "Cannot create the request channel", req);
-              return NULL;
-            }
-        }
-
-      fd = _pipecom_transport_open_fifo (rep, O_RDONLY, &saved_errno);
-      if (fd < 0)
-        {
-          _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the reply channel", rep);
-          _pipecom_transport_remove_channel (base);
-          return NULL;
-        }
+      req = with_req ? g_strconcat (base, ".req", NULL) : NULL;
 
       /* The channel directory is the listener's: it could swap our files,
        * so change modes only through descriptors of our own FIFOs. */
