@@ -356,11 +356,10 @@ _pipecom_connection_source_dispatch (GSource     *source,
   return G_SOURCE_CONTINUE;
 }
 
-/* Sets up the core of @conn, a zeroed platform connection, and creates its
- * source, for the platform to add what it polls and attach. */
+/* Sets up the core of @conn, a zeroed platform connection. It has no
+ * source until _pipecom_connection_new_source(). */
 void
 _pipecom_connection_init (PipecomConnection            *conn,
-                          GSourceFuncs                 *source_funcs,
                           gsize                         read_size,
                           guint64                       max_frame,
                           const PipecomConnectionFuncs *funcs,
@@ -372,6 +371,17 @@ _pipecom_connection_init (PipecomConnection            *conn,
   conn->max_frame = max_frame;
   conn->rcap = MAX (read_size, 4096);  /* rbuf is allocated on the first read */
   g_queue_init (&conn->wqueue);
+}
+
+/* Creates the source of @conn, for the platform to add what it polls and
+ * attach. A connection without one is driven by its owner alone, with
+ * _pipecom_connection_pump() and _pipecom_connection_flush(); it never
+ * calls funcs->closed (see _pipecom_connection_is_closed()). */
+void
+_pipecom_connection_new_source (PipecomConnection *conn,
+                                GSourceFuncs      *source_funcs)
+{
+  g_assert (conn->source == NULL);
 
   conn->source = g_source_new (source_funcs, sizeof (PipecomConnectionSource));
   ((PipecomConnectionSource *) conn->source)->conn = conn;

@@ -44,7 +44,7 @@ struct _PipecomConnection
 {
   gatomicrefcount               ref_count;
 
-  GSource                      *source;   /* (owned) */
+  GSource                      *source;   /* (owned) (nullable) */
 
   const PipecomConnectionFuncs *funcs;
   gpointer                      user_data;
@@ -93,11 +93,12 @@ struct _PipecomConnection
 /* ---- The core, for the platform I/O ---- */
 
 void      _pipecom_connection_init          (PipecomConnection            *conn,
-                                             GSourceFuncs                 *source_funcs,
                                              gsize                         read_size,
                                              guint64                       max_frame,
                                              const PipecomConnectionFuncs *funcs,
                                              gpointer                      user_data);
+void      _pipecom_connection_new_source    (PipecomConnection            *conn,
+                                             GSourceFuncs                 *source_funcs);
 gboolean  _pipecom_connection_source_dispatch (GSource                    *source,
                                                GSourceFunc                 callback,
                                                gpointer                    user_data);

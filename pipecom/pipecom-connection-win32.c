@@ -376,7 +376,8 @@ _pipecom_connection_new_handle (HANDLE                        handle,
   HandleConnection *hc = g_new0 (HandleConnection, 1);
   PipecomConnection *conn = &hc->core;
 
-  _pipecom_connection_init (conn, &conn_source_funcs, read_size, max_frame, funcs, user_data);
+  _pipecom_connection_init (conn, read_size, max_frame, funcs, user_data);
+  _pipecom_connection_new_source (conn, &conn_source_funcs);
   hc->handle = handle;
   hc->rov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
   hc->wov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);

@@ -331,6 +331,9 @@ static GSourceFuncs conn_source_funcs = {
   NULL, NULL, _pipecom_connection_source_dispatch, NULL, NULL, NULL,
 };
 
+/* A connection reading @in_fd and writing @out_fd (either may be -1),
+ * dispatched in @context, or, with a %NULL @context, driven by its owner
+ * alone (see _pipecom_connection_new_source()). */
 PipecomConnection *
 _pipecom_connection_new (int                           in_fd,
                          int                           out_fd,
@@ -343,19 +346,25 @@ _pipecom_connection_new (int                           in_fd,
   FdConnection *fc = g_new0 (FdConnection, 1);
   PipecomConnection *conn = &fc->core;
 
-  _pipecom_connection_init (conn, &conn_source_funcs, read_size, max_frame, funcs, user_data);
+  _pipecom_connection_init (conn, read_size, max_frame, funcs, user_data);
   fc->in_fd = in_fd;
   fc->out_fd = -1;
 
-  /* GLib blocks a source that cannot recurse around each dispatch, which
-   * removes and adds back its fds, and wakes the context up twice for each:
-   * four eventfd writes and an extra iteration per message. The dispatch
-   * holds the connection itself when it does recurse. */
-  g_source_set_can_recurse (conn->source, TRUE);
-  if (in_fd >= 0)
-    fc->in_tag = g_source_add_unix_fd (conn->source, in_fd, G_IO_IN);
+  if (context != NULL)
+    {
+      _pipecom_connection_new_source (conn, &conn_source_funcs);
+      /* GLib blocks a source that cannot recurse around each dispatch,
+       * which removes and adds back its fds, and wakes the context up
+       * twice for each: four eventfd writes and an extra iteration per
+       * message. The dispatch holds the connection itself when it does
+       * recurse. */
+      g_source_set_can_recurse (conn->source, TRUE);
+      if (in_fd >= 0)
+        fc->in_tag = g_source_add_unix_fd (conn->source, in_fd, G_IO_IN);
+    }
   _pipecom_connection_set_out_fd (conn, out_fd);
-  g_source_attach (conn->source, context);
+  if (context != NULL)
+    g_source_attach (conn->source, context);
 
   return conn;
 }
@@ -378,7 +387,8 @@ _pipecom_connection_set_out_fd (PipecomConnection *conn,
     }
 
   fc->out_fd = out_fd;
-  fc->out_tag = g_source_add_unix_fd (conn->source, out_fd, 0);
+  if (conn->source != NULL)
+    fc->out_tag = g_source_add_unix_fd (conn->source, out_fd, 0);
 }
 
 /* The fds to poll for a direct exchange: @in_fd for reading, and @out_fd

@@ -46,6 +46,7 @@ oneshot_sync (const char  *pipe_name,
               GError     **error)
 {
   g_autofree char *path = NULL;
+  PipecomOneshotResume resume = { 0, FALSE, FALSE, 0 };
   PipecomSyncWait wait;
 
   *ok = FALSE;
@@ -54,8 +55,14 @@ oneshot_sync (const char  *pipe_name,
   if (!(path = _pipecom_transport_resolve (pipe_name, error)))
     return;
 
+#ifdef G_OS_UNIX
+  /* The calling thread does the exchange itself when it can. */
+  if (_pipecom_oneshot_direct (pipe_name, path, message, timeout, &resume, ok, reply, error))
+    return;
+#endif
+
   _pipecom_sync_wait_begin (&wait, path);
-  _pipecom_client_oneshot_async (pipe_name, path, message, timeout, max_attempts, NULL,
+  _pipecom_client_oneshot_async (pipe_name, path, message, timeout, max_attempts, &resume, NULL,
                                  _pipecom_sync_wait_cb, &wait, oneshot_sync);
   _pipecom_sync_wait_run (&wait);
   *reply = _pipecom_client_op_finish (wait.result, ok, error);
@@ -222,7 +229,7 @@ pipecom_send_bytes_async (const char          *pipe_name,
   g_return_if_fail (message != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  _pipecom_client_oneshot_async (pipe_name, NULL, message, timeout, max_attempts,
+  _pipecom_client_oneshot_async (pipe_name, NULL, message, timeout, max_attempts, NULL,
                                  cancellable, callback, user_data, pipecom_send_bytes_async);
 }
 
@@ -278,7 +285,7 @@ pipecom_send_async (const char          *pipe_name,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   bytes = g_bytes_new (message, strlen (message));
-  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts,
+  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts, NULL,
                                  cancellable, callback, user_data, pipecom_send_async);
 }
 
@@ -327,7 +334,7 @@ pipecom_request_bytes_async (const char          *pipe_name,
   g_return_if_fail (message != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  _pipecom_client_oneshot_async (pipe_name, NULL, message, timeout, max_attempts,
+  _pipecom_client_oneshot_async (pipe_name, NULL, message, timeout, max_attempts, NULL,
                                  cancellable, callback, user_data, pipecom_request_bytes_async);
 }
 
@@ -383,7 +390,7 @@ pipecom_request_async (const char          *pipe_name,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   bytes = g_bytes_new (message, strlen (message));
-  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts,
+  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts, NULL,
                                  cancellable, callback, user_data, pipecom_request_async);
 }
 

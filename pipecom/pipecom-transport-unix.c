@@ -1432,7 +1432,8 @@ refuse:
 }
 
 /* Announces a channel once. On ANNOUNCED, *conn (created on the first
- * announcement of this channel) reads the listener's answer. */
+ * announcement of this channel) reads the listener's answer, dispatched in
+ * @context, or (%NULL) driven by the caller. */
 PipecomDialResult
 _pipecom_dial_attempt (PipecomDial                  *dial,
                        PipecomAnnounceKind           kind,

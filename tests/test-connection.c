@@ -90,7 +90,7 @@ pair_open (Pair    *pair,
     pair->peer_out = to_conn[1];
     pair->peer_in = from_conn[0];
     pair->conn = _pipecom_connection_new (to_conn[0], from_conn[1], 65536, max_frame,
-                                          &pair_funcs, pair, NULL);
+                                          &pair_funcs, pair, g_main_context_default ());
   }
 #else
   {

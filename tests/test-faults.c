@@ -69,6 +69,20 @@ send_ok (const char *name,
   g_assert_true (ok);
 }
 
+/* Sends two messages, so that what synchronous calls keep for the life of
+ * the thread exists before fds are counted: a message too large to travel
+ * in the announcement goes through the library's I/O thread and this
+ * thread's context for synchronous calls, as any call does when the
+ * listener is busy. */
+static void
+warm_up (const char *name)
+{
+  g_autofree char *large = g_strnfill (1024, 'w');
+
+  send_ok (name, "warm-up");
+  send_ok (name, large);
+}
+
 /* ------------------------------------------------------------------------ */
 /* A listener killed with SIGKILL while 8 clients send                      */
 /* ------------------------------------------------------------------------ */
@@ -263,7 +277,7 @@ test_client_killed (gconstpointer data)
 
   /* Warm up: the worker, GLib's one-time things. */
   pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (hold_or_ack_cb), NULL);
-  send_ok (name, "warm-up");
+  warm_up (name);
   fds_before = pipecom_test_count_fds ();
 
   for (guint i = 0; i < 3; i++)
@@ -399,7 +413,7 @@ test_flood (void)
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   pipe = pipecom_test_listen_new (name, TRUE, &handled);
-  send_ok (name, "warm-up");
+  warm_up (name);
   fds_before = pipecom_test_count_fds ();
   heap_before = heap_bytes ();
 
@@ -421,7 +435,7 @@ test_flood (void)
   heap_after = heap_bytes ();
   g_test_message ("%u requests during the flood, the slowest took %.3f s; heap %zu -> %zu KiB",
                   requests, worst / (double) G_USEC_PER_SEC, heap_before / 1024, heap_after / 1024);
-  g_assert_cmpint (g_atomic_int_get (&handled), ==, (gint) requests + 1);
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, (gint) requests + 2);
   g_assert_cmpint (worst, <, 10 * G_USEC_PER_SEC);
   g_assert_cmpuint (heap_after, <, heap_before + 16 * 1024 * 1024);
   assert_fds_back_to (fds_before);

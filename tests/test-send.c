@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "test-utils.h"
+#include "pipecom-private.h"
 
 typedef struct
 {
@@ -863,6 +865,7 @@ test_no_listener_attempts (void)
   reply = pipecom_request (name, "hello?", 0, 1, &error);
   g_assert_null (reply);
   g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED);
+  g_assert_nonnull (strstr (error->message, "after 1 attempt"));
 }
 
 #ifdef G_OS_UNIX
@@ -940,6 +943,187 @@ test_listener_killed (void)
   g_assert_null (result.text);
   pipecom_test_result_clear (&result);
 }
+
+#ifdef G_OS_UNIX
+/* ------------------------------------------------------------------------ */
+/* Synchronous one-shot calls, done by the calling thread                   */
+/* ------------------------------------------------------------------------ */
+
+/* A synchronous one-shot call, in a thread of its own, so that the test's
+ * thread can play the listener. */
+typedef struct
+{
+  char    *path;
+  char    *text;
+  guint    timeout;
+  GThread *thread;
+  char    *reply;
+  GError  *error;
+  gint64   elapsed;
+} SyncCall;
+
+static gpointer
+sync_call_thread (gpointer data)
+{
+  SyncCall *call = data;
+  gint64 start = g_get_monotonic_time ();
+
+  call->reply = pipecom_request (call->path, call->text, call->timeout, 0, &call->error);
+  call->elapsed = g_get_monotonic_time () - start;
+  return NULL;
+}
+
+static SyncCall *
+sync_call_start (const char *path,
+                 const char *text,
+                 guint       timeout)
+{
+  SyncCall *call = g_new0 (SyncCall, 1);
+
+  call->path = g_strdup (path);
+  call->text = g_strdup (text);
+  call->timeout = timeout;
+  call->thread = g_thread_new ("sync-call", sync_call_thread, call);
+  return call;
+}
+
+static void
+sync_call_join (SyncCall *call)
+{
+  g_thread_join (call->thread);
+}
+
+static void
+sync_call_free (SyncCall *call)
+{
+  g_free (call->path);
+  g_free (call->text);
+  g_free (call->reply);
+  g_clear_error (&call->error);
+  g_free (call);
+}
+
+/* Reads one announcement record from @fd, the read end of a listener's
+ * FIFO, and returns the channel base it names. */
+static char *
+read_record (int fd)
+{
+  PipecomTestDeadline *deadline = pipecom_test_deadline_new (PIPECOM_TEST_DEADLINE);
+  guint8 record[PIPECOM_ANNOUNCE_MAX];
+  ssize_t n = -1;
+
+  /* Until a sender has written, the FIFO reads empty (0: no writer). */
+  while ((n = read (fd, record, sizeof record)) == 0 ||
+         (n < 0 && (errno == EAGAIN || errno == EINTR)))
+    g_assert_true (pipecom_test_deadline_iterate (deadline));
+  pipecom_test_deadline_free (deadline);
+
+  g_assert_cmpint (n, >=, PIPECOM_ANNOUNCE_HEADER_SIZE);
+  g_assert_cmpmem (record, 4, "PCOM", 4);
+  g_assert_cmpint (record[5], ==, PIPECOM_ANNOUNCE_ONESHOT);
+  g_assert_cmpint (n, ==, _pipecom_get_u16 (record + 6));
+  return g_strndup ((const char *) record + PIPECOM_ANNOUNCE_HEADER_SIZE,
+                    _pipecom_get_u16 (record + 8));
+}
+
+static void
+test_direct_lost_before_hello (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("direct-lost");
+  g_autofree char *base = NULL;
+  g_autofree char *rep = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+  SyncCall *call;
+  gint handled = 0;
+  int fd;
+
+  g_test_summary ("A synchronous send whose announcement was read by a listener that went "
+                  "away without answering announces again, to the next listener: it is "
+                  "handled exactly once");
+
+  /* A listener that reads the record, then dies without a HELLO. */
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+
+  call = sync_call_start (path, "again", 20);
+  base = read_record (fd);
+  rep = g_strconcat (base, ".rep", NULL);
+  g_unlink (path);
+  close (fd);
+
+  pipe = pipecom_test_listen_new (path, TRUE, &handled);
+  sync_call_join (call);
+
+  g_test_message ("answered after %.3f s", call->elapsed / (double) G_USEC_PER_SEC);
+  g_assert_no_error (call->error);
+  g_assert_cmpstr (call->reply, ==, "ack:again");
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 1);
+  /* The first channel is gone with the attempt. */
+  g_assert_false (pipecom_test_pipe_exists (rep));
+
+  sync_call_free (call);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_direct_no_hello_timeout (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("direct-silent");
+  g_autofree char *base = NULL;
+  g_autofree char *rep = NULL;
+  SyncCall *call;
+  int fd;
+
+  g_test_summary ("A synchronous send to a listener that reads the announcement and never "
+                  "answers fails with TIMEOUT after its timeout, and leaves no channel file");
+
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+
+  call = sync_call_start (path, "anyone?", 1);
+  base = read_record (fd);
+  rep = g_strconcat (base, ".rep", NULL);
+  sync_call_join (call);
+  close (fd);
+
+  g_test_message ("failed after %.3f s: %s", call->elapsed / (double) G_USEC_PER_SEC,
+                  call->error ? call->error->message : "(no error)");
+  g_assert_error (call->error, PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT);
+  g_assert_nonnull (strstr (call->error->message, path));
+  g_assert_cmpint (call->elapsed, >=, G_USEC_PER_SEC * 8 / 10);
+  g_assert_cmpint (call->elapsed, <, G_USEC_PER_SEC * 7 / 2);
+  g_assert_false (pipecom_test_pipe_exists (rep));
+
+  sync_call_free (call);
+  g_unlink (path);
+}
+
+static void
+test_direct_listener_killed (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("direct-killed");
+  g_autoptr(PipecomTestChild) child = NULL;
+  SyncCall *call;
+
+  g_test_summary ("A synchronous request whose listener is killed while handling it gives "
+                  "CLOSED (no hang, although the request has no timeout)");
+
+  child = pipecom_test_child_spawn ("--child-listener", path, NULL);
+  pipecom_test_child_expect_line (child, "READY");
+
+  call = sync_call_start (path, "block", 0);
+  pipecom_test_child_expect_line (child, "GOT block");
+  pipecom_test_child_kill (child);
+  sync_call_join (call);
+
+  g_test_message ("failed: %s", call->error ? call->error->message : "(no error)");
+  g_assert_error (call->error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED);
+  g_assert_null (call->reply);
+  sync_call_free (call);
+}
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Oversize messages                                                        */
@@ -1222,6 +1406,11 @@ main (int   argc,
 #endif
   g_test_add_func ("/send/no-listener/timeout", test_no_listener_timeout);
   g_test_add_func ("/send/listener-killed", test_listener_killed);
+#ifdef G_OS_UNIX
+  g_test_add_func ("/send/direct/lost-before-hello", test_direct_lost_before_hello);
+  g_test_add_func ("/send/direct/no-hello-timeout", test_direct_no_hello_timeout);
+  g_test_add_func ("/send/direct/listener-killed", test_direct_listener_killed);
+#endif
   g_test_add_func ("/send/oversize", test_oversize);
   g_test_add_func ("/send/cancel/pending-request", test_cancel_pending_request);
   g_test_add_func ("/send/cancel/no-listener", test_cancel_no_listener);
