@@ -389,6 +389,16 @@ _pipecom_connection_new_source (PipecomConnection *conn,
   g_source_set_priority (conn->source, G_PRIORITY_DEFAULT);
 }
 
+/* The source was just created: make it wake for what happened before. */
+void
+_pipecom_connection_arm (PipecomConnection *conn)
+{
+  if (conn->notify_pending)
+    g_source_set_ready_time (conn->source, 0);
+  else
+    update_deadline_timer (conn);
+}
+
 PipecomConnection *
 _pipecom_connection_ref (PipecomConnection *conn)
 {

@@ -99,6 +99,7 @@ void      _pipecom_connection_init          (PipecomConnection            *conn,
                                              gpointer                      user_data);
 void      _pipecom_connection_new_source    (PipecomConnection            *conn,
                                              GSourceFuncs                 *source_funcs);
+void      _pipecom_connection_arm           (PipecomConnection            *conn);
 gboolean  _pipecom_connection_source_dispatch (GSource                    *source,
                                                GSourceFunc                 callback,
                                                gpointer                    user_data);

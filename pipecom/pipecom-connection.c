@@ -333,7 +333,7 @@ static GSourceFuncs conn_source_funcs = {
 
 /* A connection reading @in_fd and writing @out_fd (either may be -1),
  * dispatched in @context, or, with a %NULL @context, driven by its owner
- * alone (see _pipecom_connection_new_source()). */
+ * alone until _pipecom_connection_attach(). */
 PipecomConnection *
 _pipecom_connection_new (int                           in_fd,
                          int                           out_fd,
@@ -349,24 +349,36 @@ _pipecom_connection_new (int                           in_fd,
   _pipecom_connection_init (conn, read_size, max_frame, funcs, user_data);
   fc->in_fd = in_fd;
   fc->out_fd = -1;
-
-  if (context != NULL)
-    {
-      _pipecom_connection_new_source (conn, &conn_source_funcs);
-      /* GLib blocks a source that cannot recurse around each dispatch,
-       * which removes and adds back its fds, and wakes the context up
-       * twice for each: four eventfd writes and an extra iteration per
-       * message. The dispatch holds the connection itself when it does
-       * recurse. */
-      g_source_set_can_recurse (conn->source, TRUE);
-      if (in_fd >= 0)
-        fc->in_tag = g_source_add_unix_fd (conn->source, in_fd, G_IO_IN);
-    }
   _pipecom_connection_set_out_fd (conn, out_fd);
   if (context != NULL)
-    g_source_attach (conn->source, context);
+    _pipecom_connection_attach (conn, context);
 
   return conn;
+}
+
+/* Gives a connection made without a context its source in @context: from
+ * then on it is dispatched there, reporting its closing to funcs->closed
+ * (at once if it is closed already). */
+void
+_pipecom_connection_attach (PipecomConnection *conn,
+                            GMainContext      *context)
+{
+  FdConnection *fc = FD_CONNECTION (conn);
+
+  _pipecom_connection_new_source (conn, &conn_source_funcs);
+
+  /* GLib blocks a source that cannot recurse around each dispatch, which
+   * removes and adds back its fds, and wakes the context up twice for each:
+   * four eventfd writes and an extra iteration per message. The dispatch
+   * holds the connection itself when it does recurse. */
+  g_source_set_can_recurse (conn->source, TRUE);
+  if (fc->in_fd >= 0 && !conn->reading_stopped)
+    fc->in_tag = g_source_add_unix_fd (conn->source, fc->in_fd, 0);
+  if (fc->out_fd >= 0)
+    fc->out_tag = g_source_add_unix_fd (conn->source, fc->out_fd, 0);
+  _pipecom_connection_io_update_interest (conn);
+  _pipecom_connection_arm (conn);
+  g_source_attach (conn->source, context);
 }
 
 void

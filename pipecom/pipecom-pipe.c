@@ -505,6 +505,7 @@ accept_connection (PipecomPipe         *self,
   PipecomConnection *conn;
   guint8 hello[PIPECOM_HELLO_SIZE] = { 0, };
   guint64 max = self->max_message_size;
+  gboolean lazy = FALSE;
 
   if (self->stopping)
     {
@@ -513,8 +514,16 @@ accept_connection (PipecomPipe         *self,
       return;
     }
 
+#ifdef G_OS_UNIX
+  /* A one-shot message is most often answered during its emission, and
+   * its connection is then done: it gets a source (whose attaching and
+   * destruction wake the context up four times) only if something is left
+   * to wait for, a deferred answer or a write that would block. */
+  lazy = kind == PIPECOM_ANNOUNCE_ONESHOT;
+#endif
+
   conn = _pipecom_peer_accept (peer, kind, self->buffer_size, max,
-                               &pipe_conn_funcs, self, self->context);
+                               &pipe_conn_funcs, self, lazy ? NULL : self->context);
   if (conn == NULL)
     {
       g_debug ("Pipe “%s”: cannot open a sender's channel", self->name);
@@ -523,14 +532,14 @@ accept_connection (PipecomPipe         *self,
 
   g_hash_table_insert (self->connections, conn,
                        GUINT_TO_POINTER (kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0));
+  /* The handler may stop the pipe, which drops every connection. */
+  _pipecom_connection_ref (conn);
 
   _pipecom_put_u32 (hello, PIPECOM_PROTOCOL_VERSION);
   _pipecom_put_u32 (hello + 8, max & 0xffffffff);
   _pipecom_put_u32 (hello + 12, max >> 32);
-  if (!_pipecom_connection_send_data (conn, PIPECOM_FRAME_HELLO, 0, hello, sizeof hello))
-    return;
-
-  if (kind == PIPECOM_ANNOUNCE_ONESHOT)
+  if (_pipecom_connection_send_data (conn, PIPECOM_FRAME_HELLO, 0, hello, sizeof hello) &&
+      kind == PIPECOM_ANNOUNCE_ONESHOT)
     {
       if (max > 0 && inline_len > max)
         {
@@ -543,6 +552,22 @@ accept_connection (PipecomPipe         *self,
           handle_message (self, conn, 1, payload);
         }
     }
+
+#ifdef G_OS_UNIX
+  if (lazy && g_hash_table_contains (self->connections, conn))
+    {
+      if (_pipecom_connection_is_closed (conn))
+        {
+          /* What its source's dispatch would have done (pipe_closed_cb()). */
+          remove_connection (self, conn);
+          check_stop_done (self);
+        }
+      else
+        _pipecom_connection_attach (conn, self->context);
+    }
+#endif
+
+  _pipecom_connection_unref (conn);
 }
 
 /* An announcement from a new sender. */

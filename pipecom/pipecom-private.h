@@ -255,6 +255,8 @@ PipecomConnection *_pipecom_connection_new         (int                         
                                                     const PipecomConnectionFuncs *funcs,
                                                     gpointer                      user_data,
                                                     GMainContext                 *context);
+void               _pipecom_connection_attach      (PipecomConnection *conn,
+                                                    GMainContext      *context);
 void               _pipecom_connection_set_out_fd  (PipecomConnection *conn,
                                                     int                out_fd);
 void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
