@@ -98,20 +98,28 @@ check_private_dir (const char  *dir,
 {
   struct stat st;
 
-  if (g_mkdir_with_parents (dir, 0700) != 0 && errno != EEXIST)
-    {
-      int saved_errno = errno;
-      _pipecom_set_error_from_errno (error, saved_errno,
-                                     "Cannot create the pipe directory", dir);
-      return FALSE;
-    }
-
+  /* Most often it is there: one lstat(), where creating it first would
+   * take a mkdir() and a system call for each component of its path. */
   if (lstat (dir, &st) != 0)
     {
       int saved_errno = errno;
-      _pipecom_set_error_from_errno (error, saved_errno,
-                                     "Cannot use the pipe directory", dir);
-      return FALSE;
+
+      if (saved_errno == ENOENT &&
+          g_mkdir_with_parents (dir, 0700) != 0 && errno != EEXIST)
+        {
+          saved_errno = errno;
+          _pipecom_set_error_from_errno (error, saved_errno,
+                                         "Cannot create the pipe directory", dir);
+          return FALSE;
+        }
+
+      if (saved_errno != ENOENT || lstat (dir, &st) != 0)
+        {
+          saved_errno = saved_errno != ENOENT ? saved_errno : errno;
+          _pipecom_set_error_from_errno (error, saved_errno,
+                                         "Cannot use the pipe directory", dir);
+          return FALSE;
+        }
     }
 
   if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 0077) != 0)
