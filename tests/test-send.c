@@ -1100,6 +1100,47 @@ test_direct_no_hello_timeout (void)
   g_unlink (path);
 }
 
+static char *
+large_reply_cb (PipecomPipe    *pipe,
+                PipecomMessage *message,
+                GBytes         *reply)
+{
+  pipecom_message_reply_bytes (message, reply);
+  return NULL;
+}
+
+static void
+test_direct_large_reply (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("direct-large");
+  g_autoptr(GBytes) reply = pipecom_test_random_bytes (4 * 1024 * 1024 + 3);
+  g_autoptr(GBytes) message = g_bytes_new_static ("big?", 4);
+  g_autoptr(GBytes) got = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult result = { 0, };
+
+  g_test_summary ("A short one-shot request answered with 4 MiB, more than a pipe holds "
+                  "(the listener waits for the sender to read), arrives whole, "
+                  "synchronously and asynchronously");
+
+  pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (large_reply_cb), reply);
+
+  got = pipecom_request_bytes (name, message, 60, 0, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (got);
+  g_assert_true (g_bytes_equal (got, reply));
+
+  pipecom_request_bytes_async (name, message, 60, 0, NULL, pipecom_test_request_bytes_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  g_assert_nonnull (result.bytes);
+  g_assert_true (g_bytes_equal (result.bytes, reply));
+  pipecom_test_result_clear (&result);
+
+  pipecom_test_stop_and_wait (pipe);
+}
+
 static void
 test_direct_listener_killed (void)
 {
@@ -1410,6 +1451,7 @@ main (int   argc,
   g_test_add_func ("/send/direct/lost-before-hello", test_direct_lost_before_hello);
   g_test_add_func ("/send/direct/no-hello-timeout", test_direct_no_hello_timeout);
   g_test_add_func ("/send/direct/listener-killed", test_direct_listener_killed);
+  g_test_add_func ("/send/direct/large-reply", test_direct_large_reply);
 #endif
   g_test_add_func ("/send/oversize", test_oversize);
   g_test_add_func ("/send/cancel/pending-request", test_cancel_pending_request);
