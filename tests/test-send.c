@@ -1003,12 +1003,26 @@ sync_call_free (SyncCall *call)
   g_free (call);
 }
 
-/* Reads one announcement record from @fd, the read end of a listener's
- * FIFO, and returns the channel base it names. */
+/* A listener's FIFO at @path that nobody serves: returns its read end. */
+static int
+fake_listener_open (const char *path)
+{
+  int fd;
+
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+/* Reads one announcement record of a one-shot message from @fd, the read
+ * end of a listener's FIFO, and returns the path of the reply channel it
+ * names. */
 static char *
 read_record (int fd)
 {
   PipecomTestDeadline *deadline = pipecom_test_deadline_new (PIPECOM_TEST_DEADLINE);
+  g_autofree char *base = NULL;
   guint8 record[PIPECOM_ANNOUNCE_MAX];
   ssize_t n = -1;
 
@@ -1022,15 +1036,15 @@ read_record (int fd)
   g_assert_cmpmem (record, 4, "PCOM", 4);
   g_assert_cmpint (record[5], ==, PIPECOM_ANNOUNCE_ONESHOT);
   g_assert_cmpint (n, ==, _pipecom_get_u16 (record + 6));
-  return g_strndup ((const char *) record + PIPECOM_ANNOUNCE_HEADER_SIZE,
+  base = g_strndup ((const char *) record + PIPECOM_ANNOUNCE_HEADER_SIZE,
                     _pipecom_get_u16 (record + 8));
+  return g_strconcat (base, ".rep", NULL);
 }
 
 static void
 test_direct_lost_before_hello (void)
 {
   g_autofree char *path = pipecom_test_make_path ("direct-lost");
-  g_autofree char *base = NULL;
   g_autofree char *rep = NULL;
   g_autoptr(PipecomPipe) pipe = NULL;
   SyncCall *call;
@@ -1042,13 +1056,9 @@ test_direct_lost_before_hello (void)
                   "handled exactly once");
 
   /* A listener that reads the record, then dies without a HELLO. */
-  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
-  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  g_assert_cmpint (fd, >=, 0);
-
+  fd = fake_listener_open (path);
   call = sync_call_start (path, "again", 20);
-  base = read_record (fd);
-  rep = g_strconcat (base, ".rep", NULL);
+  rep = read_record (fd);
   g_unlink (path);
   close (fd);
 
@@ -1070,7 +1080,6 @@ static void
 test_direct_no_hello_timeout (void)
 {
   g_autofree char *path = pipecom_test_make_path ("direct-silent");
-  g_autofree char *base = NULL;
   g_autofree char *rep = NULL;
   SyncCall *call;
   int fd;
@@ -1078,13 +1087,9 @@ test_direct_no_hello_timeout (void)
   g_test_summary ("A synchronous send to a listener that reads the announcement and never "
                   "answers fails with TIMEOUT after its timeout, and leaves no channel file");
 
-  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
-  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  g_assert_cmpint (fd, >=, 0);
-
+  fd = fake_listener_open (path);
   call = sync_call_start (path, "anyone?", 1);
-  base = read_record (fd);
-  rep = g_strconcat (base, ".rep", NULL);
+  rep = read_record (fd);
   sync_call_join (call);
   close (fd);
 
