@@ -39,4 +39,19 @@
  *
  * Since: 1.0
  */
-G_DEFINE_QUARK (pipecom-error-quark, pipecom_error)
+GQuark
+pipecom_error_quark (void)
+{
+  /* As G_DEFINE_QUARK(), with atomic accesses: senders in several threads
+   * may make their first errors at once. */
+  static gint quark = 0;
+  GQuark q = (GQuark) g_atomic_int_get (&quark);
+
+  if (G_UNLIKELY (q == 0))
+    {
+      q = g_quark_from_static_string ("pipecom-error-quark");
+      g_atomic_int_set (&quark, (gint) q);
+    }
+
+  return q;
+}

@@ -48,7 +48,10 @@ mkfifo (const char *path,
         }
     }
 
-  if (real_mkfifo == NULL)
-    real_mkfifo = (int (*) (const char *, mode_t)) dlsym (RTLD_NEXT, "mkfifo");
-  return real_mkfifo (path, mode);
+  /* Senders in several threads may get here at once. */
+  if (__atomic_load_n (&real_mkfifo, __ATOMIC_ACQUIRE) == NULL)
+    __atomic_store_n (&real_mkfifo,
+                      (int (*) (const char *, mode_t)) dlsym (RTLD_NEXT, "mkfifo"),
+                      __ATOMIC_RELEASE);
+  return __atomic_load_n (&real_mkfifo, __ATOMIC_ACQUIRE) (path, mode);
 }
