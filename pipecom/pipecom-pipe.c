@@ -120,6 +120,7 @@ struct _PipecomPipe
   gboolean           limit_reached;
   PipecomStopReason  reason;
   PipecomClient     *response_client;  /* (owned) (nullable) */
+  PipecomMessage    *spare_message;    /* (owned) (nullable) for the next message */
 };
 
 #define CONN_ONESHOT 1
@@ -244,10 +245,12 @@ handle_message (PipecomPipe       *self,
   if (self->max_messages > 0 && count >= self->max_messages)
     self->limit_reached = TRUE;
 
-  message = _pipecom_message_new (self, conn, self->session, id, payload);
+  message = _pipecom_message_new (self, conn, self->session, id, payload,
+                                  g_steal_pointer (&self->spare_message));
   self->pending++;
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE_COUNT]);
+  /* A plain cast: G_OBJECT() checks the type, on every message. */
+  g_object_notify_by_pspec ((GObject *) self, properties[PROP_MESSAGE_COUNT]);
 
   /* Answers given from here on go out at once (_pipecom_pipe_deliver_reply()). */
   previous_thread = g_atomic_pointer_exchange (&self->handling_thread, g_thread_self ());
@@ -260,8 +263,8 @@ handle_message (PipecomPipe       *self,
   g_atomic_pointer_set (&self->handling_thread, previous_thread);
 
   /* A message kept for later is acknowledged, if nobody answered it, when
-   * its last reference goes. */
-  g_clear_object (&message);
+   * its last reference goes; one nobody kept is reused. */
+  _pipecom_message_release (g_steal_pointer (&message), &self->spare_message);
 
   if (self->limit_reached)
     begin_stop (self, PIPECOM_STOP_REASON_MAX_MESSAGES);
@@ -650,6 +653,7 @@ finish_stop (PipecomPipe *self,
   _pipecom_registry_remove (self->path);
   g_clear_pointer (&self->intake, _pipecom_intake_free);
   g_clear_object (&self->response_client);
+  g_clear_object (&self->spare_message);
   self->session++;
   self->pending = self->forwards = 0;
   self->stopping = FALSE;
@@ -1069,6 +1073,7 @@ pipecom_pipe_finalize (GObject *object)
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_object (&self->spare_message);
   g_clear_error (&self->error);
   g_free (self->name);
   g_free (self->path);
@@ -1251,11 +1256,11 @@ marshal_STRING__OBJECTv (GClosure *closure,
 
   g_return_if_fail (return_value != NULL);
 
+  /* No reference taken for the handler, unlike GLib's generic
+   * marshallers: handle_message() holds one for the whole emission. */
   va_copy (args_copy, args);
   message = va_arg (args_copy, gpointer);
   va_end (args_copy);
-  if (message != NULL)
-    g_object_ref (message);
 
   if (G_CCLOSURE_SWAP_DATA (closure))
     {
@@ -1270,8 +1275,6 @@ marshal_STRING__OBJECTv (GClosure *closure,
   callback = (MessageReceivedFunc) (marshal_data ? marshal_data : cc->callback);
 
   ret = callback (data1, message, data2);
-  if (message != NULL)
-    g_object_unref (message);
   g_value_take_string (return_value, ret);
 }
 

@@ -365,7 +365,10 @@ PipecomMessage *_pipecom_message_new        (PipecomPipe       *pipe,
                                              PipecomConnection *conn,
                                              guint              session,
                                              guint32            id,
-                                             GBytes            *payload);
+                                             GBytes            *payload,
+                                             PipecomMessage    *spare);
+void            _pipecom_message_release    (PipecomMessage    *message,
+                                             PipecomMessage   **spare);
 gboolean        _pipecom_message_is_kept    (PipecomMessage    *message);
 void            _pipecom_message_acknowledge (PipecomMessage   *message);
 void            _pipecom_pipe_deliver_reply (PipecomPipe       *pipe,

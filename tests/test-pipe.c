@@ -1434,6 +1434,577 @@ test_nested_loop_in_handler (void)
   g_string_free (nl.order, TRUE);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Reuse of the messages nobody kept                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The pipe reuses a PipecomMessage that nobody but itself holds once its
+ * emission is over. These tests keep messages in every way a handler can,
+ * and check that a kept message is never handed out again, never changes,
+ * and is finalized exactly when it would be without the reuse. */
+
+typedef struct
+{
+  GPtrArray *kept;              /* (element-type PipecomMessage) (owned) */
+  gint       kept_seen_again;   /* atomic: a kept message emitted again */
+  gint       plain;             /* atomic: plain messages handled */
+  GWeakRef   weak;
+  gpointer   weak_target;       /* not a reference: only compared */
+  gboolean   weak_notified;
+  gboolean   handler_destroyed;
+  gint       checked;           /* "after" messages that found all of it done */
+  gint       failed_checks;
+  GString   *log;
+} Reuse;
+
+static void
+reuse_init (Reuse *r)
+{
+  memset (r, 0, sizeof *r);
+  r->kept = g_ptr_array_new_with_free_func (g_object_unref);
+  g_weak_ref_init (&r->weak, NULL);
+  r->log = g_string_new (NULL);
+}
+
+static void
+reuse_clear (Reuse *r)
+{
+  g_ptr_array_unref (r->kept);
+  g_weak_ref_clear (&r->weak);
+  g_string_free (r->log, TRUE);
+}
+
+static gboolean
+reuse_is_kept (Reuse          *r,
+               PipecomMessage *message)
+{
+  for (guint i = 0; i < r->kept->len; i++)
+    if (r->kept->pdata[i] == message)
+      return TRUE;
+  return FALSE;
+}
+
+/* Sends @text on @client and waits for the answer. */
+static char *
+reuse_request (PipecomClient *client,
+               const char    *text)
+{
+  PipecomTestResult result = { 0, };
+  char *reply;
+
+  pipecom_client_request_async (client, text, NULL, pipecom_test_request_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  reply = g_steal_pointer (&result.text);
+  pipecom_test_result_clear (&result);
+  return reply;
+}
+
+static char *
+reuse_keep_cb (PipecomPipe    *pipe,
+               PipecomMessage *message,
+               gpointer        user_data)
+{
+  Reuse *r = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  if (reuse_is_kept (r, message))
+    g_atomic_int_inc (&r->kept_seen_again);
+  g_assert_false (pipecom_message_get_replied (message));
+
+  if (g_str_has_prefix (text, "keep-answered"))
+    {
+      /* Answered at once, and kept (say, for a log). */
+      g_ptr_array_add (r->kept, g_object_ref (message));
+      return g_strdup_printf ("ack:%s", text);
+    }
+  if (g_str_has_prefix (text, "keep"))
+    {
+      g_ptr_array_add (r->kept, g_object_ref (message));
+      return NULL;
+    }
+  g_atomic_int_inc (&r->plain);
+  return g_strdup_printf ("ack:%s", text);
+}
+
+static void
+test_reuse_kept (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("reuse-kept");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomClient *keepers[3];
+  PipecomTestResult late[3] = { { 0, }, };
+  Reuse r;
+  guint n_answered = 0;
+
+  g_test_summary ("A message a handler keeps a reference to is never reused: while more "
+                  "messages come and go, it keeps its payload, it is not emitted again, "
+                  "and the answer given later reaches its own sender");
+
+  reuse_init (&r);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (reuse_keep_cb), &r);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (keepers); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("keep:%u", i);
+
+      keepers[i] = pipecom_client_new (name);
+      pipecom_client_request_async (keepers[i], text, NULL, pipecom_test_request_cb, &late[i]);
+      pipecom_test_wait_for (r.kept->len == i + 1 + n_answered, PIPECOM_TEST_DEADLINE);
+
+      /* Plain messages in between, each one a candidate for reuse, and
+       * answered ones that the handler keeps too. */
+      for (guint j = 0; j < 10; j++)
+        {
+          g_autofree char *plain = g_strdup_printf ("plain:%u:%u", i, j);
+          g_autofree char *expected = g_strdup_printf ("ack:%s", plain);
+          g_autofree char *reply = NULL;
+
+          if (j % 3 == 0)
+            {
+              g_autofree char *answered = g_strdup_printf ("keep-answered:%u:%u", i, j);
+              g_autofree char *expected_answered = g_strdup_printf ("ack:%s", answered);
+              g_autofree char *reply_answered = reuse_request (client, answered);
+
+              g_assert_cmpstr (reply_answered, ==, expected_answered);
+              n_answered++;
+            }
+          reply = reuse_request (client, plain);
+          g_assert_cmpstr (reply, ==, expected);
+        }
+    }
+
+  g_assert_cmpint (g_atomic_int_get (&r.kept_seen_again), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&r.plain), ==, 30);
+  g_assert_cmpuint (r.kept->len, ==, G_N_ELEMENTS (keepers) + n_answered);
+
+  /* Every kept message is still itself: no two are the same object, and
+   * each has its own payload. */
+  for (guint k = 0; k < r.kept->len; k++)
+    {
+      PipecomMessage *message = r.kept->pdata[k];
+      const char *text = pipecom_message_get_text (message);
+
+      for (guint j = 0; j < k; j++)
+        g_assert_true (r.kept->pdata[j] != message);
+      g_assert_nonnull (text);
+      g_assert_cmpuint (pipecom_message_get_size (message), ==, strlen (text));
+      if (g_str_has_prefix (text, "keep-answered:"))
+        g_assert_true (pipecom_message_get_replied (message));
+      else
+        g_assert_false (pipecom_message_get_replied (message));
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (keepers); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("keep:%u", i);
+      g_autofree char *answer = g_strdup_printf ("late:%s", text);
+      PipecomMessage *message = NULL;
+
+      for (guint k = 0; k < r.kept->len; k++)
+        if (g_strcmp0 (pipecom_message_get_text (r.kept->pdata[k]), text) == 0)
+          message = r.kept->pdata[k];
+      g_assert_nonnull (message);
+      g_assert_false (late[i].done);
+      pipecom_message_reply (message, answer);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (keepers); i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("late:keep:%u", i);
+
+      pipecom_test_wait_for (late[i].done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (late[i].error);
+      g_assert_cmpstr (late[i].text, ==, expected);
+      pipecom_test_result_clear (&late[i]);
+      pipecom_client_close (keepers[i]);
+      g_object_unref (keepers[i]);
+    }
+
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+  reuse_clear (&r);
+}
+
+static void
+reuse_weak_notify (gpointer  data,
+                   GObject  *where_the_object_was)
+{
+  Reuse *r = data;
+
+  g_assert_true ((gpointer) where_the_object_was == r->weak_target);
+  r->weak_notified = TRUE;
+}
+
+static void
+reuse_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  g_assert_not_reached ();
+}
+
+static void
+reuse_handler_destroyed (gpointer  data,
+                         GClosure *closure)
+{
+  ((Reuse *) data)->handler_destroyed = TRUE;
+}
+
+static void
+reuse_data_destroyed (gpointer data)
+{
+  ((Reuse *) data)->weak_notified = TRUE;
+}
+
+static char *
+reuse_weak_cb (PipecomPipe    *pipe,
+               PipecomMessage *message,
+               gpointer        user_data)
+{
+  Reuse *r = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  g_string_append_printf (r->log, "%s;", text);
+
+  if (g_strcmp0 (text, "gweakref") == 0)
+    {
+      /* Only a GWeakRef: the message must die now, and the GWeakRef with it. */
+      r->weak_target = message;
+      g_weak_ref_set (&r->weak, message);
+    }
+  else if (g_strcmp0 (text, "weakref") == 0)
+    {
+      r->weak_target = message;
+      r->weak_notified = FALSE;
+      g_object_weak_ref (G_OBJECT (message), reuse_weak_notify, r);
+    }
+  else if (g_strcmp0 (text, "handler") == 0)
+    {
+      r->weak_target = message;
+      r->handler_destroyed = FALSE;
+      g_signal_connect_data (message, "notify", G_CALLBACK (reuse_notify_cb), r,
+                             reuse_handler_destroyed, 0);
+    }
+  else if (g_strcmp0 (text, "data") == 0)
+    {
+      r->weak_notified = FALSE;
+      g_object_set_data_full (G_OBJECT (message), "reuse-test", r, reuse_data_destroyed);
+    }
+  else if (g_str_has_prefix (text, "after:"))
+    {
+      /* The message before this one was finalized as soon as its emission
+       * ended, not reused: everything attached to it was released. */
+      g_autoptr(PipecomMessage) alive = g_weak_ref_get (&r->weak);
+      const char *what = text + strlen ("after:");
+      gboolean ok = FALSE;
+
+      if (g_strcmp0 (what, "gweakref") == 0)
+        ok = alive == NULL;
+      else if (g_strcmp0 (what, "weakref") == 0 || g_strcmp0 (what, "data") == 0)
+        ok = r->weak_notified;
+      else if (g_strcmp0 (what, "handler") == 0)
+        ok = r->handler_destroyed;
+
+      if (ok)
+        r->checked++;
+      else
+        r->failed_checks++;
+    }
+
+  return g_strdup_printf ("ack:%s", text);
+}
+
+static void
+test_reuse_weak (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("reuse-weak");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(GError) error = NULL;
+  const char *kinds[] = { "gweakref", "weakref", "handler", "data" };
+  Reuse r;
+
+  g_test_summary ("A message with a GWeakRef, a weak reference, a signal handler or data "
+                  "on it is finalized as soon as its emission ends, as "
+                  "without the reuse: the GWeakRef is cleared, and the weak notification "
+                  "and the handler's and the data's destroy notifications run before the "
+                  "next message");
+
+  reuse_init (&r);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (reuse_weak_cb), &r);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  for (guint round = 0; round < 3; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+      {
+        g_autofree char *after = g_strdup_printf ("after:%s", kinds[i]);
+        g_autofree char *reply = NULL;
+        g_autofree char *reply_after = NULL;
+
+        /* A plain one first, so that a reusable message is at hand. */
+        g_free (reuse_request (client, "plain"));
+        reply = reuse_request (client, kinds[i]);
+        g_assert_true (g_str_has_prefix (reply, "ack:"));
+        reply_after = reuse_request (client, after);
+        g_assert_cmpstr (reply_after + 4, ==, after);
+      }
+
+  g_test_message ("log: %s", r.log->str);
+  g_assert_cmpint (r.failed_checks, ==, 0);
+  g_assert_cmpint (r.checked, ==, 3 * G_N_ELEMENTS (kinds));
+
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+  reuse_clear (&r);
+}
+
+static char *
+reuse_fresh_cb (PipecomPipe    *pipe,
+                PipecomMessage *message,
+                gpointer        user_data)
+{
+  Reuse *r = user_data;
+  GBytes *bytes = pipecom_message_get_bytes (message);
+  const char *text;
+
+  /* Nothing of the message before shows through. */
+  if (pipecom_message_get_replied (message))
+    r->failed_checks++;
+  text = pipecom_message_get_text (message);
+  if (bytes == NULL || g_bytes_get_size (bytes) != pipecom_message_get_size (message))
+    r->failed_checks++;
+  g_string_append_printf (r->log, "%s;", text ? text : "(binary)");
+
+  if (text == NULL)
+    return NULL;  /* acknowledged */
+  if (g_str_has_prefix (text, "hold-reply:"))
+    {
+      /* Held, then answered at once: nothing is left to do for it. */
+      pipecom_message_hold (message);
+      pipecom_message_reply (message, text);
+      return NULL;
+    }
+  if (g_str_has_prefix (text, "hold-only:"))
+    {
+      /* Held, but nobody keeps it: acknowledged when it is finalized. */
+      pipecom_message_hold (message);
+      return NULL;
+    }
+  if (g_str_has_prefix (text, "ack:"))
+    return NULL;
+  return g_strdup_printf ("re:%s", text);
+}
+
+static void
+test_reuse_fresh (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("reuse-fresh");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(GError) error = NULL;
+  static const guint8 binary[] = { 0xff, 0x00, 0xfe };
+  g_autoptr(GBytes) binary_bytes = g_bytes_new_static (binary, sizeof binary);
+  Reuse r;
+
+  g_test_summary ("Every message a handler gets looks new: its own payload and text, not "
+                  "answered, not held, whatever the handler of the one before did; a held "
+                  "message nobody keeps is acknowledged, not reused");
+
+  reuse_init (&r);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (reuse_fresh_cb), &r);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *hold = g_strdup_printf ("hold-reply:%u", i);
+      g_autofree char *text = g_strdup_printf ("text:%u", i);
+      g_autofree char *ack = g_strdup_printf ("ack:%u", i);
+      g_autofree char *expected = g_strdup_printf ("re:%s", text);
+      g_autofree char *reply = NULL;
+      g_autofree char *reply_hold = NULL;
+      g_autofree char *hold_only = g_strdup_printf ("hold-only:%u", i);
+      g_autofree char *reply_ack = NULL;
+      g_autofree char *reply_hold_only = NULL;
+      g_autoptr(GBytes) reply_binary = NULL;
+
+      reply_hold = reuse_request (client, hold);
+      g_assert_cmpstr (reply_hold, ==, hold);
+      /* Held before: this one, answered by no handler, is acknowledged at once. */
+      reply_ack = reuse_request (client, ack);
+      g_assert_null (reply_ack);
+      reply = reuse_request (client, text);
+      g_assert_cmpstr (reply, ==, expected);
+      /* The cached text of the one before must not show. */
+      reply_binary = pipecom_client_request_bytes (client, binary_bytes, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_null (reply_binary);
+      reply_hold_only = reuse_request (client, hold_only);
+      g_assert_null (reply_hold_only);
+    }
+
+  g_test_message ("log: %s", r.log->str);
+  g_assert_cmpint (r.failed_checks, ==, 0);
+
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+  reuse_clear (&r);
+}
+
+/* A handler in the pipe's thread hands messages to a thread of its own,
+ * which answers one during its emission and one only once many more
+ * messages were handled. (A GMutex and a GCond, not a GAsyncQueue, whose
+ * internal lock ThreadSanitizer cannot see.) */
+typedef struct
+{
+  GMutex          lock;
+  GCond           cond;
+  PipecomMessage *later;            /* (owned) (nullable) handed to the worker */
+  PipecomMessage *early;            /* (owned) (nullable) handed to the worker */
+  gboolean        early_answered;
+  gboolean        go;
+  gint            kept_seen_again;  /* atomic */
+  gpointer        kept[2];          /* (atomic) not references: only compared */
+  char           *early_text;       /* "early"'s text, read after the "go" */
+} ThreadReuse;
+
+static gpointer
+reuse_worker (gpointer data)
+{
+  ThreadReuse *tr = data;
+  g_autoptr(PipecomMessage) later = NULL;
+  g_autoptr(PipecomMessage) early = NULL;
+  g_autofree char *answer = NULL;
+
+  g_mutex_lock (&tr->lock);
+  while (tr->later == NULL || tr->early == NULL)
+    g_cond_wait (&tr->cond, &tr->lock);
+  later = g_steal_pointer (&tr->later);
+  early = g_steal_pointer (&tr->early);
+  g_mutex_unlock (&tr->lock);
+
+  /* "early" is answered at once, during its emission, but kept. */
+  pipecom_message_reply (early, "early");
+  g_mutex_lock (&tr->lock);
+  tr->early_answered = TRUE;
+  g_cond_broadcast (&tr->cond);
+  while (!tr->go)
+    g_cond_wait (&tr->cond, &tr->lock);
+  g_mutex_unlock (&tr->lock);
+
+  answer = g_strdup_printf ("late:%s", pipecom_message_get_text (later));
+  g_assert_false (pipecom_message_get_replied (later));
+  pipecom_message_reply (later, answer);
+
+  g_assert_true (pipecom_message_get_replied (early));
+  tr->early_text = g_strdup (pipecom_message_get_text (early));
+  return NULL;
+}
+
+static char *
+reuse_thread_cb (PipecomPipe    *pipe,
+                 PipecomMessage *message,
+                 gpointer        user_data)
+{
+  ThreadReuse *tr = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  if (g_atomic_pointer_get (&tr->kept[0]) == message ||
+      g_atomic_pointer_get (&tr->kept[1]) == message)
+    g_atomic_int_inc (&tr->kept_seen_again);
+
+  if (g_strcmp0 (text, "later") == 0)
+    {
+      g_atomic_pointer_set (&tr->kept[0], message);
+      g_mutex_lock (&tr->lock);
+      tr->later = g_object_ref (message);
+      g_cond_broadcast (&tr->cond);
+      g_mutex_unlock (&tr->lock);
+      return NULL;
+    }
+  if (g_strcmp0 (text, "early") == 0)
+    {
+      /* Returns once the other thread answered it. */
+      g_atomic_pointer_set (&tr->kept[1], message);
+      g_mutex_lock (&tr->lock);
+      tr->early = g_object_ref (message);
+      g_cond_broadcast (&tr->cond);
+      while (!tr->early_answered)
+        g_cond_wait (&tr->cond, &tr->lock);
+      g_mutex_unlock (&tr->lock);
+      return NULL;
+    }
+  return g_strdup_printf ("ack:%s", text);
+}
+
+static void
+test_reuse_reply_from_thread (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("reuse-thread");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomClient) waiter = pipecom_client_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult late = { 0, };
+  ThreadReuse tr = { { 0, }, };
+  GThread *worker;
+
+  g_test_summary ("A threaded pipe's messages handed (with a reference) to another thread "
+                  "are not reused while that thread holds them: one is answered from there "
+                  "with its own payload, to its own sender, after many more messages; one "
+                  "answered from there during its emission keeps its payload meanwhile");
+
+  g_mutex_init (&tr.lock);
+  g_cond_init (&tr.cond);
+  worker = g_thread_new ("reuse-worker", reuse_worker, &tr);
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", TRUE, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (reuse_thread_cb), &tr);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_client_request_async (waiter, "later", NULL, pipecom_test_request_cb, &late);
+  {
+    g_autofree char *reply = pipecom_client_request (client, "early", NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (reply, ==, "early");
+  }
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("plain:%u", i);
+      g_autofree char *reply = pipecom_client_request (client, text, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply + 4, ==, text);
+    }
+  g_assert_false (late.done);
+  g_mutex_lock (&tr.lock);
+  tr.go = TRUE;
+  g_cond_broadcast (&tr.cond);
+  g_mutex_unlock (&tr.lock);
+
+  pipecom_test_wait_for (late.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (late.error);
+  g_assert_cmpstr (late.text, ==, "late:later");
+  g_assert_cmpint (g_atomic_int_get (&tr.kept_seen_again), ==, 0);
+
+  g_thread_join (worker);
+  g_assert_cmpstr (tr.early_text, ==, "early");
+  g_free (tr.early_text);
+  pipecom_test_result_clear (&late);
+  pipecom_client_close (client);
+  pipecom_client_close (waiter);
+  pipecom_test_stop_and_wait (pipe);
+  g_mutex_clear (&tr.lock);
+  g_cond_clear (&tr.cond);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1471,6 +2042,10 @@ main (int   argc,
   g_test_add_func ("/pipe/response-pipe/missing", test_response_pipe_missing);
   g_test_add_func ("/pipe/response-pipe/missing-warning", test_response_pipe_missing_warning);
   g_test_add_func ("/pipe/nested-loop-in-handler", test_nested_loop_in_handler);
+  g_test_add_func ("/pipe/message-reuse/kept", test_reuse_kept);
+  g_test_add_func ("/pipe/message-reuse/weak", test_reuse_weak);
+  g_test_add_func ("/pipe/message-reuse/fresh", test_reuse_fresh);
+  g_test_add_func ("/pipe/message-reuse/reply-from-thread", test_reuse_reply_from_thread);
 
   return g_test_run ();
 }

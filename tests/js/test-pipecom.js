@@ -239,6 +239,50 @@ test('reply later from an async handler', async () => {
     await stopped(pipe);
 });
 
+test('kept messages stay themselves while others come and go', async () => {
+    // The pipe reuses a message nobody kept once its handler returned: the
+    // ones JavaScript keeps (held, answered later; or answered and kept)
+    // must keep their payloads and reach their own senders.
+    const name = makeName('kept');
+    const pipe = new Pipecom.Pipe({name});
+    const later = [];
+    const answered = [];
+    pipe.connect('message-received', (p, message) => {
+        const t = message.get_text();
+        assert(!later.includes(message) && !answered.includes(message), `${t}: a kept message again`);
+        if (t.startsWith('later:')) {
+            message.hold();
+            later.push(message);
+            return null;
+        }
+        if (t.startsWith('answered:'))
+            answered.push(message);
+        return `ack:${t}`;
+    });
+    pipe.listen();
+    const client = new Pipecom.Client({pipe_name: name, timeout: DEADLINE});
+    const pending = [];
+    for (let i = 0; i < 5; i++) {
+        pending.push(Pipecom.request_async(name, `later:${i}`, DEADLINE, 0, null));
+        // eslint-disable-next-line no-await-in-loop
+        await waitFor(() => later.length === i + 1, 'the held message');
+        for (const kind of ['plain', 'answered', 'plain']) {
+            // eslint-disable-next-line no-await-in-loop
+            assertEqual(await client.request_async(`${kind}:${i}`, null), `ack:${kind}:${i}`, kind);
+        }
+    }
+    assertEqual(later.map(m => m.get_text()).join(), [0, 1, 2, 3, 4].map(i => `later:${i}`).join(), 'held');
+    assertEqual(answered.map(m => m.get_text()).join(), [0, 1, 2, 3, 4].map(i => `answered:${i}`).join(), 'answered');
+    assert(answered.every(m => m.get_replied()), 'answered ones are answered');
+    assert(later.every(m => !m.get_replied()), 'held ones are not');
+    later.forEach(m => m.reply(`late:${m.get_text()}`));
+    const replies = await Promise.all(pending);
+    assertEqual(replies.join(), [0, 1, 2, 3, 4].map(i => `late:later:${i}`).join(), 'late replies');
+    client.close();
+    pipe.stop();
+    await stopped(pipe);
+});
+
 test('bytes payloads', async () => {
     const name = makeName('bytes');
     const pipe = new Pipecom.Pipe({name});

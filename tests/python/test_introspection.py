@@ -519,3 +519,93 @@ def test_async_without_callback(name):
     client.close()
     pipe.stop()
     iterate_until(lambda: not pipe.get_listening())
+
+
+def test_kept_messages_stay_themselves(name):
+    # The pipe reuses a message that nobody kept once its handler returned:
+    # one that Python code keeps (in a list, or through an attribute set on
+    # its wrapper) must stay the same object with the same payload while
+    # many more messages are handled, and be answered to its own sender.
+    pipe = Pipecom.Pipe(name=name, threaded=True)
+    kept = []
+    tagged = []
+    lock = threading.Lock()
+
+    def message_received_cb(p, message):
+        text = message.get_text()
+        with lock:
+            # A kept message is never handed out again.
+            assert all(m is not message for m in kept)
+            assert not hasattr(message, 'tag'), message.tag
+            if text.startswith('keep:'):
+                kept.append(message)
+            elif text.startswith('tag:'):
+                message.tag = text
+                tagged.append(text)
+        return 'ack:' + text
+
+    pipe.connect('message-received', message_received_cb)
+    pipe.listen()
+    client = Pipecom.Client.new(name)
+    client.set_timeout(DEADLINE)
+    sent = []
+    for i in range(20):
+        for kind in ('keep', 'plain', 'tag', 'plain'):
+            text = '%s:%d' % (kind, i)
+            assert client.request(text, None) == 'ack:' + text
+            if kind == 'keep':
+                sent.append(text)
+    with lock:
+        assert [m.get_text() for m in kept] == sent
+        assert [m.get_size() for m in kept] == [len(t) for t in sent]
+        assert all(m.get_replied() for m in kept)
+        assert len(set(id(m) for m in kept)) == len(sent)
+        assert len(tagged) == 20
+    client.close()
+    stop_and_wait(pipe)
+
+
+def test_messages_kept_unanswered_are_answered_later(name):
+    # Kept and unanswered, while other senders' messages come and go: each
+    # answer given later reaches its own sender.
+    pipe = Pipecom.Pipe(name=name)
+    kept = []
+
+    def message_received_cb(p, message):
+        text = message.get_text()
+        if text.startswith('later:'):
+            kept.append(message)
+            return None
+        return 'ack:' + text
+
+    pipe.connect('message-received', message_received_cb)
+    pipe.listen()
+    replies = {}
+
+    def done_cb(source, result, text):
+        replies[text] = source.request_finish(result)
+
+    waiters = []
+    plain = Pipecom.Client.new(name)
+    for i in range(5):
+        text = 'later:%d' % i
+        waiter = Pipecom.Client.new(name)
+        waiters.append(waiter)
+        waiter.request_async(text, None, done_cb, text)
+        iterate_until(lambda: len(kept) == i + 1)
+        for j in range(5):
+            other = 'plain:%d:%d' % (i, j)
+            plain.request_async(other, None, done_cb, other)
+            iterate_until(lambda: other in replies)
+            assert replies[other] == 'ack:' + other
+    assert [m.get_text() for m in kept] == ['later:%d' % i for i in range(5)]
+    assert not any(m.get_replied() for m in kept)
+    for message in kept:
+        message.reply('late:' + message.get_text())
+    iterate_until(lambda: all(('later:%d' % i) in replies for i in range(5)))
+    for i in range(5):
+        assert replies['later:%d' % i] == 'late:later:%d' % i
+    for client in waiters + [plain]:
+        client.close()
+    pipe.stop()
+    iterate_until(lambda: not pipe.get_listening())
