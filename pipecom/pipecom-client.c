@@ -87,6 +87,7 @@ struct _Core
   Connector         *connector;
   PipecomConnection *conn;
   GHashTable        *pending;      /* id → Op */
+  Op                *direct_op;    /* (nullable) sent by a direct exchange, not in @pending */
   GQueue             waiting;      /* Op, before the connection is up */
   guint32            next_id;
   guint64            max_size;
@@ -106,7 +107,8 @@ struct _Op
   gboolean      sent;
   GSource      *timer;         /* (owned) (nullable) */
   GSource      *cancel_source; /* (owned) (nullable) */
-  struct _DirectWait *direct;  /* (nullable) a direct exchange instead of @task */
+  struct _DirectWait *direct;  /* (nullable) a direct exchange instead of @task:
+                                * then on its caller's stack, @payload borrowed */
 };
 
 typedef struct _DirectWait
@@ -162,6 +164,9 @@ static void connector_fail (Connector *connector, GError *error);
 static void
 op_free (Op *op)
 {
+  if (op->direct != NULL)
+    return;  /* nothing of its own */
+
   if (op->timer)
     {
       g_source_destroy (op->timer);
@@ -199,7 +204,9 @@ op_detach (Op *op)
 
   if (op->detached)
     return;
-  if (op->sent)
+  if (op->sent && core->direct_op == op)
+    core->direct_op = NULL;
+  else if (op->sent)
     g_hash_table_remove (core->pending, GUINT_TO_POINTER (op->id));
   else if (core->connector != NULL && core->connector->inline_op == op)
     core->connector->inline_op = NULL;
@@ -253,6 +260,8 @@ fail_all (Core         *core,
   while (g_hash_table_iter_next (&iter, NULL, &value))
     ops = g_list_prepend (ops, value);
   g_hash_table_remove_all (core->pending);
+  if (core->direct_op != NULL)
+    ops = g_list_prepend (ops, g_steal_pointer (&core->direct_op));
   while (!g_queue_is_empty (&core->waiting))
     ops = g_list_prepend (ops, g_queue_pop_tail (&core->waiting));
   if (core->connector != NULL && core->connector->inline_op != NULL)
@@ -291,12 +300,16 @@ op_send (Op *op)
     core->next_id = 1;
   op->id = core->next_id;
   op->sent = TRUE;
-  g_hash_table_insert (core->pending, GUINT_TO_POINTER (op->id), op);
 
   /* A connection left direct by a synchronous call goes back to the worker
    * for an asynchronous one (see client_run_direct()). */
-  if (op->direct == NULL)
-    _pipecom_connection_set_direct (core->conn, FALSE);
+  if (op->direct != NULL)
+    core->direct_op = op;
+  else
+    {
+      g_hash_table_insert (core->pending, GUINT_TO_POINTER (op->id), op);
+      _pipecom_connection_set_direct (core->conn, FALSE);
+    }
 
   /* On failure the connection reports itself closed, failing the op. */
   _pipecom_connection_send (core->conn, PIPECOM_FRAME_MESSAGE, op->id, op->payload);
@@ -584,7 +597,10 @@ core_frame_cb (PipecomConnection *conn,
 
     case FRAME_ANSWER:
     default:
-      op = g_hash_table_lookup (core->pending, GUINT_TO_POINTER (id));
+      if (core->direct_op != NULL && core->direct_op->id == id)
+        op = core->direct_op;
+      else
+        op = g_hash_table_lookup (core->pending, GUINT_TO_POINTER (id));
       if (op != NULL)
         op_complete (op, reply, error);
       else
@@ -1417,9 +1433,11 @@ client_run_direct (PipecomClient  *self,
   g_autoptr(PipecomConnection) conn = NULL;
   DirectWait wait = { FALSE, NULL, NULL };
   GPollFD cancel_fd = { -1, 0, 0 };
-  gint64 deadline;
+  gint64 now = 0, deadline = -1;
+  gboolean first = TRUE;
   guint timeout;
-  Op *op;
+  Op direct_op = { NULL, };
+  Op *op = &direct_op;
 
   g_mutex_lock (&self->lock);
   timeout = self->timeout;
@@ -1428,6 +1446,7 @@ client_run_direct (PipecomClient  *self,
   g_rec_mutex_lock (&core->lock);
 
   if (core->state != STATE_CONNECTED || core->conn == NULL || core->oneshot ||
+      core->direct_op != NULL ||
       g_hash_table_size (core->pending) > 0 || !g_queue_is_empty (&core->waiting) ||
       (core->max_size > 0 && g_bytes_get_size (message) > core->max_size))
     {
@@ -1444,15 +1463,18 @@ client_run_direct (PipecomClient  *self,
     }
 
   conn = _pipecom_connection_ref (core->conn);
-  deadline = timeout > 0 ? g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC : -1;
+  if (timeout > 0)
+    {
+      now = g_get_monotonic_time ();
+      deadline = now + (gint64) timeout * G_USEC_PER_SEC;
+    }
   if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
     cancel_fd.events = G_IO_IN;
 
   _pipecom_connection_set_direct (conn, TRUE);
 
-  op = g_slice_new0 (Op);
   op->core = core;
-  op->payload = g_bytes_ref (message);
+  op->payload = message;
   op->timeout = timeout;
   op->direct = &wait;
   op_send (op);
@@ -1474,7 +1496,11 @@ client_run_direct (PipecomClient  *self,
 
       if (deadline >= 0)
         {
-          gint64 left = deadline - g_get_monotonic_time ();
+          gint64 left;
+
+          if (!first)
+            now = g_get_monotonic_time ();
+          left = deadline - now;
 
           if (left <= 0)
             {
@@ -1493,6 +1519,7 @@ client_run_direct (PipecomClient  *self,
       if (cancel_fd.fd >= 0)
         fds[n_fds++] = cancel_fd;
 
+      first = FALSE;
       if (g_poll (fds, n_fds, wait_ms) < 0)
         continue;  /* EINTR */
 
