@@ -35,6 +35,11 @@
  * frees its wrappers as soon as they are dropped, so keeping the message
  * object is enough there, as in C.)
  *
+ * A message is valid during its emission, and afterwards as long as a
+ * reference to it is held. The pipe may reuse a message that nobody kept
+ * for a later one, so a pointer kept without a reference may come back
+ * pointing to another message.
+ *
  * |[<!-- language="C" -->
  * static char *
  * on_message (PipecomPipe    *pipe,
