@@ -26,7 +26,17 @@
 # endif
 #endif
 #ifdef PIPECOM_TEST_ASAN
-# include <sanitizer/allocator_interface.h>
+/* clang ships this header; gcc's AddressSanitizer has the function (in
+ * libasan) but not the header: declare it then. */
+# if defined(__has_include)
+#  if __has_include(<sanitizer/allocator_interface.h>)
+#   include <sanitizer/allocator_interface.h>
+#   define PIPECOM_TEST_HAVE_ALLOCATOR_INTERFACE 1
+#  endif
+# endif
+# ifndef PIPECOM_TEST_HAVE_ALLOCATOR_INTERFACE
+size_t __sanitizer_get_current_allocated_bytes (void);
+# endif
 #else
 # include <malloc.h>
 #endif
