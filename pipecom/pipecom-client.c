@@ -43,9 +43,23 @@
  * ]|
  */
 
-/* A one-shot message up to this size travels inside the announcement
- * (with room for the channel's path). */
+/* A one-shot message up to this size may travel inside the announcement,
+ * if it fits there with the channel's path and holds no record magic
+ * (oneshot_inline_allowed()). */
 #define ONESHOT_INLINE_MAX (PIPECOM_ANNOUNCE_MAX - PIPECOM_ANNOUNCE_HEADER_SIZE - 160)
+
+/* Whether the one-shot message @data goes inline in the announcement to
+ * @path, or else by a channel. */
+static gboolean
+oneshot_inline_allowed (const char   *name,
+                        const char   *path,
+                        const guint8 *data,
+                        gsize         size)
+{
+  return size <= ONESHOT_INLINE_MAX &&
+         _pipecom_announce_inline_allowed (data, size,
+                                           _pipecom_transport_max_base_len (name, path));
+}
 
 typedef enum
 {
@@ -939,7 +953,9 @@ core_start_connecting (Core *core,
 
   /* A one-shot message small enough travels inside the announcement. */
   if (core->oneshot && first->payload != NULL &&
-      g_bytes_get_size (first->payload) <= ONESHOT_INLINE_MAX)
+      oneshot_inline_allowed (core->name, core->path,
+                              g_bytes_get_data (first->payload, NULL),
+                              g_bytes_get_size (first->payload)))
     {
       connector->oneshot = TRUE;
       connector->inline_op = first;
@@ -2154,7 +2170,8 @@ _pipecom_oneshot_direct (const char            *pipe_name,
 
   *resume = (PipecomOneshotResume) { 0, FALSE, FALSE, 0 };
 
-  if (size > ONESHOT_INLINE_MAX || _pipecom_registry_is_served_here (path))
+  if (!oneshot_inline_allowed (pipe_name, path, data, size) ||
+      _pipecom_registry_is_served_here (path))
     return FALSE;
 
   _pipecom_init_once ();

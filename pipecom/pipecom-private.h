@@ -106,6 +106,8 @@ typedef struct _PipecomConnectionFuncs PipecomConnectionFuncs;
 
 char     *_pipecom_transport_resolve    (const char  *name,
                                          GError     **error);
+gsize     _pipecom_transport_max_base_len (const char *name,
+                                           const char *path);
 
 /* Listening side: an intake reports each announced sender (a peer) to
  * funcs->announce, which accepts or refuses it before returning. */
@@ -190,6 +192,7 @@ typedef struct
 
 gsize              _pipecom_decode_announce  (const guint8             *data,
                                               gsize                     len,
+                                              gboolean                  at_end,
                                               PipecomAnnounce          *record);
 gsize              _pipecom_encode_announce  (guint8                   *buf,
                                               PipecomAnnounceKind       kind,
@@ -197,6 +200,9 @@ gsize              _pipecom_encode_announce  (guint8                   *buf,
                                               const guint8             *inline_data,
                                               gsize                     inline_len);
 gsize              _pipecom_announce_record_size (const guint8         *header);
+gboolean           _pipecom_announce_inline_allowed (const guint8      *data,
+                                                     gsize              len,
+                                                     gsize              max_base_len);
 
 #ifdef G_OS_WIN32
 PipecomError _pipecom_error_code_from_win32 (guint32   code,

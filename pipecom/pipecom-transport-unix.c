@@ -796,6 +796,26 @@ make_channel (const char  *base,
   return CHANNEL_MADE;
 }
 
+/* A private channel's name in the user's pipe directory, and its longest
+ * length: pid, counter, random. */
+#define PRIVATE_CHANNEL_FORMAT ".c%d-%u-%08x"
+#define PRIVATE_CHANNEL_MAX    (2 + 11 + 1 + 10 + 1 + 8)
+
+/* The longest BASE a sender to the pipe @name at @path can announce: a
+ * private channel's, or for a path a shared channel's in PATH.d. Senders
+ * decide with it whether a message fits inline before knowing which. */
+gsize
+_pipecom_transport_max_base_len (const char *name,
+                                 const char *path)
+{
+  gsize len = strlen (g_get_user_runtime_dir ()) + strlen ("/pipecom/") + PRIVATE_CHANNEL_MAX;
+
+  if (strchr (name, '/') != NULL)
+    len = MAX (len, strlen (path) + strlen (".d/" SHARED_CHANNEL_PREFIX) + SHARED_CHANNEL_HEX);
+
+  return len;
+}
+
 char *
 _pipecom_transport_new_channel (gboolean   with_req,
                                 int       *rep_fd,
@@ -816,7 +836,7 @@ _pipecom_transport_new_channel (gboolean   with_req,
 
   for (guint tries = 0; tries < 8; tries++)
     {
-      g_autofree char *base = g_strdup_printf ("%s/.c%d-%u-%08x", dir, (int) getpid (),
+      g_autofree char *base = g_strdup_printf ("%s/" PRIVATE_CHANNEL_FORMAT, dir, (int) getpid (),
                                                g_atomic_int_add (&counter, 1),
                                                g_random_int ());
       int fd;
@@ -931,6 +951,8 @@ _pipecom_transport_remove_channel (const char *base)
 
 /* ---- Listening: the well-known FIFO and its announcements ---- */
 
+/* Records dropped incomplete (or foreign bytes ending a read) once the
+ * FIFO read empty. */
 gint _pipecom_truncated_records = 0;
 
 struct _PipecomIntake
@@ -1149,22 +1171,30 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
   return conn;
 }
 
-/* Parses the announcement records read from the well-known FIFO. */
+/* Parses the announcement records read from the well-known FIFO; @at_end
+ * once it read empty, when no byte of a record already written can still
+ * come: then every byte is used or dropped. */
 static void
-process_records (PipecomIntake *intake)
+process_records (PipecomIntake *intake,
+                 gboolean       at_end)
 {
   gsize off = 0;
 
   for (;;)
     {
       PipecomAnnounce record;
-      gsize used = _pipecom_decode_announce (intake->abuf + off, intake->alen - off, &record);
+      gsize used = _pipecom_decode_announce (intake->abuf + off, intake->alen - off, at_end,
+                                             &record);
 
       if (used == 0)
         break;
 
       if (record.base == NULL)
-        g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", intake->name, used);
+        {
+          g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", intake->name, used);
+          if (at_end && off + used == intake->alen)
+            g_atomic_int_inc (&_pipecom_truncated_records);
+        }
       else if (!channel_allowed (intake, record.base))
         g_debug ("Pipe “%s”: refusing a channel outside its channel directory", intake->name);
       else if (record.version != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (record.base))
@@ -1219,7 +1249,10 @@ read_records (PipecomIntake *intake)
       if (n > 0)
         {
           intake->alen += n;
-          process_records (intake);
+          process_records (intake, FALSE);
+          /* What is left is shorter than two records (see
+           * _pipecom_decode_announce()), so the next read has room. */
+          g_assert (intake->alen < sizeof intake->abuf);
           continue;
         }
 
@@ -1229,14 +1262,10 @@ read_records (PipecomIntake *intake)
         {
           /* A record is one atomic write: a part left once the FIFO is
            * empty will never be completed, and would swallow the next
-           * sender's record. */
+           * sender's record. Decide what is left knowing that. */
           if (intake->alen > 0)
-            {
-              g_debug ("Pipe “%s”: dropping a truncated record of %zu bytes",
-                       intake->name, intake->alen);
-              intake->alen = 0;
-              g_atomic_int_inc (&_pipecom_truncated_records);
-            }
+            process_records (intake, TRUE);
+          g_assert (intake->alen == 0);
           break;
         }
 
@@ -1508,6 +1537,16 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
         }
       g_free (dial->chandir);
       dial->chandir = g_strdup (chandir);
+    }
+
+  /* Callers keep to _pipecom_transport_max_base_len(); never abort. */
+  if (PIPECOM_ANNOUNCE_HEADER_SIZE + strlen (dial->base) + inline_len > PIPECOM_ANNOUNCE_MAX)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
+                   "An announcement on pipe “%s” (%s) would exceed %d bytes",
+                   dial->name, dial->path, PIPECOM_ANNOUNCE_MAX);
+      close (fd);
+      return PIPECOM_DIAL_FAILED;
     }
 
   len = _pipecom_encode_announce (record, kind, dial->base, inline_data, inline_len);

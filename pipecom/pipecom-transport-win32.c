@@ -84,6 +84,14 @@ path_to_utf16 (const char *path)
   return g_utf8_to_utf16 (path, -1, NULL, NULL, NULL);
 }
 
+/* Clients announce no channel here: their BASE is always "-". */
+gsize
+_pipecom_transport_max_base_len (const char *name,
+                                 const char *path)
+{
+  return 1;
+}
+
 char *
 _pipecom_transport_resolve (const char  *name,
                             GError     **error)
@@ -393,7 +401,7 @@ instance_announce (Instance *inst)
   inst->handle = INVALID_HANDLE_VALUE;
   inst->pending = FALSE;
 
-  _pipecom_decode_announce (inst->buf, inst->len, &record);
+  _pipecom_decode_announce (inst->buf, inst->len, TRUE, &record);
   if (record.base != NULL)
     intake->funcs->announce (&peer, record.version, record.kind,
                              record.inline_data, record.inline_len,

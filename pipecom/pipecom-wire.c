@@ -149,22 +149,109 @@ resync_offset (const guint8 *data,
   return len;
 }
 
-/* Decodes the announcement record at the start of @data (docs/protocol.md).
- * Returns how many bytes to consume: 0 when more are needed; otherwise
- * @record is filled in and its base is NULL when those bytes were foreign
- * data or a record naming a base with a NUL byte. */
+/* The size of the complete valid record at the start of @data (its header
+ * valid, all its bytes there, no NUL byte in its base), or 0. */
+static gsize
+complete_record_size (const guint8 *data,
+                      gsize         len)
+{
+  gsize total;
+
+  if (len < PIPECOM_ANNOUNCE_HEADER_SIZE)
+    return 0;
+
+  total = _pipecom_announce_record_size (data);
+  if (total == 0 || len < total ||
+      memchr (data + PIPECOM_ANNOUNCE_HEADER_SIZE, 0, _pipecom_get_u16 (data + 8)) != NULL)
+    return 0;
+
+  return total;
+}
+
+typedef enum
+{
+  INNER_NONE,
+  INNER_COMPLETE,   /* a complete valid record starts there */
+  INNER_PENDING,    /* one may, once more bytes come */
+} InnerRecord;
+
+/* Looks for a record starting inside the first @extent bytes of @data (at
+ * an offset above 0), and sets *@offset to the first complete valid one,
+ * if any. */
+static InnerRecord
+find_inner_record (const guint8 *data,
+                   gsize         len,
+                   gsize         extent,
+                   gsize        *offset)
+{
+  InnerRecord found = INNER_NONE;
+
+  for (gsize i = 1; i < MIN (extent, len); i++)
+    {
+      const guint8 *p = memchr (data + i, 'P', MIN (extent, len) - i);
+      gsize left;
+
+      if (p == NULL)
+        break;
+
+      i = p - data;
+      left = len - i;
+      if (memcmp (p, "PCOM", MIN (left, 4)) != 0)
+        continue;
+
+      if (complete_record_size (p, left) > 0)
+        {
+          *offset = i;
+          return INNER_COMPLETE;
+        }
+
+      /* Too short to tell yet, or a valid header whose bytes have not all
+       * come. */
+      if (left < PIPECOM_ANNOUNCE_HEADER_SIZE || _pipecom_announce_record_size (p) > left)
+        found = INNER_PENDING;
+    }
+
+  return found;
+}
+
+/**
+ * _pipecom_decode_announce:
+ * @data: the bytes read from the well-known FIFO, not yet consumed
+ * @len: their length
+ * @at_end: whether the FIFO read empty after them (no byte of a record
+ *   already written can still come)
+ * @record: (out): the record decoded
+ *
+ * Decodes the announcement record at the start of @data (docs/protocol.md).
+ *
+ * Every genuine record is one atomic write of at most 512 bytes starting
+ * with "PCOM" and holding no other "PCOM" (see
+ * _pipecom_announce_inline_allowed()), but what comes before it may be
+ * anything, including a header whose lengths cover it. So a candidate
+ * record at the start loses to a complete valid record starting inside it:
+ * when the candidate is incomplete, or its extent covers another "PCOM"
+ * that starts a complete valid record, the bytes before that one are
+ * dropped. A candidate whose extent covers a record that may still be
+ * completing is decided only once more bytes came or @at_end.
+ *
+ * Returns: how many bytes to consume: 0 when more are needed (never when
+ * @at_end and @len > 0, and never with @len ≥ 2 × PIPECOM_ANNOUNCE_MAX);
+ * otherwise @record is filled in and its base is %NULL when those bytes
+ * were foreign data or a record naming a base with a NUL byte.
+ */
 gsize
 _pipecom_decode_announce (const guint8     *data,
                           gsize             len,
+                          gboolean          at_end,
                           PipecomAnnounce  *record)
 {
-  gsize total;
+  gsize total, inner = 0;
   guint16 plen, mlen;
 
   memset (record, 0, sizeof *record);
 
   if (len < PIPECOM_ANNOUNCE_HEADER_SIZE)
-    return 0;
+    return at_end ? len : 0;
 
   total = _pipecom_announce_record_size (data);
   if (total == 0)
@@ -174,8 +261,26 @@ _pipecom_decode_announce (const guint8     *data,
       return resync_offset (data, len);
     }
 
+  switch (find_inner_record (data, len, total, &inner))
+    {
+    case INNER_COMPLETE:
+      /* The inner record wins: a genuine one never holds another. */
+      return inner;
+    case INNER_PENDING:
+      if (!at_end)
+        return 0;
+      break;
+    case INNER_NONE:
+    default:
+      break;
+    }
+
   if (len < total)
-    return 0;
+    {
+      /* A record is one atomic write: once the FIFO reads empty, the rest
+       * of this one can never come. */
+      return at_end ? len : 0;
+    }
 
   plen = _pipecom_get_u16 (data + 8);
   mlen = _pipecom_get_u16 (data + 10);
@@ -189,4 +294,30 @@ _pipecom_decode_announce (const guint8     *data,
     }
 
   return total;
+}
+
+/* Whether a sender may carry @len bytes of @data inline in its record,
+ * with a BASE of at most @max_base_len bytes: the record must fit in
+ * PIPECOM_ANNOUNCE_MAX bytes, and hold no "PCOM" but its magic, not even
+ * one completed by the bytes of the next writer, or a listener could take
+ * it for an inner record and drop the start of this one
+ * (_pipecom_decode_announce()). So the message must neither contain
+ * "PCOM" nor end in "P", "PC" or "PCO". A BASE cannot start a record: it
+ * is a path ending in a channel name of digits, lowercase hex and
+ * punctuation, so at least 8 bytes follow any "PCOM" in it and its kind
+ * byte is no valid kind; and the fixed header holds none. Other messages
+ * go by a channel. */
+gboolean
+_pipecom_announce_inline_allowed (const guint8 *data,
+                                  gsize         len,
+                                  gsize         max_base_len)
+{
+  if (PIPECOM_ANNOUNCE_HEADER_SIZE + max_base_len + len > PIPECOM_ANNOUNCE_MAX)
+    return FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    if (data[i] == 'P' && memcmp (data + i, "PCOM", MIN (len - i, 4)) == 0)
+      return FALSE;
+
+  return TRUE;
 }
