@@ -1178,7 +1178,7 @@ static void
 process_records (PipecomIntake *intake,
                  gboolean       at_end)
 {
-  gsize off = 0;
+  gsize off = 0, dropped = 0;
 
   for (;;)
     {
@@ -1191,7 +1191,9 @@ process_records (PipecomIntake *intake,
 
       if (record.base == NULL)
         {
-          g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", intake->name, used);
+          /* Counted, and logged once per read: a flood of foreign bytes
+           * must not cost a log line each. */
+          dropped += used;
           if (at_end && off + used == intake->alen)
             g_atomic_int_inc (&_pipecom_truncated_records);
         }
@@ -1209,6 +1211,9 @@ process_records (PipecomIntake *intake,
       g_free (record.base);
       off += used;
     }
+
+  if (dropped > 0)
+    g_debug ("Pipe “%s”: dropping %zu bytes of foreign data", intake->name, dropped);
 
   if (off > 0)
     {
