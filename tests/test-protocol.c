@@ -1457,6 +1457,577 @@ test_truncated_record (void)
   recorder_clear (&rec);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Foreign prefixes must never swallow a record (issue 13, item 3). */
+
+/* What an attacker with write access to a shared pipe's FIFO loops
+ * writing: a 38-byte record header whose lengths promise 500 bytes that
+ * never come. */
+#define BOGUS_HEADER_SIZE 38
+
+static void
+make_bogus_header (guint8 buf[BOGUS_HEADER_SIZE])
+{
+  const char base[] = "/tmp/attacker-aaaaaaaaaaaa";   /* 26 bytes */
+
+  memcpy (buf, "PCOM", 4);
+  buf[4] = 1;
+  buf[5] = 2;
+  put_u16 (buf + 6, 500);
+  put_u16 (buf + 8, sizeof base - 1);
+  put_u16 (buf + 10, 500 - 12 - (sizeof base - 1));
+  memcpy (buf + 12, base, sizeof base - 1);
+}
+
+/* Appends a record (see write_record()) to @buf. */
+static void
+append_record (GByteArray *buf,
+               guint8      kind,
+               const char *base,
+               const char *message)
+{
+  gsize plen = strlen (base), mlen = message ? strlen (message) : 0, total = 12 + plen + mlen;
+  guint8 header[12];
+
+  memcpy (header, "PCOM", 4);
+  header[4] = 1;
+  header[5] = kind;
+  put_u16 (header + 6, total);
+  put_u16 (header + 8, plen);
+  put_u16 (header + 10, mlen);
+  g_byte_array_append (buf, header, sizeof header);
+  g_byte_array_append (buf, (const guint8 *) base, plen);
+  if (mlen > 0)
+    g_byte_array_append (buf, (const guint8 *) message, mlen);
+}
+
+static void
+append_bogus_headers (GByteArray *buf,
+                      guint       n)
+{
+  guint8 bogus[BOGUS_HEADER_SIZE];
+
+  make_bogus_header (bogus);
+  for (guint i = 0; i < n; i++)
+    g_byte_array_append (buf, bogus, sizeof bogus);
+}
+
+static void
+append_filler (GByteArray *buf,
+               guint8      c,
+               gsize       n)
+{
+  for (gsize i = 0; i < n; i++)
+    g_byte_array_append (buf, &c, 1);
+}
+
+/* Feeds @data to the decoder as the listener does: as the reads that
+ * end at each of @cuts (then at @len), record after record, and once more
+ * after the last as when the FIFO read empty. Returns the records served,
+ * as "BASE|MESSAGE". */
+static GPtrArray *
+decode_reads (const guint8 *data,
+              gsize         len,
+              const gsize  *cuts,
+              guint         n_cuts)
+{
+  GPtrArray *served = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  gsize fed = 0;
+
+  for (guint read = 0; read <= n_cuts + 1; read++)
+    {
+      gboolean at_end = read == n_cuts + 1;
+      gsize upto = read < n_cuts ? cuts[read] : len;
+      gsize off = 0;
+
+      g_byte_array_append (buf, data + fed, upto - fed);
+      fed = upto;
+
+      for (;;)
+        {
+          PipecomAnnounce record;
+          gsize used = _pipecom_decode_announce (buf->data + off, buf->len - off, at_end,
+                                                 &record);
+
+          if (used == 0)
+            break;
+          if (record.base != NULL)
+            g_ptr_array_add (served, g_strdup_printf ("%s|%.*s", record.base,
+                                                      (int) record.inline_len,
+                                                      (const char *) record.inline_data));
+          g_free (record.base);
+          off += used;
+        }
+      g_byte_array_remove_range (buf, 0, off);
+      /* The listener's buffer relies on it. */
+      g_assert_cmpuint (buf->len, <, 2 * PIPECOM_ANNOUNCE_MAX);
+    }
+
+  g_assert_cmpuint (buf->len, ==, 0);
+  return served;
+}
+
+static void
+assert_served (GPtrArray  *served,
+               const char *expected)
+{
+  for (guint i = 0; i < served->len; i++)
+    g_test_message ("served: %s", (const char *) g_ptr_array_index (served, i));
+  g_assert_cmpuint (served->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (served, 0), ==, expected);
+}
+
+static void
+test_swallow_decode_incomplete_prefix (void)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  g_autoptr(GPtrArray) served = NULL;
+
+  g_test_summary ("A foreign header promising 500 bytes, read together with a complete "
+                  "record, does not take the record for its missing bytes: the record is "
+                  "served");
+
+  append_bogus_headers (buf, 1);
+  append_record (buf, 2, "/run/pipecom/.c1-0-00000000", "genuine");
+  append_bogus_headers (buf, 1);
+
+  served = decode_reads (buf->data, buf->len, NULL, 0);
+  assert_served (served, "/run/pipecom/.c1-0-00000000|genuine");
+}
+
+static void
+test_swallow_decode_crafted_extent (void)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  g_autoptr(GPtrArray) served = NULL;
+  guint8 header[12];
+
+  g_test_summary ("A complete foreign record whose extent covers the start of a complete "
+                  "valid record loses to it: the inner record is served, not the foreign one");
+
+  /* A consistent header of 200 bytes, its 14th byte on filler, then a
+   * genuine record, then filler up to past the foreign extent. */
+  memcpy (header, "PCOM", 4);
+  header[4] = 1;
+  header[5] = 2;
+  put_u16 (header + 6, 200);
+  put_u16 (header + 8, 2);
+  put_u16 (header + 10, 186);
+  g_byte_array_append (buf, header, sizeof header);
+  g_byte_array_append (buf, (const guint8 *) "/x", 2);
+  append_filler (buf, 'y', 40 - buf->len);
+  append_record (buf, 2, "/run/pipecom/.c1-0-00000000", "genuine");
+  append_filler (buf, 'z', 240 - buf->len);
+
+  served = decode_reads (buf->data, buf->len, NULL, 0);
+  assert_served (served, "/run/pipecom/.c1-0-00000000|genuine");
+}
+
+static void
+test_swallow_decode_split (void)
+{
+  const char *genuine = "/run/pipecom/.c1-0-00000000";
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  gsize record_len;
+
+  g_test_summary ("A record read in two parts behind a foreign header (the listener's "
+                  "buffer cut it) is waited for, not swallowed, whether the foreign header's "
+                  "extent completes later or never");
+
+  append_bogus_headers (buf, 1);
+  append_record (buf, 2, genuine, "genuine");
+  record_len = buf->len - BOGUS_HEADER_SIZE;
+
+  for (guint trailing = 0; trailing <= 13; trailing += 13)
+    {
+      /* Cut inside the magic, inside the header, inside the base, inside
+       * the message, and right after the foreign header. */
+      const gsize cuts[] = { 2, 9, 20, record_len - 3, 0 };
+      g_autoptr(GByteArray) data = g_byte_array_new ();
+
+      g_byte_array_append (data, buf->data, buf->len);
+      /* With 13 more headers the first one's extent completes. */
+      append_bogus_headers (data, trailing);
+
+      for (guint i = 0; i < G_N_ELEMENTS (cuts); i++)
+        {
+          g_autoptr(GPtrArray) served = NULL;
+          gsize cut = BOGUS_HEADER_SIZE + cuts[i];
+
+          g_test_message ("%u headers after, cut at %zu", trailing, cut);
+          served = decode_reads (data->data, data->len, &cut, 1);
+          assert_served (served, "/run/pipecom/.c1-0-00000000|genuine");
+        }
+    }
+}
+
+/* Reads the first announcement record written to the fake listener FIFO
+ * @fd and checks it holds no "PCOM" but its magic (the message went by a
+ * channel, or inline without one). */
+static void
+assert_record_has_one_magic (int fd)
+{
+  PipecomTestDeadline *deadline = pipecom_test_deadline_new (PIPECOM_TEST_DEADLINE);
+  guint8 record[PIPECOM_ANNOUNCE_MAX];
+  ssize_t n;
+
+  while ((n = read (fd, record, sizeof record)) == 0 ||
+         (n < 0 && (errno == EAGAIN || errno == EINTR)))
+    g_assert_true (pipecom_test_deadline_iterate (deadline));
+  pipecom_test_deadline_free (deadline);
+
+  g_assert_cmpint (n, >=, PIPECOM_ANNOUNCE_HEADER_SIZE);
+  g_assert_cmpmem (record, 4, "PCOM", 4);
+  g_test_message ("record of kind %u, %zd bytes, message of %u bytes inline",
+                  record[5], n, _pipecom_get_u16 (record + 10));
+  for (gssize i = 1; i + 4 <= n; i++)
+    g_assert_false (memcmp (record + i, "PCOM", 4) == 0);
+}
+
+/* A message that holds a complete valid record, as a relay of records
+ * would send. */
+static char *
+make_magic_message (void)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+
+  g_byte_array_append (buf, (const guint8 *) "relay:", 6);
+  append_record (buf, 2, "/tmp/elsewhere", "inner");
+  g_byte_array_append (buf, (const guint8 *) "", 1);
+  return (char *) g_byte_array_free (g_steal_pointer (&buf), FALSE);
+}
+
+static gpointer
+send_to_fake_thread (gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = make_magic_message ();
+
+  /* The fake listener goes away: the send fails, quickly. */
+  g_assert_false (pipecom_send (data, message, PIPECOM_TEST_DEADLINE, 1, &error));
+  g_assert_nonnull (error);
+  return NULL;
+}
+
+static void
+test_swallow_inline_magic (gconstpointer data)
+{
+  gboolean async = GPOINTER_TO_INT (data);
+  g_autofree char *fake = pipecom_test_make_path ("magic-fake");
+  g_autofree char *name = pipecom_test_make_name ("magic");
+  g_autofree char *message = make_magic_message ();
+  g_autofree char *expected = g_strconcat ("ack:", message, NULL);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  gint calls = 0;
+  int fd;
+
+  g_test_summary ("A one-shot message holding a record of its own is never carried inline "
+                  "(a listener would take the inner record for the one that wins), and is "
+                  "delivered intact");
+
+  /* What the sender writes on the well-known FIFO. */
+  g_assert_cmpint (mkfifo (fake, 0600), ==, 0);
+  fd = open (fake, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  if (async)
+    {
+      PipecomTestResult result = { 0 };
+
+      pipecom_send_async (fake, message, PIPECOM_TEST_DEADLINE, 1, NULL,
+                          pipecom_test_send_cb, &result);
+      assert_record_has_one_magic (fd);
+      g_unlink (fake);
+      close (fd);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_false (result.ok);
+      pipecom_test_result_clear (&result);
+    }
+  else
+    {
+      g_autoptr(GThread) thread = g_thread_new ("send", send_to_fake_thread, fake);
+
+      assert_record_has_one_magic (fd);
+      g_unlink (fake);
+      close (fd);
+      g_thread_join (g_steal_pointer (&thread));
+    }
+
+  /* And a listener gets it whole. */
+  pipe = listen_threaded (name, G_CALLBACK (pipecom_test_ack_cb), &calls);
+  if (async)
+    {
+      PipecomTestResult result = { 0 };
+
+      pipecom_request_async (name, message, PIPECOM_TEST_DEADLINE, 0, NULL,
+                             pipecom_test_request_cb, &result);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (result.error);
+      reply = g_steal_pointer (&result.text);
+      pipecom_test_result_clear (&result);
+    }
+  else
+    reply = pipecom_request (name, message, PIPECOM_TEST_DEADLINE, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, expected);
+  g_assert_cmpint (g_atomic_int_get (&calls), ==, 1);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_swallow_end_to_end (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("swallow");
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  g_autoptr(PipecomPipe) pipe = NULL;
+  FakeClient fc;
+  Frame frame;
+  gint calls = 0;
+  int fd;
+
+  g_test_summary ("A foreign header promising 500 bytes and a sender's record read by the "
+                  "listener in the same read: the record is served");
+
+  pipe = listen_threaded (name, G_CALLBACK (pipecom_test_ack_cb), &calls);
+  fake_client_init (&fc);
+
+  /* One write, so one read. */
+  append_bogus_headers (buf, 1);
+  append_record (buf, 2, fc.base, "behind garbage");
+  g_assert_cmpuint (buf->len, <=, PIPECOM_ANNOUNCE_MAX);
+  fd = open (pipecom_pipe_get_path (pipe), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, buf->data, buf->len), ==, (ssize_t) buf->len);
+  close (fd);
+
+  assert_hello (&fc, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+  g_assert_true (read_frame (fc.rep_fd, &frame));
+  assert_frame (&frame, FRAME_REPLY, 1, "ack:behind garbage");
+  frame_clear (&frame);
+  g_assert_cmpint (g_atomic_int_get (&calls), ==, 1);
+
+  fake_client_clear (&fc);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+typedef struct
+{
+  char *path;
+  gint  stop;       /* atomic */
+  gint  writes;     /* atomic */
+} Flood;
+
+static gpointer
+flood_thread (gpointer data)
+{
+  Flood *flood = data;
+  guint8 bogus[BOGUS_HEADER_SIZE];
+  int fd;
+
+  make_bogus_header (bogus);
+  fd = open (flood->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+
+  while (!g_atomic_int_get (&flood->stop))
+    {
+      ssize_t n = write (fd, bogus, sizeof bogus);
+
+      if (n == (ssize_t) sizeof bogus)
+        g_atomic_int_inc (&flood->writes);
+      else
+        {
+          /* Full: wait for room, as a looping attacker would. */
+          struct pollfd pfd = { fd, POLLOUT, 0 };
+
+          g_assert_true (n < 0 && (errno == EAGAIN || errno == EINTR));
+          poll (&pfd, 1, 10);
+        }
+    }
+
+  close (fd);
+  return NULL;
+}
+
+static int
+cmp_gint64 (gconstpointer a,
+            gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* Sends 20 requests (timeout 5 s), which must all succeed, and reports
+ * their latency. Under a @flood, each waits until the flood has gone on
+ * for another 2000 headers, so that the requests are spread over it. */
+static void
+timed_requests (const char *path,
+                Flood      *flood,
+                const char *what)
+{
+  gint64 latency[20];
+
+  for (guint i = 0; i < G_N_ELEMENTS (latency); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = g_strdup_printf ("%s-%u", what, i);
+      g_autofree char *expected = g_strconcat ("ack:", text, NULL);
+      g_autofree char *reply = NULL;
+      gint64 start;
+
+      if (flood != NULL)
+        {
+          gint until = g_atomic_int_get (&flood->writes) + 2000;
+
+          pipecom_test_wait_for (g_atomic_int_get (&flood->writes) >= until,
+                                 PIPECOM_TEST_DEADLINE);
+        }
+
+      start = g_get_monotonic_time ();
+      reply = pipecom_request (path, text, 5, 0, &error);
+      latency[i] = g_get_monotonic_time () - start;
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, expected);
+    }
+
+  qsort (latency, G_N_ELEMENTS (latency), sizeof latency[0], cmp_gint64);
+  g_test_message ("request latency %s: median %.3f ms, max %.3f ms", what,
+                  (latency[9] + latency[10]) / 2000.0,
+                  latency[G_N_ELEMENTS (latency) - 1] / 1000.0);
+}
+
+static void
+test_swallow_flood (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GThread) thread = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *chandir = NULL;
+  Flood flood = { NULL, 0, 0 };
+  gint64 start;
+  gint calls = 0;
+
+  g_test_summary ("While the FIFO of a shared pipe is flooded with 38-byte headers "
+                  "promising 500 bytes, 20 requests with a timeout of 5 s all succeed "
+                  "(latency reported with and without the flood)");
+
+  tmp = g_dir_make_tmp ("pipecom-flood-XXXXXX", &error);
+  g_assert_no_error (error);
+  flood.path = g_build_filename (tmp, "svc", NULL);
+  chandir = g_strconcat (flood.path, ".d", NULL);
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", flood.path, "threaded", TRUE,
+                       "access", PIPECOM_ACCESS_GROUP, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &calls);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  timed_requests (flood.path, NULL, "without flood");
+
+  thread = g_thread_new ("flood", flood_thread, &flood);
+  start = g_get_monotonic_time ();
+  timed_requests (flood.path, &flood, "under flood");
+  g_atomic_int_set (&flood.stop, 1);
+  g_thread_join (g_steal_pointer (&thread));
+  g_test_message ("%d bogus headers (%.1f MB) written in %.3f s", flood.writes,
+                  flood.writes * (double) BOGUS_HEADER_SIZE / 1e6,
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (flood.writes, >=, 40000);
+
+  g_assert_cmpint (g_atomic_int_get (&calls), ==, 40);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  g_assert_cmpint (g_rmdir (tmp), ==, 0);
+  g_free (flood.path);
+}
+
+/* A shared pipe whose channel paths are about 200 bytes long. */
+static char *
+make_long_shared_path (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  gsize base_len;
+
+  dir = g_build_filename (pipecom_test_get_runtime_dir (), "long-", NULL);
+  base_len = strlen (dir) + strlen ("/pipe") + strlen (".d/.s") + 32;
+  g_assert_cmpuint (base_len, <, 200);
+  {
+    g_autofree char *pad = g_strnfill (200 - base_len, 'l');
+    g_autofree char *padded = g_strconcat (dir, pad, NULL);
+
+    g_assert_cmpint (g_mkdir (padded, 0700), ==, 0);
+    path = g_build_filename (padded, "pipe", NULL);
+  }
+  return g_steal_pointer (&path);
+}
+
+static void
+test_oneshot_long_base (gconstpointer data)
+{
+  gboolean async = GPOINTER_TO_INT (data);
+
+  g_test_summary ("A one-shot message of 330 bytes to a shared pipe whose channel paths are "
+                  "200 bytes long (too long for both in one record) is delivered, through "
+                  "a channel, and the sender does not abort");
+
+  if (!g_test_subprocess ())
+    {
+      /* The sender aborted in _pipecom_encode_announce(). */
+      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  {
+    g_autofree char *path = make_long_shared_path ();
+    g_autofree char *dir = g_path_get_dirname (path);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PipecomPipe) pipe = NULL;
+    gint calls = 0;
+
+    pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", path, "threaded", TRUE,
+                         "access", PIPECOM_ACCESS_GROUP, NULL);
+    g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &calls);
+    g_assert_true (pipecom_pipe_listen (pipe, &error));
+    g_assert_no_error (error);
+
+    for (gsize size = 200; size <= 330; size += 130)
+      {
+        g_autofree char *message = g_strnfill (size, 'm');
+        g_autofree char *expected = g_strconcat ("ack:", message, NULL);
+        g_autofree char *reply = NULL;
+
+        if (async)
+          {
+            PipecomTestResult result = { 0 };
+
+            pipecom_request_async (path, message, PIPECOM_TEST_DEADLINE, 0, NULL,
+                                   pipecom_test_request_cb, &result);
+            pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+            g_assert_no_error (result.error);
+            reply = g_steal_pointer (&result.text);
+            pipecom_test_result_clear (&result);
+          }
+        else
+          {
+            reply = pipecom_request (path, message, PIPECOM_TEST_DEADLINE, 0, &error);
+            g_assert_no_error (error);
+          }
+        g_assert_cmpstr (reply, ==, expected);
+      }
+
+    g_assert_cmpint (g_atomic_int_get (&calls), ==, 2);
+    pipecom_test_stop_and_wait (pipe);
+    g_clear_object (&pipe);
+    g_assert_cmpint (g_rmdir (dir), ==, 0);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1485,6 +2056,20 @@ main (int   argc,
   g_test_add_func ("/protocol/bad-record-lengths", test_bad_record_lengths);
   /* A sub-path, so that it runs after the client-dies-mid-frame cases. */
   g_test_add_func ("/protocol/bad-record-lengths/truncated", test_truncated_record);
+  g_test_add_func ("/protocol/swallow/decode-incomplete-prefix",
+                   test_swallow_decode_incomplete_prefix);
+  g_test_add_func ("/protocol/swallow/decode-crafted-extent", test_swallow_decode_crafted_extent);
+  g_test_add_func ("/protocol/swallow/decode-split", test_swallow_decode_split);
+  g_test_add_data_func ("/protocol/swallow/inline-magic/sync", GINT_TO_POINTER (FALSE),
+                        test_swallow_inline_magic);
+  g_test_add_data_func ("/protocol/swallow/inline-magic/async", GINT_TO_POINTER (TRUE),
+                        test_swallow_inline_magic);
+  g_test_add_func ("/protocol/swallow/end-to-end", test_swallow_end_to_end);
+  g_test_add_func ("/protocol/swallow/flood", test_swallow_flood);
+  g_test_add_data_func ("/protocol/oneshot-long-base/sync", GINT_TO_POINTER (FALSE),
+                        test_oneshot_long_base);
+  g_test_add_data_func ("/protocol/oneshot-long-base/async", GINT_TO_POINTER (TRUE),
+                        test_oneshot_long_base);
 
   return g_test_run ();
 }
