@@ -1687,25 +1687,24 @@ assert_record_has_one_magic (int fd)
 
 /* A message that holds a complete valid record, as a relay of records
  * would send. */
-static char *
+static GBytes *
 make_magic_message (void)
 {
   g_autoptr(GByteArray) buf = g_byte_array_new ();
 
   g_byte_array_append (buf, (const guint8 *) "relay:", 6);
   append_record (buf, 2, "/tmp/elsewhere", "inner");
-  g_byte_array_append (buf, (const guint8 *) "", 1);
-  return (char *) g_byte_array_free (g_steal_pointer (&buf), FALSE);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
 }
 
 static gpointer
 send_to_fake_thread (gpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *message = make_magic_message ();
+  g_autoptr(GBytes) message = make_magic_message ();
 
   /* The fake listener goes away: the send fails, quickly. */
-  g_assert_false (pipecom_send (data, message, PIPECOM_TEST_DEADLINE, 1, &error));
+  g_assert_false (pipecom_send_bytes (data, message, PIPECOM_TEST_DEADLINE, 1, &error));
   g_assert_nonnull (error);
   return NULL;
 }
@@ -1716,12 +1715,11 @@ test_swallow_inline_magic (gconstpointer data)
   gboolean async = GPOINTER_TO_INT (data);
   g_autofree char *fake = pipecom_test_make_path ("magic-fake");
   g_autofree char *name = pipecom_test_make_name ("magic");
-  g_autofree char *message = make_magic_message ();
-  g_autofree char *expected = g_strconcat ("ack:", message, NULL);
+  g_autoptr(GBytes) message = make_magic_message ();
   g_autoptr(PipecomPipe) pipe = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *reply = NULL;
-  gint calls = 0;
+  g_autoptr(GBytes) reply = NULL;
+  Recorder rec;
   int fd;
 
   g_test_summary ("A one-shot message holding a record of its own is never carried inline "
@@ -1736,8 +1734,8 @@ test_swallow_inline_magic (gconstpointer data)
     {
       PipecomTestResult result = { 0 };
 
-      pipecom_send_async (fake, message, PIPECOM_TEST_DEADLINE, 1, NULL,
-                          pipecom_test_send_cb, &result);
+      pipecom_send_bytes_async (fake, message, PIPECOM_TEST_DEADLINE, 1, NULL,
+                                pipecom_test_send_bytes_cb, &result);
       assert_record_has_one_magic (fd);
       g_unlink (fake);
       close (fd);
@@ -1756,24 +1754,30 @@ test_swallow_inline_magic (gconstpointer data)
     }
 
   /* And a listener gets it whole. */
-  pipe = listen_threaded (name, G_CALLBACK (pipecom_test_ack_cb), &calls);
+  recorder_init (&rec);
+  pipe = listen_threaded (name, G_CALLBACK (recorder_cb), &rec);
   if (async)
     {
       PipecomTestResult result = { 0 };
 
-      pipecom_request_async (name, message, PIPECOM_TEST_DEADLINE, 0, NULL,
-                             pipecom_test_request_cb, &result);
+      pipecom_request_bytes_async (name, message, PIPECOM_TEST_DEADLINE, 0, NULL,
+                                   pipecom_test_request_bytes_cb, &result);
       pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
       g_assert_no_error (result.error);
-      reply = g_steal_pointer (&result.text);
+      reply = g_steal_pointer (&result.bytes);
       pipecom_test_result_clear (&result);
     }
   else
-    reply = pipecom_request (name, message, PIPECOM_TEST_DEADLINE, 0, &error);
+    reply = pipecom_request_bytes (name, message, PIPECOM_TEST_DEADLINE, 0, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (reply, ==, expected);
-  g_assert_cmpint (g_atomic_int_get (&calls), ==, 1);
+  g_assert_nonnull (reply);
+  g_assert_cmpuint (recorder_count (&rec), ==, 1);
+  g_mutex_lock (&rec.lock);
+  g_assert_true (g_bytes_equal (g_ptr_array_index (rec.payloads, 0), message));
+  g_mutex_unlock (&rec.lock);
   pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  recorder_clear (&rec);
 }
 
 static void
