@@ -27,6 +27,189 @@ chunk_free (gpointer data)
   g_slice_free (PipecomChunk, chunk);
 }
 
+/* ---- The memory budget (see pipecom-private.h) ---- */
+
+struct _PipecomBudget
+{
+  gatomicrefcount  ref_count;
+  GMutex           lock;      /* protects what follows, and each holder's charged */
+  guint64          limit;     /* 0: none */
+  guint64          used;
+  guint64          peak;
+  GHashTable      *holders;   /* of PipecomConnection, those with a charge (unowned) */
+};
+
+PipecomBudget *
+_pipecom_budget_new (guint64 limit)
+{
+  PipecomBudget *budget = g_new0 (PipecomBudget, 1);
+
+  g_atomic_ref_count_init (&budget->ref_count);
+  g_mutex_init (&budget->lock);
+  budget->limit = limit;
+  budget->holders = g_hash_table_new (NULL, NULL);
+  return budget;
+}
+
+PipecomBudget *
+_pipecom_budget_ref (PipecomBudget *budget)
+{
+  g_atomic_ref_count_inc (&budget->ref_count);
+  return budget;
+}
+
+void
+_pipecom_budget_unref (PipecomBudget *budget)
+{
+  if (!g_atomic_ref_count_dec (&budget->ref_count))
+    return;
+
+  /* Each holder has a reference: none is left. */
+  g_assert (g_hash_table_size (budget->holders) == 0);
+  g_hash_table_unref (budget->holders);
+  g_mutex_clear (&budget->lock);
+  g_free (budget);
+}
+
+guint64
+_pipecom_budget_get_used (PipecomBudget *budget)
+{
+  guint64 used;
+
+  g_mutex_lock (&budget->lock);
+  used = budget->used;
+  g_mutex_unlock (&budget->lock);
+  return used;
+}
+
+guint64
+_pipecom_budget_get_peak (PipecomBudget *budget)
+{
+  guint64 peak;
+
+  g_mutex_lock (&budget->lock);
+  peak = budget->peak;
+  g_mutex_unlock (&budget->lock);
+  return peak;
+}
+
+static void
+uncharge (PipecomConnection *conn,
+          gsize              n)
+{
+  PipecomBudget *budget = conn->budget;
+
+  if (budget == NULL || n == 0)
+    return;
+
+  g_mutex_lock (&budget->lock);
+  n = MIN (n, conn->charged);
+  budget->used -= n;
+  conn->charged -= n;
+  if (conn->charged == 0)
+    g_hash_table_remove (budget->holders, conn);
+  g_mutex_unlock (&budget->lock);
+}
+
+/* Drops @conn to give its memory back. @tell: the peer may be told why
+ * with an ERROR frame (BUSY) answering message @id (0: the connection),
+ * when it fits in the pipe now, no other frame being half written. */
+static void
+drop_over_budget (PipecomConnection *conn,
+                  gboolean           tell,
+                  guint32            id)
+{
+  g_autofree char *text =
+    g_strdup_printf ("The listener's memory budget of %" G_GUINT64_FORMAT " bytes is used up: "
+                     "dropping the connection that holds the most (%zu bytes)",
+                     conn->budget->limit, conn->charged);
+
+  if (tell && g_queue_is_empty (&conn->wqueue) && _pipecom_connection_io_can_write (conn))
+    {
+      g_autoptr(GBytes) payload = _pipecom_error_payload_new (PIPECOM_ERROR_BUSY, text);
+      guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+      gsize len;
+      const guint8 *data = g_bytes_get_data (payload, &len);
+
+      _pipecom_encode_frame_header (header, len, PIPECOM_FRAME_ERROR, id);
+      _pipecom_connection_io_write_now (conn, header, data, len);
+    }
+
+  _pipecom_connection_fail (conn, g_error_new_literal (PIPECOM_ERROR, PIPECOM_ERROR_BUSY, text));
+}
+
+/* Charges @n more bytes of @conn to its budget. Over the budget, the
+ * connection holding the most is dropped until the charge fits: another
+ * one (ties included), or @conn itself, which then returns FALSE. */
+static gboolean
+charge_full (PipecomConnection *conn,
+             gsize              n,
+             gboolean           tell,
+             guint32            id)
+{
+  PipecomBudget *budget = conn->budget;
+
+  if (budget == NULL || n == 0)
+    return TRUE;
+
+  for (;;)
+    {
+      PipecomConnection *victim = NULL;
+      GHashTableIter iter;
+      gpointer key;
+      gsize largest;
+
+      g_mutex_lock (&budget->lock);
+      if (budget->limit == 0 || (budget->used + n <= budget->limit && budget->used + n >= n))
+        {
+          budget->used += n;
+          budget->peak = MAX (budget->peak, budget->used);
+          if (conn->charged == 0)
+            g_hash_table_add (budget->holders, conn);
+          conn->charged += n;
+          g_mutex_unlock (&budget->lock);
+          return TRUE;
+        }
+
+      largest = conn->charged + n;
+      g_hash_table_iter_init (&iter, budget->holders);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          PipecomConnection *other = key;
+
+          if (other != conn && other->charged >= largest)
+            {
+              largest = other->charged;
+              victim = other;
+            }
+        }
+      if (victim != NULL)
+        _pipecom_connection_ref (victim);
+      g_mutex_unlock (&budget->lock);
+
+      if (victim == NULL)
+        {
+          g_debug ("Memory budget: dropping a connection that wants %zu more bytes", n);
+          drop_over_budget (conn, tell, id);
+          return FALSE;
+        }
+
+      /* Closing it uncharges it: the loop then sees the room it left. */
+      g_debug ("Memory budget: dropping the connection holding %zu bytes for one wanting %zu more",
+               largest, n);
+      drop_over_budget (victim, TRUE, victim->body != NULL ? victim->body_id : 0);
+      _pipecom_connection_unref (victim);
+    }
+}
+
+/* For a frame body growing (see _pipecom_connection_read_buffer()). */
+gboolean
+_pipecom_connection_charge (PipecomConnection *conn,
+                            gsize              n)
+{
+  return charge_full (conn, n, TRUE, conn->body_id);
+}
+
 static void
 close_all (PipecomConnection *conn)
 {
@@ -34,6 +217,7 @@ close_all (PipecomConnection *conn)
   g_queue_clear_full (&conn->wqueue, chunk_free);
   conn->wqueued = 0;
   g_clear_pointer (&conn->body, g_free);
+  uncharge (conn, conn->charged);
 }
 
 /* Marks the connection dead and arranges for funcs->closed to be called
@@ -130,6 +314,8 @@ parse_frames (PipecomConnection *conn)
           /* Allocate as the bytes arrive, not as the header claims: a
            * peer announcing 4 GiB must send them to make us hold them. */
           conn->body_cap = MIN (len, MAX (PIPECOM_BODY_CHUNK, have));
+          if (!charge_full (conn, conn->body_cap, TRUE, id))
+            return;  /* dropped: over the memory budget */
           conn->body = g_malloc (conn->body_cap);
           conn->body_len = len;
           conn->body_have = have;
@@ -153,12 +339,17 @@ _pipecom_connection_received (PipecomConnection *conn,
   if (conn->reading_stopped)
     return;  /* nothing after the stop is handled */
 
+  conn->read_moved += n;
+
   if (conn->body != NULL)
     {
       conn->body_have += n;
       if (conn->body_have == conn->body_len)
         {
           GBytes *payload = g_bytes_new_take (g_steal_pointer (&conn->body), conn->body_len);
+
+          /* The handler's from now on. */
+          uncharge (conn, conn->body_cap);
           deliver (conn, conn->body_type, conn->body_id, payload);
         }
     }
@@ -173,6 +364,13 @@ static gboolean
 is_reading_frame (PipecomConnection *conn)
 {
   return conn->body != NULL || conn->rend != conn->rstart || conn->skip > 0;
+}
+
+/* Nothing partial, queued or unanswered (see _pipecom_connection_set_idle_timeout()). */
+static gboolean
+is_idle (PipecomConnection *conn)
+{
+  return !is_reading_frame (conn) && g_queue_is_empty (&conn->wqueue) && conn->unanswered == 0;
 }
 
 /* The peer closed its end. */
@@ -191,9 +389,16 @@ void
 _pipecom_connection_wrote (PipecomConnection *conn,
                            gsize              n)
 {
+  uncharge (conn, MIN (n, conn->wqueued));
   conn->wqueued -= MIN (n, conn->wqueued);
-  if (conn->deadline > 0)
-    conn->write_since = g_get_monotonic_time ();
+
+  /* Progress, at the minimum rate: a new window. */
+  conn->write_moved += n;
+  if (conn->deadline > 0 && conn->write_moved >= conn->min_progress)
+    {
+      conn->write_since = g_get_monotonic_time ();
+      conn->write_moved = 0;
+    }
 
   while (n > 0)
     {
@@ -231,19 +436,46 @@ _pipecom_connection_fail_timeout (PipecomConnection *conn,
                                                what, (guint) (conn->deadline / G_USEC_PER_SEC)));
 }
 
-/* Enforces the limits of _pipecom_connection_set_limits(). */
+/* Enforces the limits of _pipecom_connection_set_limits() and
+ * _pipecom_connection_set_idle_timeout(). */
 static void
 check_deadlines (PipecomConnection *conn,
                  gint64             now)
 {
   if (conn->read_since > 0 && now >= conn->read_since + conn->deadline)
-    _pipecom_connection_fail_timeout (conn, "the peer did not complete a frame");
+    _pipecom_connection_fail_timeout (conn, conn->min_progress > 0 ?
+                                      "a partial frame did not arrive at the minimum rate" :
+                                      "the peer did not complete a frame");
   else if (conn->write_since > 0 && now >= conn->write_since + conn->deadline)
-    _pipecom_connection_fail_timeout (conn, "the peer read nothing");
+    _pipecom_connection_fail_timeout (conn, conn->min_progress > 0 ?
+                                      "the peer did not read its replies at the minimum rate" :
+                                      "the peer read nothing");
   else if (conn->open_path != NULL && now >= conn->open_until)
     {
       _pipecom_connection_io_check_open (conn);
       g_clear_pointer (&conn->open_path, g_free);
+    }
+  else if (conn->idle_timeout > 0 && is_idle (conn) && now >= conn->idle_since + conn->idle_timeout)
+    {
+      guint frames_in = conn->frames_in;
+
+      /* Something may have arrived since the poll: then it is not idle. */
+      _pipecom_connection_io_read (conn);
+      if (conn->closed)
+        return;
+      if (conn->frames_in != frames_in || !is_idle (conn))
+        {
+          conn->idle_since = now;
+          if (conn->deadline > 0 && is_reading_frame (conn) && conn->read_since == 0)
+            {
+              conn->read_since = now;
+              conn->read_moved = 0;
+            }
+          return;
+        }
+      _pipecom_connection_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
+                                                   "Closing a connection idle for %u s",
+                                                   (guint) (conn->idle_timeout / G_USEC_PER_SEC)));
     }
 }
 
@@ -253,7 +485,8 @@ update_deadline_timer (PipecomConnection *conn)
 {
   gint64 next = -1;
 
-  if (conn->deadline <= 0 || conn->closed || conn->notify_pending || conn->source == NULL)
+  if ((conn->deadline <= 0 && conn->idle_timeout <= 0) ||
+      conn->closed || conn->notify_pending || conn->source == NULL)
     return;
 
   if (conn->read_since > 0)
@@ -262,6 +495,9 @@ update_deadline_timer (PipecomConnection *conn)
     next = conn->write_since + conn->deadline;
   if (conn->open_path != NULL && (next < 0 || conn->open_until < next))
     next = conn->open_until;
+  if (conn->idle_timeout > 0 && is_idle (conn) &&
+      (next < 0 || conn->idle_since + conn->idle_timeout < next))
+    next = conn->idle_since + conn->idle_timeout;
 
   g_source_set_ready_time (conn->source, next);
 }
@@ -274,7 +510,7 @@ _pipecom_connection_source_dispatch (GSource     *source,
   PipecomConnection *conn = ((PipecomConnectionSource *) source)->conn;
   GRecMutex *lock = conn->lock;
   guint frames_in;
-  gsize rend, body_have;
+  gsize rend, body_have, wqueued;
 
   /* The owner may also do I/O on this connection from another thread
    * (see _pipecom_connection_set_lock()). Take the lock before reading any
@@ -307,19 +543,31 @@ _pipecom_connection_source_dispatch (GSource     *source,
   frames_in = conn->frames_in;
   rend = conn->rend;
   body_have = conn->body_have;
+  wqueued = conn->wqueued;
 
   if (_pipecom_connection_io_dispatch (conn) && conn->deadline > 0 && !conn->closed)
     {
       /* Any byte read means the peer opened its channel. */
       if (conn->frames_in != frames_in || conn->rend != rend || conn->body_have != body_have)
         g_clear_pointer (&conn->open_path, g_free);
+      /* A partial frame must move min_progress bytes (or complete) in
+       * each window of the deadline: a trickle does not keep it. */
       if (!is_reading_frame (conn))
         conn->read_since = 0;
-      else if (conn->read_since == 0 || conn->frames_in != frames_in)
-        conn->read_since = g_source_get_time (source);
+      else if (conn->read_since == 0 || conn->frames_in != frames_in ||
+               conn->read_moved >= conn->min_progress)
+        {
+          conn->read_since = g_source_get_time (source);
+          conn->read_moved = 0;
+        }
     }
 
-  if (conn->deadline > 0 && !conn->closed)
+  if (conn->idle_tracked && !conn->closed &&
+      (!is_idle (conn) || conn->frames_in != frames_in || conn->rend != rend ||
+       conn->body_have != body_have || conn->wqueued != wqueued))
+    conn->idle_since = g_source_get_time (source);
+
+  if ((conn->deadline > 0 || conn->idle_timeout > 0) && !conn->closed)
     {
       if (g_queue_is_empty (&conn->wqueue))
         conn->write_since = 0;
@@ -414,6 +662,7 @@ _pipecom_connection_unref (PipecomConnection *conn)
 
   conn->closed = TRUE;
   close_all (conn);
+  g_clear_pointer (&conn->budget, _pipecom_budget_unref);
   if (conn->source != NULL)
     {
       g_source_destroy (conn->source);
@@ -474,9 +723,14 @@ send_frame (PipecomConnection *conn,
   if ((gsize) n == PIPECOM_FRAME_HEADER_SIZE + len)
     return TRUE;
 
+  /* What waits to be written counts against the memory budget. */
+  if (!charge_full (conn, PIPECOM_FRAME_HEADER_SIZE + len - n, n == 0, id))
+    return FALSE;
+
   if (conn->deadline > 0 && g_queue_is_empty (&conn->wqueue))
     {
       conn->write_since = g_get_monotonic_time ();
+      conn->write_moved = 0;
       update_deadline_timer (conn);
     }
   conn->wqueued += PIPECOM_FRAME_HEADER_SIZE + len - n;
@@ -551,8 +805,8 @@ _pipecom_connection_send (PipecomConnection *conn,
 }
 
 /* Limits a listener puts on its connections against peers that stall:
- * a frame must be read completely within @deadline µs of its first byte,
- * queued output must make progress within @deadline, and (when @open_path is
+ * a partial frame, and queued output, must move _pipecom_min_progress_bytes
+ * (or be done) in each window of @deadline µs, and (when @open_path is
  * given: the channel file the peer must open, then unlink; Unix only) the
  * peer must have opened it within @deadline. Sending fails, and closes the
  * connection, once @max_queued bytes wait to be written. 0 means no limit. */
@@ -563,6 +817,7 @@ _pipecom_connection_set_limits (PipecomConnection *conn,
                                 const char        *open_path)
 {
   conn->deadline = deadline;
+  conn->min_progress = _pipecom_min_progress_bytes;
   conn->max_queued = max_queued;
   g_clear_pointer (&conn->open_path, g_free);
   if (deadline > 0 && open_path != NULL)
@@ -573,6 +828,64 @@ _pipecom_connection_set_limits (PipecomConnection *conn,
   if (deadline > 0 && !g_queue_is_empty (&conn->wqueue) && conn->write_since == 0)
     conn->write_since = g_get_monotonic_time ();
   update_deadline_timer (conn);
+}
+
+/* Charges the partial frames and the queued output of @conn to @budget
+ * from now on (a listener's connection, before it sent anything). */
+void
+_pipecom_connection_set_budget (PipecomConnection *conn,
+                                PipecomBudget     *budget)
+{
+  g_return_if_fail (conn->budget == NULL);
+
+  conn->budget = _pipecom_budget_ref (budget);
+  g_mutex_lock (&budget->lock);
+  conn->charged = conn->wqueued + (conn->body != NULL ? conn->body_cap : 0);
+  budget->used += conn->charged;
+  budget->peak = MAX (budget->peak, budget->used);
+  if (conn->charged > 0)
+    g_hash_table_add (budget->holders, conn);
+  g_mutex_unlock (&budget->lock);
+}
+
+/* Closes the connection once it has been idle (nothing partial, queued or
+ * unanswered, see _pipecom_connection_add_unanswered()) for @timeout µs;
+ * 0: never, but _pipecom_connection_get_idle_since() is kept anyway. */
+void
+_pipecom_connection_set_idle_timeout (PipecomConnection *conn,
+                                      gint64             timeout)
+{
+  conn->idle_timeout = timeout;
+  conn->idle_since = g_get_monotonic_time ();
+  conn->idle_tracked = TRUE;
+  update_deadline_timer (conn);
+}
+
+/* The owner handed a message out (+1) or answered it (-1). */
+void
+_pipecom_connection_add_unanswered (PipecomConnection *conn,
+                                    gint               delta)
+{
+  if (delta < 0 && conn->unanswered < (guint) -delta)
+    conn->unanswered = 0;
+  else
+    conn->unanswered += delta;
+
+  if (conn->unanswered == 0 && conn->idle_tracked && !conn->closed)
+    {
+      conn->idle_since = g_get_monotonic_time ();
+      update_deadline_timer (conn);
+    }
+}
+
+/* Since when @conn has been idle (monotonic µs), or -1 if it is not (or
+ * is closed, or is not tracked: see _pipecom_connection_set_idle_timeout()). */
+gint64
+_pipecom_connection_get_idle_since (PipecomConnection *conn)
+{
+  if (conn->closed || !conn->idle_tracked || !is_idle (conn))
+    return -1;
+  return conn->idle_since;
 }
 
 /* Makes the dispatch hold @lock, so that a thread holding it may call

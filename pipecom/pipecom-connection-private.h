@@ -73,8 +73,18 @@ struct _PipecomConnection
   gint64                        deadline;     /* µs */
   gsize                         max_queued;
   gsize                         wqueued;      /* bytes in wqueue */
-  gint64                        read_since;   /* first byte of the frame being read */
-  gint64                        write_since;  /* last write progress while queued */
+  gint64                        read_since;   /* start of the read progress window */
+  gint64                        write_since;  /* start of the write progress window */
+  gsize                         min_progress; /* bytes each window must move */
+  gsize                         read_moved;   /* bytes read in the window */
+  gsize                         write_moved;  /* bytes written in the window */
+
+  /* Listener side: the memory budget charged, idle connections. */
+  PipecomBudget                *budget;       /* (owned) (nullable) */
+  gsize                         charged;      /* bytes charged to it */
+  gint64                        idle_timeout; /* µs, 0: none */
+  gint64                        idle_since;   /* last activity */
+  guint                         unanswered;   /* messages the owner has not answered */
   guint                         frames_in;    /* frames read, to see progress */
   char                         *open_path;    /* (nullable) see set_limits() */
   gint64                        open_until;
@@ -88,6 +98,7 @@ struct _PipecomConnection
   guint                         direct : 1;
   guint                         dispatching : 1;
   guint                         held : 1;
+  guint                         idle_tracked : 1;
 };
 
 /* ---- The core, for the platform I/O ---- */
@@ -113,9 +124,14 @@ void      _pipecom_connection_eof           (PipecomConnection            *conn)
 void      _pipecom_connection_wrote         (PipecomConnection            *conn,
                                              gsize                         n);
 
+gboolean  _pipecom_connection_charge        (PipecomConnection            *conn,
+                                             gsize                         n);
+
 /* Where the next read goes, and how much room there is: the rest of a large
- * frame's body (grown as its bytes arrive), else the read buffer. Report
- * what was read with _pipecom_connection_received(). */
+ * frame's body (grown as its bytes arrive, as the memory budget allows),
+ * else the read buffer. Report what was read with
+ * _pipecom_connection_received(). Returns %NULL when growing the body
+ * exceeded the budget and dropped the connection. */
 static inline guint8 *
 _pipecom_connection_read_buffer (PipecomConnection *conn,
                                  gsize             *room)
@@ -124,7 +140,14 @@ _pipecom_connection_read_buffer (PipecomConnection *conn,
     {
       if (conn->body_have == conn->body_cap)
         {
-          conn->body_cap = MIN (conn->body_len, conn->body_cap * 2);
+          gsize cap = MIN (conn->body_len, conn->body_cap * 2);
+
+          if (conn->budget != NULL && !_pipecom_connection_charge (conn, cap - conn->body_cap))
+            {
+              *room = 0;
+              return NULL;  /* the connection was dropped */
+            }
+          conn->body_cap = cap;
           conn->body = g_realloc (conn->body, conn->body_cap);
         }
       *room = conn->body_cap - conn->body_have;

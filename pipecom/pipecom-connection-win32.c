@@ -158,6 +158,8 @@ _pipecom_connection_io_read (PipecomConnection *conn)
         break;
 
       target = _pipecom_connection_read_buffer (conn, &room);
+      if (target == NULL)
+        break;  /* dropped: over the memory budget */
       room = MIN (room, (gsize) G_MAXINT32);
       if (ReadFile (hc->handle, target, (DWORD) room, &n, &hc->rov))
         {

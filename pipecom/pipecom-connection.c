@@ -129,7 +129,12 @@ _pipecom_connection_io_read (PipecomConnection *conn)
     {
       gsize want;
       guint8 *target = _pipecom_connection_read_buffer (conn, &want);
-      ssize_t n = read (fc->in_fd, target, want);
+      ssize_t n;
+
+      if (target == NULL)
+        return;  /* dropped: over the memory budget */
+
+      n = read (fc->in_fd, target, want);
 
       if (n > 0)
         {

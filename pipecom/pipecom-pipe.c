@@ -68,6 +68,7 @@
 #define DEFAULT_BUFFER_SIZE 65536
 
 gint64 _pipecom_connection_deadline_usec = PIPECOM_CONNECTION_DEADLINE_USEC;
+gsize  _pipecom_min_progress_bytes = PIPECOM_MIN_PROGRESS_BYTES;
 gsize  _pipecom_max_queued_bytes = PIPECOM_MAX_QUEUED_BYTES;
 
 /**
@@ -93,6 +94,8 @@ struct _PipecomPipe
   char              *response_pipe_name;  /* (nullable) */
   guint              buffer_size;
   guint              max_message_size;
+  guint64            memory_budget;
+  guint              idle_timeout;
   PipecomAccess      access;
   gboolean           threaded;
 
@@ -108,6 +111,8 @@ struct _PipecomPipe
   GThread           *thread;           /* (owned) (nullable) */
   guint              session;
   PipecomIntake     *intake;           /* (owned) (nullable) */
+  PipecomBudget     *budget;           /* (owned) (nullable) of the last listen() */
+  gint64             idle_usec;        /* idle_timeout, as of listen() */
   GSource           *inactivity_source;
   GSource           *drain_source;
   GSource           *grace_source;
@@ -142,6 +147,8 @@ enum {
   PROP_MESSAGE_COUNT,
   PROP_STOP_REASON,
   PROP_ACCESS,
+  PROP_MEMORY_BUDGET,
+  PROP_IDLE_TIMEOUT,
   N_PROPS
 };
 
@@ -248,6 +255,7 @@ handle_message (PipecomPipe       *self,
   message = _pipecom_message_new (self, conn, self->session, id, payload,
                                   g_steal_pointer (&self->spare_message));
   self->pending++;
+  _pipecom_connection_add_unanswered (conn, 1);  /* not idle until answered */
 
   /* A plain cast: G_OBJECT() checks the type, on every message. */
   g_object_notify_by_pspec ((GObject *) self, properties[PROP_MESSAGE_COUNT]);
@@ -356,6 +364,7 @@ deliver_now (PipecomPipe       *self,
     return;  /* an answer for an earlier listening session */
 
   _pipecom_connection_send (conn, type, id, payload);
+  _pipecom_connection_add_unanswered (conn, -1);
   if (g_hash_table_lookup_extended (self->connections, conn, NULL, &flags) &&
       (GPOINTER_TO_UINT (flags) & CONN_ONESHOT))
     _pipecom_connection_close_when_flushed (conn);
@@ -533,6 +542,12 @@ accept_connection (PipecomPipe         *self,
       return;
     }
 
+  /* Its partial frames and unread replies count against the budget; a
+   * persistent connection left idle is closed (see the properties). */
+  _pipecom_connection_set_budget (conn, self->budget);
+  if (kind == PIPECOM_ANNOUNCE_CONNECT)
+    _pipecom_connection_set_idle_timeout (conn, self->idle_usec);
+
   g_hash_table_insert (self->connections, conn,
                        GUINT_TO_POINTER (kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0));
   /* The handler may stop the pipe, which drops every connection. */
@@ -611,9 +626,46 @@ intake_failed_cb (GError   *error,
   begin_stop (self, PIPECOM_STOP_REASON_ERROR);
 }
 
+/* Out of file descriptors, or nearly: close the persistent connection
+ * that has been idle the longest, to serve a new sender rather than refuse
+ * it. */
+static gboolean
+intake_reclaim_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+  PipecomConnection *oldest = NULL;
+  gint64 oldest_since = G_MAXINT64;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gint64 since;
+
+      if (GPOINTER_TO_UINT (value) & CONN_ONESHOT)
+        continue;
+      since = _pipecom_connection_get_idle_since (key);
+      if (since >= 0 && since < oldest_since)
+        {
+          oldest = key;
+          oldest_since = since;
+        }
+    }
+
+  if (oldest == NULL)
+    return FALSE;
+
+  g_debug ("Pipe “%s”: closing the connection idle the longest (%.1f s) to free its file descriptors",
+           self->name, (g_get_monotonic_time () - oldest_since) / (double) G_USEC_PER_SEC);
+  remove_connection (self, oldest);
+  return TRUE;
+}
+
 static const PipecomIntakeFuncs pipe_intake_funcs = {
   intake_announce_cb,
   intake_failed_cb,
+  intake_reclaim_cb,
 };
 
 /* ------------------------------------------------------------------ */
@@ -916,6 +968,11 @@ pipecom_pipe_listen (PipecomPipe  *self,
     }
 
   self->intake = intake;
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->budget, _pipecom_budget_unref);
+  self->budget = _pipecom_budget_new (self->memory_budget);
+  g_mutex_unlock (&self->lock);
+  self->idle_usec = (gint64) self->idle_timeout * G_USEC_PER_SEC;
   self->pending = self->forwards = 0;
   self->stopping = self->limit_reached = FALSE;
   self->reason = PIPECOM_STOP_REASON_NONE;
@@ -1073,6 +1130,7 @@ pipecom_pipe_finalize (GObject *object)
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->budget, _pipecom_budget_unref);
   g_clear_object (&self->spare_message);
   g_clear_error (&self->error);
   g_free (self->name);
@@ -1126,6 +1184,12 @@ pipecom_pipe_get_property (GObject    *object,
     case PROP_ACCESS:
       g_value_set_enum (value, self->access);
       break;
+    case PROP_MEMORY_BUDGET:
+      g_value_set_uint64 (value, self->memory_budget);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_uint (value, self->idle_timeout);
+      break;
     case PROP_THREADED:
       g_value_set_boolean (value, self->threaded);
       break;
@@ -1176,6 +1240,12 @@ pipecom_pipe_set_property (GObject      *object,
       break;
     case PROP_ACCESS:
       pipecom_pipe_set_access (self, g_value_get_enum (value));
+      break;
+    case PROP_MEMORY_BUDGET:
+      pipecom_pipe_set_memory_budget (self, g_value_get_uint64 (value));
+      break;
+    case PROP_IDLE_TIMEOUT:
+      pipecom_pipe_set_idle_timeout (self, g_value_get_uint (value));
       break;
     case PROP_THREADED:
       self->threaded = g_value_get_boolean (value);
@@ -1507,6 +1577,62 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
                        PIPECOM_TYPE_ACCESS, PIPECOM_ACCESS_PRIVATE,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PipecomPipe:memory-budget:
+   *
+   * The most memory, in bytes, the pipe's connections together may hold
+   * for partial incoming messages and for replies their senders have not
+   * read yet; 0 means no limit. When a sender's bytes would exceed it, the
+   * connection holding the most is dropped (its sender gets
+   * %PIPECOM_ERROR_BUSY when it can be told, else sees the connection
+   * closed), the one asking only if it holds the most, so that one sender
+   * cannot make the listener grow past the budget, and a flood of partial
+   * messages costs its senders their connections rather than the pipe its
+   * other senders.
+   *
+   * A message is always allowed its whole size while it arrives: keep the
+   * budget well above #PipecomPipe:max-message-size (a budget below it
+   * refuses the messages it cannot hold). Once a message has arrived, it
+   * belongs to the handlers and no longer counts. Besides, each connection
+   * has a read buffer of #PipecomPipe:buffer-size bytes that does not
+   * count.
+   *
+   * Takes effect at the next pipecom_pipe_listen().
+   *
+   * Since: 1.1
+   */
+  properties[PROP_MEMORY_BUDGET] =
+    g_param_spec_uint64 ("memory-budget",
+                         "Memory budget",
+                         "Bytes all connections may hold for partial messages and unread replies (0: no limit)",
+                         0, G_MAXUINT64, PIPECOM_DEFAULT_MEMORY_BUDGET,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PipecomPipe:idle-timeout:
+   *
+   * Close a persistent connection (a #PipecomClient's) after this many
+   * seconds with nothing partial, queued or unanswered on it; 0 means
+   * never. Its sender sees the connection closed; a #PipecomClient connects
+   * again at its next call. One-shot sends are not affected: their
+   * connection ends with their answer.
+   *
+   * Independently of this, a listener that runs out of file descriptors
+   * (or nearly: a few under `RLIMIT_NOFILE`) closes the persistent
+   * connection idle the longest to serve a new sender, rather than
+   * refusing it.
+   *
+   * Takes effect at the next pipecom_pipe_listen().
+   *
+   * Since: 1.1
+   */
+  properties[PROP_IDLE_TIMEOUT] =
+    g_param_spec_uint ("idle-timeout",
+                       "Idle timeout",
+                       "Seconds before an idle persistent connection is closed (0: never)",
+                       0, G_MAXUINT / 1000, PIPECOM_DEFAULT_IDLE_TIMEOUT,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1583,6 +1709,8 @@ pipecom_pipe_init (PipecomPipe *self)
   self->die_code = g_strdup (PIPECOM_DEFAULT_DIE_CODE);
   self->buffer_size = DEFAULT_BUFFER_SIZE;
   self->max_message_size = PIPECOM_DEFAULT_MAX_MESSAGE_SIZE;
+  self->memory_budget = PIPECOM_DEFAULT_MEMORY_BUDGET;
+  self->idle_timeout = PIPECOM_DEFAULT_IDLE_TIMEOUT;
   self->connections = g_hash_table_new (NULL, NULL);
 }
 
@@ -1881,6 +2009,100 @@ pipecom_pipe_set_max_message_size (PipecomPipe *self,
     return;
   self->max_message_size = max_message_size;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/**
+ * pipecom_pipe_get_memory_budget:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:memory-budget.
+ *
+ * Returns: the memory budget in bytes (0: no limit)
+ *
+ * Since: 1.1
+ */
+guint64
+pipecom_pipe_get_memory_budget (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
+
+  return self->memory_budget;
+}
+
+/**
+ * pipecom_pipe_set_memory_budget:
+ * @self: a #PipecomPipe
+ * @memory_budget: bytes all connections may hold for partial messages and
+ *   unread replies, 0 for no limit
+ *
+ * Sets #PipecomPipe:memory-budget. Takes effect when the pipe next listens.
+ *
+ * Since: 1.1
+ */
+void
+pipecom_pipe_set_memory_budget (PipecomPipe *self,
+                                guint64      memory_budget)
+{
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  if (self->memory_budget == memory_budget)
+    return;
+  self->memory_budget = memory_budget;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MEMORY_BUDGET]);
+}
+
+/**
+ * pipecom_pipe_get_idle_timeout:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:idle-timeout.
+ *
+ * Returns: the idle timeout in seconds (0: never)
+ *
+ * Since: 1.1
+ */
+guint
+pipecom_pipe_get_idle_timeout (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
+
+  return self->idle_timeout;
+}
+
+/**
+ * pipecom_pipe_set_idle_timeout:
+ * @self: a #PipecomPipe
+ * @idle_timeout: seconds after which an idle persistent connection is
+ *   closed, 0 for never
+ *
+ * Sets #PipecomPipe:idle-timeout. Takes effect when the pipe next listens.
+ *
+ * Since: 1.1
+ */
+void
+pipecom_pipe_set_idle_timeout (PipecomPipe *self,
+                               guint        idle_timeout)
+{
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  idle_timeout = MIN (idle_timeout, G_MAXUINT / 1000);
+  if (self->idle_timeout == idle_timeout)
+    return;
+  self->idle_timeout = idle_timeout;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
+}
+
+/* For tests. */
+guint64
+_pipecom_pipe_get_memory_peak (PipecomPipe *self)
+{
+  guint64 peak = 0;
+
+  g_mutex_lock (&self->lock);
+  if (self->budget != NULL)
+    peak = _pipecom_budget_get_peak (self->budget);
+  g_mutex_unlock (&self->lock);
+  return peak;
 }
 
 /**

@@ -135,6 +135,16 @@ PIPECOM_AVAILABLE_IN_ALL
 void               pipecom_pipe_set_max_message_size   (PipecomPipe  *self,
                                                         guint         max_message_size);
 PIPECOM_AVAILABLE_IN_ALL
+guint64            pipecom_pipe_get_memory_budget      (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_memory_budget      (PipecomPipe  *self,
+                                                        guint64       memory_budget);
+PIPECOM_AVAILABLE_IN_ALL
+guint              pipecom_pipe_get_idle_timeout       (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_idle_timeout       (PipecomPipe  *self,
+                                                        guint         idle_timeout);
+PIPECOM_AVAILABLE_IN_ALL
 PipecomAccess      pipecom_pipe_get_access             (PipecomPipe  *self);
 PIPECOM_AVAILABLE_IN_ALL
 void               pipecom_pipe_set_access             (PipecomPipe  *self,

@@ -77,14 +77,40 @@ gboolean  _pipecom_check_name_chars    (const char   *name,
                                          GError      **error);
 
 /* What a listener allows each connection (docs/protocol.md, "Limits"):
- * a stalled peer is dropped after PIPECOM_CONNECTION_DEADLINE_USEC, one that
- * does not read its replies once PIPECOM_MAX_QUEUED_BYTES wait to be written.
- * The variables hold the values in force; only tests change them. */
+ * a partial frame or a queue of replies must move PIPECOM_MIN_PROGRESS_BYTES
+ * (or be done) every PIPECOM_CONNECTION_DEADLINE_USEC, or the peer is
+ * dropped; so is one that does not read its replies once
+ * PIPECOM_MAX_QUEUED_BYTES wait to be written. The variables hold the
+ * values in force; only tests change them. */
 #define PIPECOM_CONNECTION_DEADLINE_USEC (30 * G_USEC_PER_SEC)
+#define PIPECOM_MIN_PROGRESS_BYTES       (64 * 1024)
 #define PIPECOM_MAX_QUEUED_BYTES         (16 * 1024 * 1024)
 
 extern gint64 _pipecom_connection_deadline_usec;
+extern gsize  _pipecom_min_progress_bytes;
 extern gsize  _pipecom_max_queued_bytes;
+
+/* Defaults of PipecomPipe:memory-budget and PipecomPipe:idle-timeout. */
+#define PIPECOM_DEFAULT_MEMORY_BUDGET    (G_GUINT64_CONSTANT (256) * 1024 * 1024)
+#define PIPECOM_DEFAULT_IDLE_TIMEOUT     300
+
+/* A listener's memory budget: the bytes of incoming partial frames and of
+ * queued, unwritten replies of all its connections together (see
+ * pipecom-connection-core.c). A charge that would exceed it drops the
+ * connection holding the most, the charging one only if it is that one.
+ * The connections charging one budget must all be dispatched by one
+ * thread (a listener's serving thread); the counters may be read from any. */
+typedef struct _PipecomBudget PipecomBudget;
+
+PipecomBudget *_pipecom_budget_new      (guint64        limit);
+PipecomBudget *_pipecom_budget_ref      (PipecomBudget *budget);
+void           _pipecom_budget_unref    (PipecomBudget *budget);
+guint64        _pipecom_budget_get_used (PipecomBudget *budget);
+guint64        _pipecom_budget_get_peak (PipecomBudget *budget);
+
+/* The most the budget of @pipe's current (or last) listening session held
+ * at once (for tests). */
+guint64        _pipecom_pipe_get_memory_peak (PipecomPipe *pipe);
 #ifdef G_OS_UNIX
 /* How many truncated announcement records listeners dropped (for tests). */
 extern gint   _pipecom_truncated_records;
@@ -124,6 +150,9 @@ typedef struct
                     gpointer             user_data);
   void (*failed)   (GError              *error,
                     gpointer             user_data);
+  /* Out of file descriptors, or about to be: close the longest-idle
+   * connection, if any, and return whether one was. May be NULL. */
+  gboolean (*reclaim) (gpointer          user_data);
 } PipecomIntakeFuncs;
 
 PipecomIntake     *_pipecom_intake_new       (const char               *name,
@@ -293,6 +322,13 @@ void               _pipecom_connection_set_limits  (PipecomConnection *conn,
                                                     gint64             deadline,
                                                     gsize              max_queued,
                                                     const char        *open_path);
+void               _pipecom_connection_set_budget  (PipecomConnection *conn,
+                                                    PipecomBudget     *budget);
+void               _pipecom_connection_set_idle_timeout (PipecomConnection *conn,
+                                                         gint64             timeout);
+void               _pipecom_connection_add_unanswered (PipecomConnection *conn,
+                                                       gint               delta);
+gint64             _pipecom_connection_get_idle_since (PipecomConnection *conn);
 void               _pipecom_connection_set_lock    (PipecomConnection *conn,
                                                     GRecMutex         *lock);
 void               _pipecom_connection_flush       (PipecomConnection *conn);

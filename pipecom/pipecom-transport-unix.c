@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -1113,6 +1114,48 @@ refuse_if_out_of_fds (PipecomPeer *peer,
   intake->spare_fd = open_spare_fd ();
 }
 
+/* Descriptors a listener keeps free under RLIMIT_NOFILE for new senders:
+ * with fewer, it closes its longest-idle connection (funcs->reclaim). */
+#define FD_HEADROOM 8
+
+/* Opens a channel with open_channel(), and when out of descriptors, asks
+ * the pipe to close its longest-idle connection to make room, rather than
+ * refusing the new sender. */
+static int
+open_channel_reclaiming (PipecomPeer *peer,
+                         const char  *path,
+                         int          flags,
+                         int         *saved_errno)
+{
+  PipecomIntake *intake = peer->intake;
+  int fd;
+
+  for (guint i = 0; ; i++)
+    {
+      fd = open_channel (intake, path, flags, saved_errno);
+      if (fd >= 0 || (*saved_errno != EMFILE && *saved_errno != ENFILE) ||
+          i == 4 || intake->funcs->reclaim == NULL ||
+          !intake->funcs->reclaim (intake->user_data))
+        return fd;
+    }
+}
+
+/* Descriptors are allocated lowest first: when @fd is among the last few
+ * under the soft limit, at most that many are free. Make room for the next
+ * senders before they are refused. */
+static void
+keep_fd_headroom (PipecomIntake *intake,
+                  int            fd)
+{
+  struct rlimit rl;
+
+  if (fd < 0 || intake->funcs->reclaim == NULL || getrlimit (RLIMIT_NOFILE, &rl) != 0 ||
+      rl.rlim_cur == RLIM_INFINITY || (rlim_t) fd + FD_HEADROOM < rl.rlim_cur)
+    return;
+
+  intake->funcs->reclaim (intake->user_data);
+}
+
 PipecomConnection *
 _pipecom_peer_accept (PipecomPeer                  *peer,
                       PipecomAnnounceKind           kind,
@@ -1130,7 +1173,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
     {
       g_autofree char *req = g_strconcat (peer->base, ".req", NULL);
 
-      in_fd = open_channel (peer->intake, req, O_RDONLY, &saved_errno);
+      in_fd = open_channel_reclaiming (peer, req, O_RDONLY, &saved_errno);
       if (in_fd < 0)
         {
           g_debug ("Cannot open channel “%s”: %s", req, g_strerror (saved_errno));
@@ -1139,7 +1182,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
         }
     }
 
-  out_fd = open_channel (peer->intake, rep, O_WRONLY, &saved_errno);
+  out_fd = open_channel_reclaiming (peer, rep, O_WRONLY, &saved_errno);
   if (out_fd < 0)
     {
       g_debug ("Cannot open channel “%s”: %s", rep, g_strerror (saved_errno));
@@ -1148,6 +1191,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
       refuse_if_out_of_fds (peer, saved_errno);
       return NULL;
     }
+  keep_fd_headroom (peer->intake, MAX (in_fd, out_fd));
 
   set_pipe_size (in_fd, buffer_size);
   set_pipe_size (out_fd, buffer_size);
