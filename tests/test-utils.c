@@ -102,6 +102,14 @@ child_listener_message_cb (PipecomPipe    *pipe,
         g_usleep (G_USEC_PER_SEC / 10);
     }
 
+  /* "big:N": a reply of N bytes. */
+  if (text != NULL && g_str_has_prefix (text, "big:"))
+    return g_strnfill ((gsize) g_ascii_strtoull (text + 4, NULL, 10), 'r');
+
+  /* The most memory the pipe's budget held at once. */
+  if (g_strcmp0 (text, "memory-peak") == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT, _pipecom_pipe_get_memory_peak (pipe));
+
   if (g_strcmp0 (text, "hold") == 0)
     {
       /* Keep the message, never answer it. */
@@ -112,6 +120,37 @@ child_listener_message_cb (PipecomPipe    *pipe,
     }
 
   return g_strconcat ("ack:", text ? text : "(binary)", NULL);
+}
+
+/* "NAME=VALUE" for --child-listener: "deadline=S" sets the connection
+ * deadline, "nofile=N" lowers RLIMIT_NOFILE (Unix), anything else is an
+ * unsigned integer property of the pipe; one this version of the library
+ * does not have is skipped with a note on stderr, so that a test can show
+ * what a build without it does. */
+static void
+child_listener_option (PipecomPipe *pipe,
+                       const char  *option)
+{
+  g_auto(GStrv) kv = g_strsplit (option, "=", 2);
+  guint64 value = g_ascii_strtoull (kv[1], NULL, 10);
+  GParamSpec *pspec;
+
+  if (g_str_equal (kv[0], "deadline"))
+    _pipecom_connection_deadline_usec = (gint64) value * G_USEC_PER_SEC;
+#ifdef G_OS_UNIX
+  else if (g_str_equal (kv[0], "nofile"))
+    {
+      struct rlimit rl = { value, value };
+
+      g_assert (setrlimit (RLIMIT_NOFILE, &rl) == 0);
+    }
+#endif
+  else if ((pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (pipe), kv[0])) == NULL)
+    g_printerr ("child listener: no property %s, ignored\n", kv[0]);
+  else if (pspec->value_type == G_TYPE_UINT64)
+    g_object_set (pipe, kv[0], value, NULL);
+  else
+    g_object_set (pipe, kv[0], (guint) value, NULL);
 }
 
 static int
@@ -136,6 +175,9 @@ child_listener_main (int    argc,
 
   pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", argv[2], "threaded", threaded, NULL);
   g_signal_connect (pipe, "message-received", G_CALLBACK (child_listener_message_cb), NULL);
+  for (int i = 3; i < argc; i++)
+    if (strchr (argv[i], '=') != NULL && !g_str_has_prefix (argv[i], "log="))
+      child_listener_option (pipe, argv[i]);
 
   if (!pipecom_pipe_listen (pipe, &error))
     {
