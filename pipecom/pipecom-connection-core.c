@@ -871,7 +871,9 @@ _pipecom_connection_add_unanswered (PipecomConnection *conn,
   else
     conn->unanswered += delta;
 
-  if (conn->unanswered == 0 && conn->idle_tracked && !conn->closed)
+  /* Answered during the connection's own dispatch, which sees the
+   * activity and sets the timer itself: nothing to do per message. */
+  if (conn->unanswered == 0 && conn->idle_tracked && !conn->closed && !conn->dispatching)
     {
       conn->idle_since = g_get_monotonic_time ();
       update_deadline_timer (conn);
