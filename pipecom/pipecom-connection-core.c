@@ -618,6 +618,7 @@ _pipecom_connection_init (PipecomConnection            *conn,
   conn->user_data = user_data;
   conn->max_frame = max_frame;
   conn->rcap = MAX (read_size, 4096);  /* rbuf is allocated on the first read */
+  conn->peer_uid = -1;
   g_queue_init (&conn->wqueue);
 }
 
@@ -919,6 +920,22 @@ _pipecom_connection_flush (PipecomConnection *conn)
 {
   if (!conn->closed)
     flush (conn);
+}
+
+/* Records who the peer is: on Unix, the owner of the channel FIFOs a
+ * listener opened for it (only that user, or root, could have made them
+ * there). -1 (the default) means unknown. */
+void
+_pipecom_connection_set_peer_uid (PipecomConnection *conn,
+                                  gint64             uid)
+{
+  conn->peer_uid = uid;
+}
+
+gint64
+_pipecom_connection_get_peer_uid (PipecomConnection *conn)
+{
+  return conn->peer_uid;
 }
 
 gboolean

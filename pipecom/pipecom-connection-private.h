@@ -89,6 +89,10 @@ struct _PipecomConnection
   char                         *open_path;    /* (nullable) see set_limits() */
   gint64                        open_until;
 
+  /* The user who made the peer's channel (listener side, Unix), -1 when
+   * unknown; see _pipecom_connection_set_peer_uid(). */
+  gint64                        peer_uid;
+
   GError                       *error;    /* (owned) (nullable) */
   guint                         closed : 1;
   guint                         notify_pending : 1;

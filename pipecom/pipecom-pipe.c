@@ -8,6 +8,9 @@
 #include "config.h"
 
 #include <string.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
 
 #include "pipecom-private.h"
 #include "pipecom-enums.h"
@@ -113,6 +116,7 @@ struct _PipecomPipe
   PipecomIntake     *intake;           /* (owned) (nullable) */
   PipecomBudget     *budget;           /* (owned) (nullable) of the last listen() */
   gint64             idle_usec;        /* idle_timeout, as of listen() */
+  PipecomAccess      serving_access;   /* the access of this listening session */
   GSource           *inactivity_source;
   GSource           *drain_source;
   GSource           *grace_source;
@@ -216,6 +220,22 @@ is_die_code (PipecomPipe *self,
   return ret;
 }
 
+/* Whether the sender on @conn may stop the pipe with the die code: on a
+ * pipe shared with a group or with everyone, only the listener's own user
+ * may (other senders are not to stop a service they may only use). */
+static gboolean
+may_stop (PipecomPipe       *self,
+          PipecomConnection *conn)
+{
+#ifdef G_OS_UNIX
+  if (self->serving_access != PIPECOM_ACCESS_PRIVATE)
+    return _pipecom_connection_get_peer_uid (conn) == (gint64) geteuid ();
+#endif
+  /* Private: every sender is the listener's user (on Windows, only
+   * private pipes exist). */
+  return TRUE;
+}
+
 static void
 handle_message (PipecomPipe       *self,
                 PipecomConnection *conn,
@@ -240,10 +260,27 @@ handle_message (PipecomPipe       *self,
 
   if (is_die_code (self, payload))
     {
-      _pipecom_connection_send_data (conn, PIPECOM_FRAME_ACK, id, NULL, 0);
-      if (GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT)
+      gboolean oneshot = GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT;
+      gboolean allowed = may_stop (self, conn);
+
+      if (!allowed)
+        {
+          g_autofree char *text =
+            g_strdup_printf ("Pipe “%s” is shared: only its own user may stop it with "
+                             "the die code", self->name);
+
+          /* Not a message for the handlers either: refused, and served on. */
+          g_debug ("Pipe “%s”: refused the die code from user %" G_GINT64_FORMAT,
+                   self->name, _pipecom_connection_get_peer_uid (conn));
+          send_error (conn, id, PIPECOM_ERROR_PERMISSION_DENIED, text);
+        }
+      else
+        _pipecom_connection_send_data (conn, PIPECOM_FRAME_ACK, id, NULL, 0);
+
+      if (oneshot)
         _pipecom_connection_close_when_flushed (conn);
-      begin_stop (self, PIPECOM_STOP_REASON_DIE_CODE);
+      if (allowed)
+        begin_stop (self, PIPECOM_STOP_REASON_DIE_CODE);
       return;
     }
 
@@ -973,6 +1010,7 @@ pipecom_pipe_listen (PipecomPipe  *self,
   self->budget = _pipecom_budget_new (self->memory_budget);
   g_mutex_unlock (&self->lock);
   self->idle_usec = (gint64) self->idle_timeout * G_USEC_PER_SEC;
+  self->serving_access = self->access;
   self->pending = self->forwards = 0;
   self->stopping = self->limit_reached = FALSE;
   self->reason = PIPECOM_STOP_REASON_NONE;
@@ -1426,6 +1464,12 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    *
    * A message that stops the pipe: it is acknowledged, never handed to
    * handlers. %NULL disables it.
+   *
+   * On a pipe shared with a group or with everyone (#PipecomPipe:access),
+   * only the listener's own user can stop it this way: the die code of
+   * another user is answered with %PIPECOM_ERROR_PERMISSION_DENIED (the
+   * sender's call fails with it), is not handed to handlers either, and
+   * the pipe goes on serving. See #PipecomAccess.
    *
    * Since: 1.0
    */

@@ -59,6 +59,13 @@ typedef enum
  * only as trustworthy as its directory. Only the listener reads messages
  * and only the sender reads its replies. See SECURITY.md.
  *
+ * The #PipecomPipe:die-code of a shared pipe stops it only when the
+ * listener's own user sends it (on Unix, the owner of the sender's channel
+ * FIFO, which the kernel vouches for): from any other user, root included,
+ * it is refused with %PIPECOM_ERROR_PERMISSION_DENIED, not handed to
+ * handlers, and the pipe goes on serving. Set the die code to %NULL to
+ * stop the pipe with pipecom_pipe_stop() or a signal only.
+ *
  * Since: 1.0
  */
 typedef enum

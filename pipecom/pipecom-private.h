@@ -334,6 +334,9 @@ void               _pipecom_connection_set_lock    (PipecomConnection *conn,
 void               _pipecom_connection_flush       (PipecomConnection *conn);
 void               _pipecom_connection_set_direct  (PipecomConnection *conn,
                                                     gboolean           direct);
+void               _pipecom_connection_set_peer_uid (PipecomConnection *conn,
+                                                     gint64             uid);
+gint64             _pipecom_connection_get_peer_uid (PipecomConnection *conn);
 gboolean           _pipecom_connection_is_closed   (PipecomConnection *conn);
 void               _pipecom_connection_stop_reading (PipecomConnection *conn);
 void               _pipecom_connection_close_when_flushed (PipecomConnection *conn);

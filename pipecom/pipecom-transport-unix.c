@@ -994,18 +994,25 @@ set_pipe_size (int   fd,
 
 /* Opens a channel file named by a peer. A shared pipe's channels belong to
  * their senders (any user): they are FIFOs in our channel directory, and
- * never hard links to files elsewhere. */
+ * never hard links to files elsewhere. Sets *owner (if not %NULL) to the
+ * user the FIFO belongs to: the sender (see SECURITY.md). */
 static int
 open_channel (PipecomIntake *intake,
               const char    *path,
               int            flags,
+              uid_t         *owner,
               int           *saved_errno)
 {
   struct stat st;
   int fd;
 
   if (intake->chandir == NULL)
-    return _pipecom_transport_open_fifo (path, flags, saved_errno);
+    {
+      /* A private pipe's channels are ours (checked there). */
+      if (owner != NULL)
+        *owner = geteuid ();
+      return _pipecom_transport_open_fifo (path, flags, saved_errno);
+    }
 
   /* channel_allowed() checked that the file is in our channel directory:
    * open it there, whatever path named the directory. */
@@ -1027,6 +1034,8 @@ open_channel (PipecomIntake *intake,
       return -1;
     }
 
+  if (owner != NULL)
+    *owner = st.st_uid;
   *saved_errno = 0;
   return fd;
 }
@@ -1073,7 +1082,7 @@ _pipecom_peer_refuse (PipecomPeer  *peer,
   int saved_errno;
   int fd;
 
-  fd = open_channel (peer->intake, rep, O_WRONLY, &saved_errno);
+  fd = open_channel (peer->intake, rep, O_WRONLY, NULL, &saved_errno);
   if (fd < 0)
     return;
 
@@ -1125,6 +1134,7 @@ static int
 open_channel_reclaiming (PipecomPeer *peer,
                          const char  *path,
                          int          flags,
+                         uid_t       *owner,
                          int         *saved_errno)
 {
   PipecomIntake *intake = peer->intake;
@@ -1132,7 +1142,7 @@ open_channel_reclaiming (PipecomPeer *peer,
 
   for (guint i = 0; ; i++)
     {
-      fd = open_channel (intake, path, flags, saved_errno);
+      fd = open_channel (intake, path, flags, owner, saved_errno);
       if (fd >= 0 || (*saved_errno != EMFILE && *saved_errno != ENFILE) ||
           i == 4 || intake->funcs->reclaim == NULL ||
           !intake->funcs->reclaim (intake->user_data))
@@ -1167,13 +1177,14 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
 {
   g_autofree char *rep = g_strconcat (peer->base, ".rep", NULL);
   PipecomConnection *conn;
+  uid_t in_owner = 0, out_owner = 0;
   int in_fd = -1, out_fd, saved_errno;
 
   if (kind == PIPECOM_ANNOUNCE_CONNECT)
     {
       g_autofree char *req = g_strconcat (peer->base, ".req", NULL);
 
-      in_fd = open_channel_reclaiming (peer, req, O_RDONLY, &saved_errno);
+      in_fd = open_channel_reclaiming (peer, req, O_RDONLY, &in_owner, &saved_errno);
       if (in_fd < 0)
         {
           g_debug ("Cannot open channel “%s”: %s", req, g_strerror (saved_errno));
@@ -1182,7 +1193,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
         }
     }
 
-  out_fd = open_channel_reclaiming (peer, rep, O_WRONLY, &saved_errno);
+  out_fd = open_channel_reclaiming (peer, rep, O_WRONLY, &out_owner, &saved_errno);
   if (out_fd < 0)
     {
       g_debug ("Cannot open channel “%s”: %s", rep, g_strerror (saved_errno));
@@ -1198,6 +1209,12 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
 
   conn = _pipecom_connection_new (in_fd, out_fd, MAX (buffer_size, 4096), max_frame,
                                   funcs, user_data, context);
+
+  /* Who the sender is, for what only the listener's own user may do (the
+   * die code of a shared pipe): the owner of its channel, unknown if its
+   * two files belong to different users. */
+  _pipecom_connection_set_peer_uid (conn, in_fd >= 0 && in_owner != out_owner
+                                          ? -1 : (gint64) out_owner);
 
   /* A listener drops peers that stall, or that never open their request
    * channel (seen as its file still being there) or never read. */

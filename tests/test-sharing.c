@@ -121,6 +121,30 @@ child_client_main (char **argv)
   return 0;
 }
 
+/* --sharing-stop PATH send|client: sends the die code, with pipecom_send()
+ * (a one-shot message) or on a persistent client; prints one line. */
+static int
+child_stop_main (char **argv)
+{
+  GError *error = NULL;
+
+  if (g_str_equal (argv[3], "client"))
+    {
+      g_autoptr(PipecomClient) client = pipecom_client_new (argv[2]);
+
+      pipecom_client_set_timeout (client, 20);
+      pipecom_client_set_max_attempts (client, 2);
+      pipecom_client_send (client, DIE_CODE, NULL, &error);
+      pipecom_client_close (client);
+    }
+  else
+    pipecom_send (argv[2], DIE_CODE, 20, 2, &error);
+
+  print_result ("STOP", NULL, error);
+  g_clear_error (&error);
+  return 0;
+}
+
 /* --sharing-junk CHANDIR: leaves in the channel directory a directory
  * with a file in it, neither of which its listener can remove. */
 static int
@@ -354,21 +378,50 @@ start_listener (Users         *users,
   return process;
 }
 
-/* Stops the listener with the die code (sent by us, root: another user to
- * it) and returns the texts it handled. */
+/* Sends the die code to @path as @uid/@gid (with the supplementary group
+ * @group, or none if -1), by pipecom_send() or a client (@how: "send" or
+ * "client"), and returns what the sender printed: "STOP ok" or "STOP
+ * <error code> <message>". */
 static char *
-stop_listener_full (GSubprocess *process,
+send_die_code (Users      *users,
+               uid_t       uid,
+               gid_t       gid,
+               gid_t       group,
+               const char *path,
+               const char *how)
+{
+  g_autoptr(GSubprocess) process = spawn_as (users, uid, gid, group, "--sharing-stop", path, how);
+  char *out = finish (process);
+
+  g_test_message ("die code (%s) of user %u (group %d): %s", how, (guint) uid, (int) group, out);
+  return out;
+}
+
+static void
+assert_die_code_refused (const char *out)
+{
+  g_autofree char *denied = g_strdup_printf ("STOP %d ", PIPECOM_ERROR_PERMISSION_DENIED);
+
+  g_assert_true (g_str_has_prefix (out, denied));
+  g_assert_nonnull (strstr (out, "only its own user may stop it"));
+}
+
+/* Stops the listener with the die code, sent by its own user (the only
+ * one a shared pipe obeys), and returns the texts it handled. */
+static char *
+stop_listener_full (Users       *users,
+                    GSubprocess *process,
                     const char  *path,
                     gboolean     chandir_gone)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL;
   g_autofree char *lock = g_strconcat (path, ".lock", NULL);
   g_autofree char *chandir = g_strconcat (path, ".d", NULL);
+  g_autofree char *stop = send_die_code (users, users->listener.pw_uid, users->listener.pw_gid,
+                                         (gid_t) -1, path, "send");
   char *texts;
 
-  g_assert_true (pipecom_send (path, DIE_CODE, 20, 2, &error));
-  g_assert_no_error (error);
+  g_assert_cmpstr (stop, ==, "STOP ok \n");
   out = finish (process);
   g_test_message ("listener at exit: %s", out);
   g_assert_true (g_str_has_prefix (out, "TEXTS "));
@@ -382,10 +435,11 @@ stop_listener_full (GSubprocess *process,
 }
 
 static char *
-stop_listener (GSubprocess *process,
+stop_listener (Users       *users,
+               GSubprocess *process,
                const char  *path)
 {
-  return stop_listener_full (process, path, TRUE);
+  return stop_listener_full (users, process, path, TRUE);
 }
 
 static void
@@ -420,7 +474,7 @@ test_group (void)
   /* The senders removed their channels once connected. */
   g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
 
-  texts = stop_listener (listener, path);
+  texts = stop_listener (&users, listener, path);
   g_assert_cmpstr (texts, ==, "member;member;member;\n");
 
   users_clear (&users);
@@ -465,7 +519,7 @@ test_everyone (void)
 
     g_assert_cmpstr (out, ==, "JUNK\n");
   }
-  texts = stop_listener_full (listener, path, FALSE);
+  texts = stop_listener_full (&users, listener, path, FALSE);
   g_assert_cmpstr (texts, ==, "member;member;member;stranger;stranger;stranger;\n");
   g_clear_pointer (&texts, g_free);
   g_clear_object (&listener);
@@ -483,7 +537,7 @@ test_everyone (void)
         aside++;
     g_assert_cmpuint (aside, ==, 1);
   }
-  texts = stop_listener (listener, path);
+  texts = stop_listener (&users, listener, path);
   g_assert_cmpstr (texts, ==, "\n");
 
   users_clear (&users);
@@ -846,8 +900,134 @@ test_bogus_base (void)
     }
 
   /* The links are left for the listener to remove when it stops. */
-  texts = stop_listener (listener, path);
+  texts = stop_listener (&users, listener, path);
   g_assert_cmpstr (texts, ==, "later;later;later;\n");
+
+  users_clear (&users);
+}
+
+static void
+test_die_code_other_user (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *chandir = NULL;
+  g_autofree char *member = NULL;
+  g_autofree char *texts = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+
+  g_test_summary ("On a pipe shared with its group, the die code of a member of the group "
+                  "(one-shot or on a client) is refused with PERMISSION_DENIED, never handed "
+                  "to handlers, and the listener keeps serving that member");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "die-group-pipe", NULL);
+  chandir = g_strconcat (path, ".d", NULL);
+  listener = start_listener (&users, PIPECOM_ACCESS_GROUP, path);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *stop = send_die_code (&users, users.member, users.member,
+                                             users.listener.pw_gid, path,
+                                             i == 0 ? "send" : "client");
+      assert_die_code_refused (stop);
+    }
+
+  /* Still listening, and serving the same member. */
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  member = run_client (&users, users.member, users.listener.pw_gid, path, "member");
+  assert_client_served (member, "member");
+  g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
+
+  texts = stop_listener (&users, listener, path);
+  g_assert_cmpstr (texts, ==, "member;member;member;\n");
+
+  users_clear (&users);
+}
+
+static void
+test_die_code_owner (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *member = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+
+  g_test_summary ("A shared pipe's own user still stops it with the die code, one-shot or "
+                  "on a client; another user, root included, does not");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "die-owner-pipe", NULL);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *how = i == 0 ? "send" : "client";
+      g_autofree char *stop = NULL;
+      g_autofree char *out = NULL;
+
+      g_clear_pointer (&member, g_free);
+      g_clear_object (&listener);
+      listener = start_listener (&users, i == 0 ? PIPECOM_ACCESS_GROUP : PIPECOM_ACCESS_EVERYONE,
+                                 path);
+
+      /* Root is another user to the listener: refused too. */
+      {
+        g_autoptr(GError) error = NULL;
+
+        g_assert_false (pipecom_send (path, DIE_CODE, 20, 2, &error));
+        g_test_message ("root's die code: %s", error->message);
+        g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+      }
+      member = run_client (&users, users.member, users.listener.pw_gid, path, "member");
+      assert_client_served (member, "member");
+
+      stop = send_die_code (&users, users.listener.pw_uid, users.listener.pw_gid, (gid_t) -1,
+                            path, how);
+      g_assert_cmpstr (stop, ==, "STOP ok \n");
+      out = finish (listener);
+      g_test_message ("listener at exit: %s", out);
+      g_assert_cmpstr (out, ==, "TEXTS member;member;member;\n");
+      g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+    }
+
+  users_clear (&users);
+}
+
+static void
+test_die_code_everyone (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *stranger = NULL;
+  g_autofree char *texts = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+
+  g_test_summary ("On a pipe shared with everyone, the die code of a user of no account and "
+                  "no group of the listener's is refused with PERMISSION_DENIED, and the "
+                  "listener keeps serving");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "die-everyone-pipe", NULL);
+  listener = start_listener (&users, PIPECOM_ACCESS_EVERYONE, path);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *stop = send_die_code (&users, users.stranger, users.stranger, (gid_t) -1,
+                                             path, i == 0 ? "send" : "client");
+      assert_die_code_refused (stop);
+    }
+
+  stranger = run_client (&users, users.stranger, (gid_t) -1, path, "stranger");
+  assert_client_served (stranger, "stranger");
+
+  texts = stop_listener (&users, listener, path);
+  g_assert_cmpstr (texts, ==, "stranger;stranger;stranger;\n");
 
   users_clear (&users);
 }
@@ -860,6 +1040,8 @@ main (int   argc,
     return child_listen_main (argv);
   if (argc >= 4 && g_str_equal (argv[1], "--sharing-client"))
     return child_client_main (argv);
+  if (argc >= 4 && g_str_equal (argv[1], "--sharing-stop"))
+    return child_stop_main (argv);
   if (argc >= 3 && g_str_equal (argv[1], "--sharing-junk"))
     return child_junk_main (argv);
 
@@ -872,6 +1054,9 @@ main (int   argc,
   g_test_add_func ("/sharing/everyone", test_everyone);
   g_test_add_func ("/sharing/private", test_private);
   g_test_add_func ("/sharing/bogus-base", test_bogus_base);
+  g_test_add_func ("/sharing/die-code/other-user", test_die_code_other_user);
+  g_test_add_func ("/sharing/die-code/owner", test_die_code_owner);
+  g_test_add_func ("/sharing/die-code/everyone", test_die_code_everyone);
 
   return g_test_run ();
 }
