@@ -1603,7 +1603,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * runs as root) can write: pipecom_pipe_listen() fails with
    * %PIPECOM_ERROR_INVALID_PIPE for a simple name and with
    * %PIPECOM_ERROR_PERMISSION_DENIED for a directory others can write,
-   * since senders of other users would refuse it. On Unix the FIFO is
+   * since senders of other users would refuse it, and for a group's pipe
+   * in a set-group-ID directory of a group the listener is not a member
+   * of, since it could not open its senders' channels. On Unix the FIFO is
    * made writable (never readable) by the group (0620) or by everyone
    * (0622), and the listener keeps a channel directory “PATH.d” (mode
    * 3730 or 1733) where senders create their private channels. On

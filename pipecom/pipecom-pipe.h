@@ -66,6 +66,11 @@ typedef enum
  * handlers, and the pipe goes on serving. Set the die code to %NULL to
  * stop the pipe with pipecom_pipe_stop() or a signal only.
  *
+ * A pipe shared with its group in a set-group-ID directory gets the
+ * directory's group: pipecom_pipe_listen() fails with
+ * %PIPECOM_ERROR_PERMISSION_DENIED unless the listener is a member of it
+ * (it could not open its senders' channels) or runs as root.
+ *
  * Since: 1.0
  */
 typedef enum

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -439,8 +440,45 @@ make_channel_dir (const char     *chandir,
   return TRUE;
 }
 
+/* Whether this process is a member of the group @gid. */
+static gboolean
+in_group (gid_t gid)
+{
+  g_autofree gid_t *groups = NULL;
+  int n;
+
+  if (getegid () == gid)
+    return TRUE;
+
+  n = getgroups (0, NULL);
+  if (n <= 0)
+    return FALSE;
+  groups = g_new (gid_t, n);
+  n = getgroups (n, groups);
+  for (int i = 0; i < n; i++)
+    if (groups[i] == gid)
+      return TRUE;
+
+  return FALSE;
+}
+
+/* The name of the group @gid, or its number. */
+static char *
+group_name (gid_t gid)
+{
+  struct group gr, *result = NULL;
+  char buf[4096];
+
+  if (getgrgid_r (gid, &gr, buf, sizeof buf, &result) == 0 && result != NULL)
+    return g_strdup_printf ("“%s” (%u)", result->gr_name, (guint) gid);
+  return g_strdup_printf ("%u", (guint) gid);
+}
+
 /* A listener may share only a pipe that senders of other users accept: at
- * a path, in a directory nobody but us can write. */
+ * a path, in a directory nobody but us can write. A group's pipe in a
+ * set-group-ID directory gets the directory's group, and so do its
+ * channel directory and the channels of its senders, which are open to
+ * that group only: the listener must be a member of it. */
 static gboolean
 check_shareable (const char     *name,
                  const char     *path,
@@ -472,6 +510,22 @@ check_shareable (const char     *name,
                    "Cannot share pipe “%s”: its directory “%s” must be yours and "
                    "writable by nobody else (owner %u, mode %04o), or senders refuse it",
                    name, dir, (guint) st.st_uid, (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+
+  /* Root opens its senders' channels whatever their group. */
+  if (access == PIPECOM_ACCESS_GROUP && (st.st_mode & S_ISGID) != 0 && geteuid () != 0 &&
+      !in_group (st.st_gid))
+    {
+      g_autofree char *group = group_name (st.st_gid);
+
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                   "Cannot share pipe “%s” with a group: its directory “%s” is "
+                   "set-group-ID, so the pipe and its senders' channels would belong to "
+                   "group %s, of which you are not a member, and you could not open "
+                   "them. Make the listener's user a member of that group, or clear the "
+                   "directory's set-group-ID bit (chmod g-s) to share with your own group",
+                   name, dir, group);
       return FALSE;
     }
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
@@ -1032,6 +1033,79 @@ test_die_code_everyone (void)
   users_clear (&users);
 }
 
+static void
+test_sgid_foreign_group (void)
+{
+  Users users;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *access_arg = g_strdup_printf ("%d", PIPECOM_ACCESS_GROUP);
+  g_autofree char *gid_text = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *denied = g_strdup_printf ("LISTEN %d ", PIPECOM_ERROR_PERMISSION_DENIED);
+  g_autofree char *member = NULL;
+  g_autofree char *texts = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+  gid_t group;
+
+  g_test_summary ("Sharing a pipe with its group in a set-group-ID directory of a group the "
+                  "listener is not a member of fails at listen() with PERMISSION_DENIED, "
+                  "naming the group and the fix, and leaves nothing behind; a member of "
+                  "that group listens and serves");
+
+  if (!users_init (&users))
+    return;
+
+  /* A group of no account, that the listener is not in. */
+  for (group = 62000; getgrgid (group) != NULL; group++)
+    ;
+  gid_text = g_strdup_printf ("%u", (guint) group);
+
+  dir = g_build_filename (users.top, "sgid", NULL);
+  path = g_build_filename (dir, "pipe", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (chown (dir, users.listener.pw_uid, group), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 02755), ==, 0);
+  assert_mode (dir, users.listener.pw_uid, group, S_IFDIR, 02755);
+
+  {
+    g_autoptr(GSubprocess) refused = spawn_as (&users, users.listener.pw_uid,
+                                               users.listener.pw_gid, (gid_t) -1,
+                                               "--sharing-listen", access_arg, path);
+
+    line = read_line (refused);
+    g_test_message ("listener not in the group: %s", line);
+    g_assert_true (g_str_has_prefix (line, denied));
+    g_assert_nonnull (strstr (line, "set-group-ID"));
+    g_assert_nonnull (strstr (line, gid_text));
+    g_assert_nonnull (strstr (line, "chmod g-s"));
+    out = finish (refused);
+    g_assert_cmpstr (out, ==, "");
+  }
+  g_assert_cmpuint (pipecom_test_count_dir_entries (dir), ==, 0);
+
+  /* Control: a listener in that group shares the pipe with its members. */
+  {
+    GSubprocess *process = spawn_as (&users, users.listener.pw_uid, users.listener.pw_gid,
+                                     group, "--sharing-listen", access_arg, path);
+
+    g_clear_pointer (&line, g_free);
+    line = read_line (process);
+    g_test_message ("listener in the group: %s", line);
+    listener = process;
+    g_assert_cmpstr (line, ==, "READY");
+  }
+  assert_mode (path, users.listener.pw_uid, group, S_IFIFO, 0620);
+  member = run_client (&users, users.member, group, path, "member");
+  assert_client_served (member, "member");
+  texts = stop_listener (&users, listener, path);
+  g_assert_cmpstr (texts, ==, "member;member;member;\n");
+  g_assert_cmpuint (pipecom_test_count_dir_entries (dir), ==, 0);
+
+  users_clear (&users);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1057,6 +1131,7 @@ main (int   argc,
   g_test_add_func ("/sharing/die-code/other-user", test_die_code_other_user);
   g_test_add_func ("/sharing/die-code/owner", test_die_code_owner);
   g_test_add_func ("/sharing/die-code/everyone", test_die_code_everyone);
+  g_test_add_func ("/sharing/sgid-foreign-group", test_sgid_foreign_group);
 
   return g_test_run ();
 }
