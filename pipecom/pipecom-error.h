@@ -35,7 +35,9 @@ G_BEGIN_DECLS
  * @PIPECOM_ERROR_CONNECTION_FAILED: no listener could be reached within the
  *   attempts or the timeout.
  * @PIPECOM_ERROR_PERMISSION_DENIED: the pipe, its directory or a file at its
- *   path belongs to someone else, is a symbolic link, or is not a FIFO.
+ *   path belongs to someone else, is a symbolic link, or is not a FIFO; or
+ *   the caller may not reach it (a directory on its path is closed to it);
+ *   or another user sent the die code of a shared pipe.
  * @PIPECOM_ERROR_TIMEOUT: the operation did not complete within its timeout.
  * @PIPECOM_ERROR_UNKNOWN: an unexpected operating system error.
  * @PIPECOM_ERROR_ADDRESS_IN_USE: a live listener already owns the name.

@@ -156,6 +156,7 @@ _pipecom_transport_resolve (const char  *name,
   g_autofree char *base = NULL;
   g_autofree char *dir = NULL;
   struct stat st;
+  int saved_errno;
 
   if (!_pipecom_check_name_chars (name, error))
     return NULL;
@@ -212,7 +213,17 @@ _pipecom_transport_resolve (const char  *name,
         }
 
       dir = g_path_get_dirname (path);
-      if (stat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
+      saved_errno = stat (dir, &st) != 0 ? errno : !S_ISDIR (st.st_mode) ? ENOTDIR : 0;
+      if (saved_errno == EACCES || saved_errno == EPERM)
+        {
+          /* Inside another user's private directory: it may well exist. */
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                       "Cannot use pipe “%s”: no permission to reach the directory “%s” "
+                       "(a directory on its path is closed to you)",
+                       name, dir);
+          return NULL;
+        }
+      if (saved_errno != 0)
         {
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
                        "Invalid pipe name “%s”: the directory “%s” does not exist",

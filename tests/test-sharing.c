@@ -1106,6 +1106,109 @@ test_sgid_foreign_group (void)
   users_clear (&users);
 }
 
+/* Copies the built command-line tool and its library next to @users'
+ * copy of this program, where other users can run them; NULL if the tool
+ * was not built. */
+static char *
+copy_tool (Users *users)
+{
+  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "pipecom", NULL);
+  g_autofree char *lib = g_test_build_filename (G_TEST_BUILT, "..", "pipecom",
+                                                "libpipecom-1.0.so.0", NULL);
+  g_autofree char *tool_dir = g_build_filename (users->top, "tools", NULL);
+  g_autofree char *lib_dir = g_build_filename (users->top, "pipecom", NULL);
+  char *copy = g_build_filename (tool_dir, "pipecom", NULL);
+  g_autofree char *lib_copy = g_build_filename (lib_dir, "libpipecom-1.0.so.0", NULL);
+  g_autofree char *cmd = NULL;
+
+  if (!g_file_test (tool, G_FILE_TEST_IS_EXECUTABLE) || !g_file_test (lib, G_FILE_TEST_EXISTS))
+    {
+      g_free (copy);
+      return NULL;
+    }
+
+  /* The tool finds its library at $ORIGIN/../pipecom, as in the build tree. */
+  cmd = g_strdup_printf ("mkdir -p '%s' '%s' && cp -L '%s' '%s' && cp -L '%s' '%s' && "
+                         "chmod 0755 '%s' '%s' '%s'", tool_dir, lib_dir, tool, copy, lib,
+                         lib_copy, tool_dir, lib_dir, copy);
+  g_assert_cmpint (system (cmd), ==, 0);
+  return copy;
+}
+
+static void
+test_private_dir_eacces (void)
+{
+  Users users;
+  g_autofree char *private_dir = NULL;
+  g_autofree char *sub = NULL;
+  g_autofree char *nested = NULL;
+  g_autofree char *direct = NULL;
+  g_autofree char *tool = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+
+  g_test_summary ("Another user sending to a pipe inside the listener's 0700 directory, "
+                  "directly or further down, gets PERMISSION_DENIED (exit status 5 from "
+                  "`pipecom send`), not INVALID_PIPE for a directory that “does not exist”");
+
+  if (!users_init (&users))
+    return;
+
+  private_dir = g_build_filename (users.dir, "private", NULL);
+  sub = g_build_filename (private_dir, "sub", NULL);
+  nested = g_build_filename (sub, "pipe", NULL);
+  direct = g_build_filename (private_dir, "pipe", NULL);
+  g_assert_cmpint (g_mkdir (private_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
+  g_assert_cmpint (chown (private_dir, users.listener.pw_uid, users.listener.pw_gid), ==, 0);
+  g_assert_cmpint (chown (sub, users.listener.pw_uid, users.listener.pw_gid), ==, 0);
+  g_assert_cmpint (g_chmod (private_dir, 0700), ==, 0);
+  g_assert_cmpint (g_chmod (sub, 0755), ==, 0);
+
+  listener = start_listener (&users, PIPECOM_ACCESS_PRIVATE, nested);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *path = i == 0 ? nested : direct;
+      g_autofree char *out = run_client (&users, users.member, users.listener.pw_gid, path, "x");
+
+      assert_client_denied (out);
+      g_assert_null (strstr (out, "does not exist"));
+    }
+
+  tool = copy_tool (&users);
+  if (tool == NULL)
+    g_test_message ("the pipecom tool was not built: not checking its exit status");
+  else
+    {
+      g_autoptr(GSubprocessLauncher) launcher =
+        g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+      g_autofree char *uid_arg = g_strdup_printf ("--reuid=%u", (guint) users.member);
+      g_autofree char *gid_arg = g_strdup_printf ("--regid=%u", (guint) users.member);
+      g_autofree char *groups_arg = g_strdup_printf ("--groups=%u",
+                                                     (guint) users.listener.pw_gid);
+      g_autoptr(GSubprocess) send = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *err = NULL;
+      const char *argv[] = { users.setpriv, uid_arg, gid_arg, groups_arg, "--", tool,
+                             "send", "-t", "20", nested, "x", NULL };
+
+      g_subprocess_launcher_set_cwd (launcher, "/");
+      send = g_subprocess_launcher_spawnv (launcher, argv, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_communicate_utf8 (send, NULL, NULL, NULL, &err, &error));
+      g_assert_no_error (error);
+      g_test_message ("pipecom send: %s", err);
+      g_assert_true (g_subprocess_get_if_exited (send));
+      g_assert_cmpint (g_subprocess_get_exit_status (send), ==, 5);
+    }
+
+  /* Private: only a signal stops it. */
+  g_subprocess_send_signal (listener, SIGTERM);
+  g_assert_true (g_subprocess_wait (listener, NULL, NULL));
+
+  users_clear (&users);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1132,6 +1235,7 @@ main (int   argc,
   g_test_add_func ("/sharing/die-code/owner", test_die_code_owner);
   g_test_add_func ("/sharing/die-code/everyone", test_die_code_everyone);
   g_test_add_func ("/sharing/sgid-foreign-group", test_sgid_foreign_group);
+  g_test_add_func ("/sharing/private-dir-eacces", test_private_dir_eacces);
 
   return g_test_run ();
 }

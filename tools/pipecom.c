@@ -72,7 +72,7 @@ static const char exit_statuses[] =
   "  3   invalid pipe name, or its directory does not exist\n"
   "  4   no listener on the pipe (connection failed)\n"
   "  5   permission denied: not a FIFO of yours, a symlink, a foreign directory,\n"
-  "      a shared pipe's die code from another user\n"
+  "      a directory closed to you, a shared pipe's die code from another user\n"
   "  6   timeout\n"
   "  7   a live listener already owns the name (address in use)\n"
   "  8   the listener stayed busy\n"
