@@ -388,7 +388,13 @@ take_reply (PipecomMessage *self)
 {
   if (!g_atomic_int_compare_and_exchange (&self->replied, FALSE, TRUE))
     {
-      g_critical ("The message of pipe “%s” was already answered",
+      /* The usual cause: a handler that answers later (from a callback, a
+       * promise, an async function) without holding the message, which
+       * was then acknowledged with no reply when the handler returned. */
+      g_critical ("The message of pipe “%s” was already answered. To answer "
+                  "a message after its handler returned, call "
+                  "pipecom_message_hold() (message.hold() in GJS and Python) "
+                  "in the handler",
                   pipecom_pipe_get_name (self->pipe));
       return FALSE;
     }

@@ -951,6 +951,52 @@ test_threaded (void)
   g_mutex_clear (&rec.mutex);
 }
 
+static char *
+answer_twice_cb (PipecomPipe    *pipe,
+                 PipecomMessage *message,
+                 gpointer        user_data)
+{
+  guint *answered = user_data;
+
+  pipecom_message_reply (message, "first");
+  /* The usual mistake behind it is in bindings (answering later without
+   * hold()); answering twice gives the same critical. */
+  g_test_expect_message ("Pipecom", G_LOG_LEVEL_CRITICAL,
+                         "*already answered*call pipecom_message_hold()*message.hold()*");
+  pipecom_message_reply (message, "second");
+  g_test_assert_expected_messages ();
+  (*answered)++;
+  return NULL;
+}
+
+static void
+test_answered_twice (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("answered-twice");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult result = { 0, };
+  guint answered = 0;
+
+  g_test_summary ("Answering a message that was already answered gives a critical that "
+                  "says to call pipecom_message_hold() (message.hold()), and the first "
+                  "answer reaches the sender");
+
+  g_signal_connect (pipe, "message-received", G_CALLBACK (answer_twice_cb), &answered);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_request_async (name, "x", PIPECOM_TEST_DEADLINE, 0, NULL, pipecom_test_request_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  g_assert_cmpstr (result.text, ==, "first");
+  g_assert_cmpuint (answered, ==, 1);
+
+  pipecom_test_result_clear (&result);
+  pipecom_pipe_stop (pipe);
+  pipecom_test_wait_for (!pipecom_pipe_get_listening (pipe), PIPECOM_TEST_DEADLINE);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Graceful stop                                                            */
 /* ------------------------------------------------------------------------ */
@@ -2034,6 +2080,7 @@ main (int   argc,
   g_test_add_func ("/pipe/stale-fifo", test_stale_fifo);
 #endif
   g_test_add_func ("/pipe/threaded", test_threaded);
+  g_test_add_func ("/pipe/answered-twice", test_answered_twice);
   g_test_add_func ("/pipe/stop/graceful", test_stop_graceful);
   g_test_add_func ("/pipe/stop/from-handler", test_stop_from_handler);
   g_test_add_func ("/pipe/stop/pending-replies", test_stop_pending_replies);
