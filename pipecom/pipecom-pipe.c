@@ -949,6 +949,32 @@ reap_thread (PipecomPipe *self)
   g_mutex_unlock (&self->lock);
 }
 
+/* Whether @self is threaded and some of its signals have handlers while a
+ * GJS wrapper is attached to it: those handlers are JavaScript ones, which
+ * GJS refuses to run outside its main thread (it logs a critical and the
+ * handler returns nothing, so senders would get no reply instead of the
+ * handler's answer). GJS marks the objects it wraps with the "gjs::private"
+ * qdata (see _pipecom_message_is_kept()); PyGObject does not, and Python
+ * handlers run in any thread. */
+static gboolean
+has_javascript_handlers_in_thread (PipecomPipe *self)
+{
+  static GQuark gjs_wrapper_quark = 0;
+
+  if (!self->threaded)
+    return FALSE;
+
+  if (G_UNLIKELY (gjs_wrapper_quark == 0))
+    gjs_wrapper_quark = g_quark_from_static_string ("gjs::private");
+
+  if (g_object_get_qdata ((GObject *) self, gjs_wrapper_quark) == NULL)
+    return FALSE;
+
+  return g_signal_has_handler_pending (self, signals[MESSAGE_RECEIVED], 0, TRUE) ||
+         g_signal_has_handler_pending (self, signals[STOPPED], 0, TRUE) ||
+         g_signal_has_handler_pending (self, signals[RESPONSE_ERROR], 0, TRUE);
+}
+
 /**
  * pipecom_pipe_listen:
  * @self: a #PipecomPipe
@@ -962,7 +988,9 @@ reap_thread (PipecomPipe *self)
  * Fails with %PIPECOM_ERROR_ADDRESS_IN_USE if a live listener owns the name,
  * %PIPECOM_ERROR_PERMISSION_DENIED if something that is not a FIFO of the
  * user (a symbolic link, a regular file, another user's FIFO) is at the
- * path, and %PIPECOM_ERROR_INVALID_PIPE for unusable names. A FIFO left by
+ * path, and %PIPECOM_ERROR_INVALID_PIPE for unusable names, and for a
+ * #PipecomPipe:threaded pipe with JavaScript (GJS) signal handlers, which
+ * could not run in the pipe's thread. A FIFO left by
  * a listener that crashed is reclaimed. Listening again after the pipe
  * stopped is allowed; calling this while listening does nothing.
  *
@@ -985,6 +1013,16 @@ pipecom_pipe_listen (PipecomPipe  *self,
 
   if (g_atomic_int_get (&self->listening))
     return TRUE;
+
+  if (has_javascript_handlers_in_thread (self))
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                   "Pipe “%s” is threaded, but its signal handlers are JavaScript, "
+                   "which GJS runs in its main thread only: make the pipe without "
+                   "“threaded” and run a main loop",
+                   self->name);
+      return FALSE;
+    }
 
   _pipecom_init_once ();
   reap_thread (self);
@@ -1537,7 +1575,8 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    *
    * Handlers must be able to run in that thread: C and Python ones can,
    * but GJS runs JavaScript in its main thread only, so from JavaScript
-   * leave this %FALSE and run a main loop.
+   * leave this %FALSE and run a main loop: pipecom_pipe_listen() refuses a
+   * threaded pipe with JavaScript handlers (%PIPECOM_ERROR_INVALID_PIPE).
    *
    * Since: 1.0
    */

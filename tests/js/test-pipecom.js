@@ -369,6 +369,36 @@ test('errors are GLib.Errors in the Pipecom domain', async () => {
     await stopped(pipe);
 });
 
+test('a threaded pipe with JavaScript handlers is refused', async () => {
+    // GJS runs JavaScript in its main thread only: in the pipe's thread the
+    // handler would not run and the sender would get no reply.
+    const name = makeName('threaded');
+    const pipe = new Pipecom.Pipe({name, threaded: true});
+    pipe.connect('message-received', () => 'never');
+    const e = assertThrows(() => pipe.listen(),
+        Pipecom.error_quark(), Pipecom.Error.INVALID_PIPE, 'threaded, JS handler');
+    assert(e.message.includes('JavaScript') && e.message.includes('threaded'),
+        `message says why: ${e.message}`);
+    assertEqual(pipe.listening, false, 'not listening');
+    assertThrows(() => pipe.run(),
+        Pipecom.error_quark(), Pipecom.Error.INVALID_PIPE, 'run()');
+    // Nothing was left behind, and the name is free for a main-loop pipe
+    const plain = new Pipecom.Pipe({name});
+    plain.connect('message-received', (p, message) => message.get_text().toUpperCase());
+    plain.listen();
+    assertEqual(await Pipecom.request_async(name, 'ok', DEADLINE, 0, null), 'OK', 'reply');
+    plain.stop();
+    await stopped(plain);
+    // A threaded pipe with no handler of JavaScript only acknowledges: allowed
+    const bare = new Pipecom.Pipe({name: makeName('threaded-bare'), threaded: true});
+    assert(bare.listen(), 'threaded, no handler');
+    const barePath = bare.path;
+    bare.stop();
+    // It stops in its own thread (no JavaScript "stopped" handler allowed)
+    while (bare.listening || GLib.file_test(barePath, GLib.FileTest.EXISTS))
+        await idle();
+});
+
 test('cancellation', async () => {
     const name = makeName('cancel');
     const pipe = new Pipecom.Pipe({name});
