@@ -23,30 +23,270 @@ Everything of the plain introspected API stays usable: ``Pipecom.Pipe``
 built with GObject properties only (``Pipecom.Pipe(name="my_pipe")``) is a
 plain pipe, and ``Pipecom.send(name, text, timeout, max_attempts)`` with
 positional arguments works as before.
+
+Errors of the Pipecom domain are raised as :class:`PipeError`, a subclass
+of :class:`GLib.Error` with the original library's ``error_code`` and
+``context``.
 """
 
 import atexit
+import errno
+import functools
 import logging
+import os
+import re
 import threading
+import time
 import traceback
 import weakref
 
-from gi.repository import GLib
+from gi.repository import GLib, GObject
 
 from ..module import get_introspection_module
 from ..overrides import override
 
 Pipecom = get_introspection_module('Pipecom')
 
+try:
+    _library_loaded = Pipecom.Pipe.__gtype__ != GObject.TYPE_NONE
+except (AssertionError, TypeError, RuntimeError):
+    _library_loaded = False
+if not _library_loaded:
+    # The typelib was found, but not its library (gi said so on stderr)
+    raise ImportError('The PipeCom library, libpipecom-1.0.so.0, could not be '
+                      'loaded: set LD_LIBRARY_PATH to the directory that holds '
+                      'it (a build tree: BUILDDIR/pipecom), matching '
+                      'GI_TYPELIB_PATH')
+del _library_loaded
+
 __all__ = []
 
 _log = logging.getLogger('Pipecom')
 
-#: The exception raised by PipeCom calls: a :class:`GLib.Error` in the
-#: ``Pipecom.error_quark()`` domain (``Pipecom.Error.TIMEOUT``, ...) or, on
-#: cancellation, in the ``Gio.io_error_quark()`` domain.
-PipeError = GLib.Error
+_DOMAIN = 'pipecom-error-quark'
+
+# Pipecom.Error value -> error_code string: the enumeration's nick in upper
+# case ("INVALID_PIPE", ..., "HANDLER_FAILED"). The original library's five
+# codes come first, with the same names.
+_CODE_NAMES = {}
+for _value in sorted(Pipecom.Error.__enum_values__):
+    _CODE_NAMES[_value] = Pipecom.Error(_value).value_nick.upper().replace('-', '_')
+_CODE_VALUES = {name: value for value, name in _CODE_NAMES.items()}
+
+# strerror() text -> errno name, to find the operating system error at the
+# end of a message ("... “/run/user/1000/pipecom/x”: Permission denied")
+_STRERRORS = {}
+for _errno, _errname in sorted(errno.errorcode.items()):
+    _STRERRORS.setdefault(os.strerror(_errno), (_errno, _errname))
+del _value, _errno, _errname
+
+_QUOTED_NAME_PATH = re.compile(r'“([^”]*)” \(([^()]*)\)')
+_QUOTED_PATH = re.compile(r'“((?:/|\\\\)[^”]*)”')
+
+
+class PipeError(GLib.Error):
+    """The exception of PipeCom calls, as in the original library.
+
+    ``PipeError(message, error_code="UNKNOWN", context=None)``
+
+    A :class:`GLib.Error` in the ``Pipecom.error_quark()`` domain (so
+    ``except GLib.Error`` and ``e.matches(Pipecom.error_quark(),
+    Pipecom.Error.BUSY)`` keep working), with:
+
+    - ``error_code``: a string, one of the class constants
+      (``PipeError.TIMEOUT``, ...): the original library's five codes, then
+      PipeCom's others, each the ``Pipecom.Error`` nick in upper case;
+    - ``context``: a dict saying what the call was about (``pipe_name``,
+      ``path``, ``timeout``, ``max_attempts``, and ``os_error`` and
+      ``errno`` when the operating system gave the error);
+    - ``code``: the ``Pipecom.Error`` value; ``message``: the message.
+
+    ``error_code`` is ``"TIMEOUT"`` when no listener was reached within
+    the call's ``timeout``, as in the original library, while ``code``
+    stays ``Pipecom.Error.CONNECTION_FAILED``, the C library's code.
+    """
+
+    INVALID_PIPE = 'INVALID_PIPE'
+    CONNECTION_FAILED = 'CONNECTION_FAILED'
+    PERMISSION_DENIED = 'PERMISSION_DENIED'
+    TIMEOUT = 'TIMEOUT'
+    UNKNOWN = 'UNKNOWN'
+    ADDRESS_IN_USE = 'ADDRESS_IN_USE'
+    BUSY = 'BUSY'
+    CLOSED = 'CLOSED'
+    PROTOCOL = 'PROTOCOL'
+    MESSAGE_TOO_LARGE = 'MESSAGE_TOO_LARGE'
+    HANDLER_FAILED = 'HANDLER_FAILED'
+
+    def __init__(self, message='unknown error', error_code=None, context=None,
+                 code=None):
+        if isinstance(error_code, Pipecom.Error):
+            error_code = _CODE_NAMES.get(int(error_code), PipeError.UNKNOWN)
+        elif error_code is None:
+            error_code = (_CODE_NAMES.get(int(code), PipeError.UNKNOWN)
+                          if code is not None else PipeError.UNKNOWN)
+        else:
+            error_code = str(error_code)
+        if code is None:
+            code = _CODE_VALUES.get(error_code, int(Pipecom.Error.UNKNOWN))
+        super().__init__(str(message), _DOMAIN, int(code))
+        self.error_code = error_code
+        self.context = dict(context) if context else {}
+
+    @classmethod
+    def _from_error(cls, error, context=None, timed_out=False):
+        """The PipeError for a GLib.Error of the Pipecom domain."""
+        code = error.code
+        error_code = _CODE_NAMES.get(code, PipeError.UNKNOWN)
+        if timed_out and code == Pipecom.Error.CONNECTION_FAILED:
+            error_code = PipeError.TIMEOUT
+        context = dict(context or {})
+        found = _QUOTED_NAME_PATH.search(error.message)
+        if found:
+            context['pipe_name'] = context.get('pipe_name') or found.group(1)
+            context['path'] = context.get('path') or found.group(2)
+        elif not context.get('path'):
+            found = _QUOTED_PATH.search(error.message)
+            if found:
+                context['path'] = found.group(1)
+        context = {k: v for k, v in context.items() if v is not None}
+        tail = error.message.rsplit(': ', 1)
+        if len(tail) == 2 and tail[1] in _STRERRORS:
+            context['errno'], context['os_error'] = _STRERRORS[tail[1]]
+        return cls(error.message, error_code, context, code=code)
+
+    def to_dict(self):
+        """The error as a dict, as in the original library."""
+        return {
+            'error_type': type(self).__name__,
+            'message': self.message,
+            'error_code': self.error_code,
+            'context': dict(self.context),
+        }
+
+    def __str__(self):
+        text = '%s (Code: %s): %s' % (type(self).__name__, self.error_code,
+                                      self.message)
+        if self.context:
+            text += ' [Context: %s]' % ', '.join('%s=%s' % item for item in
+                                                  self.context.items())
+        return text
+
+    def __repr__(self):
+        return '%s(message=%r, error_code=%r, context=%r)' % (
+            type(self).__name__, self.message, self.error_code, self.context)
+
+    def copy(self):
+        return type(self)(self.message, self.error_code, self.context,
+                          code=self.code)
+
+    def __reduce__(self):
+        return (_make_pipe_error, (type(self), self.message, self.error_code,
+                                   self.context, self.code))
+
+
+def _make_pipe_error(cls, message, error_code, context, code):
+    return cls(message, error_code, context, code=code)
+
+
 __all__.append('PipeError')
+
+
+def _is_pipecom_error(error):
+    return (isinstance(error, GLib.Error) and not isinstance(error, PipeError)
+            and error.domain == _DOMAIN)
+
+
+def _timed_out(context, started):
+    timeout = context.get('timeout') or 0
+    return timeout > 0 and time.monotonic() - started >= timeout
+
+
+def _raising_pipe_error(context_of):
+    """Decorates a call so that a GLib.Error of the Pipecom domain leaves
+    it as a PipeError. context_of(*args, **kwargs) gives the context."""
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            started = time.monotonic()
+            try:
+                return func(*args, **kwargs)
+            except GLib.Error as error:
+                if not _is_pipecom_error(error):
+                    raise
+                context = context_of(*args, **kwargs)
+                raise PipeError._from_error(
+                    error, context, _timed_out(context, started)) from None
+        return wrapper
+    return decorate
+
+
+# The context of the asynchronous call whose callback runs: its _finish()
+# call raises PipeError with it.
+_async_calls = threading.local()
+
+
+def _finish_context():
+    stack = getattr(_async_calls, 'stack', None)
+    if stack:
+        return stack[-1]
+    return {}, None
+
+
+def _raising_pipe_error_at_finish(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except GLib.Error as error:
+            if not _is_pipecom_error(error):
+                raise
+            context, started = _finish_context()
+            timed_out = started is not None and _timed_out(context, started)
+            raise PipeError._from_error(error, context, timed_out) from None
+    return wrapper
+
+
+def _with_async_context(callback, context):
+    """Wraps an asynchronous call's callback so that the _finish() it calls
+    knows the call's context and when it began."""
+    if callback is None:
+        return None
+    started = time.monotonic()
+
+    @functools.wraps(callback)
+    def wrapped(*args):
+        stack = getattr(_async_calls, 'stack', None)
+        if stack is None:
+            stack = _async_calls.stack = []
+        stack.append((context, started))
+        try:
+            return callback(*args)
+        finally:
+            stack.pop()
+    return wrapped
+
+
+def _call_context(pipe, message=None, timeout=0, max_attempts=0, *args,
+                  **kwargs):
+    if isinstance(pipe, Pipecom.Pipe):
+        name, path = pipe.get_name(), pipe.get_path()
+    else:
+        name, path = pipe, None
+    return {'pipe_name': name, 'path': path or _path_of(name),
+            'timeout': timeout, 'max_attempts': max_attempts}
+
+
+def _path_of(name):
+    """The path of the pipe @name, as pipecom resolves it: a name with a
+    "/" is a path, a simple name is in the per-user pipe directory."""
+    if not isinstance(name, str) or not name:
+        return None
+    if os.name == 'nt':
+        return '\\\\.\\pipe\\' + name
+    if '/' in name:
+        return os.path.abspath(name)
+    return os.path.join(GLib.get_user_runtime_dir(), 'pipecom', name)
 
 
 def _handler_failed(message, exc):
@@ -205,12 +445,18 @@ class Pipe(Pipecom.Pipe):
         """Whether the process may exit while the pipe listens."""
         return self._daemon
 
+    def _context(self):
+        return {'pipe_name': self.get_name(),
+                'path': self.get_path() or _path_of(self.get_name()),
+                'timeout': self.get_timeout()}
+
+    @_raising_pipe_error(lambda self: self._context())
     def listen(self):
         """Starts listening. A pipe made with the original-style
         constructor serves in the background; otherwise the pipe serves in
         the thread-default main context, as pipecom_pipe_listen() does.
 
-        Raises GLib.Error (PipeError) if the pipe cannot listen."""
+        Raises PipeError if the pipe cannot listen."""
         Pipecom.Pipe.listen(self)
         if self.get_threaded():
             if self._daemon:
@@ -223,6 +469,12 @@ class Pipe(Pipecom.Pipe):
                                                 daemon=False)
                 self._waiter.start()
         return True
+
+    @_raising_pipe_error(lambda self: self._context())
+    def run(self):
+        """Listens and serves until the pipe stops (pipecom_pipe_run()).
+        Raises PipeError if the pipe cannot listen."""
+        return Pipecom.Pipe.run(self)
 
     def _wait(self):
         _wait_stopped(self)
@@ -254,13 +506,15 @@ def _bytes(message):
     return GLib.Bytes.new(bytes(message))
 
 
+@_raising_pipe_error(_call_context)
 def send(pipe, message, timeout=0, max_attempts=0):
     """Sends @message (str or bytes) to @pipe (a name, a path or a
     Pipecom.Pipe) and returns True once the listener's handler has run.
 
     @timeout is the whole call's budget in seconds (0: none);
     @max_attempts bounds the connection attempts (0: unlimited).
-    Raises GLib.Error (PipeError) on failure."""
+    Raises PipeError on failure (error_code "TIMEOUT" if no listener was
+    reached within @timeout)."""
     name = _pipe_name(pipe)
     if isinstance(message, str):
         return Pipecom.send(name, message, timeout, max_attempts)
@@ -273,10 +527,11 @@ def send(pipe, message, timeout=0, max_attempts=0):
 __all__.append('send')
 
 
+@_raising_pipe_error(_call_context)
 def request(pipe, message, timeout=0, max_attempts=0):
     """Like send(), and returns the handler's reply: str for a str
     @message, bytes for a bytes @message, or None if the handler gave no
-    reply. Raises GLib.Error (PipeError) on failure."""
+    reply. Raises PipeError on failure."""
     name = _pipe_name(pipe)
     if isinstance(message, str):
         return Pipecom.request(name, message, timeout, max_attempts)
@@ -289,3 +544,83 @@ def request(pipe, message, timeout=0, max_attempts=0):
 
 
 __all__.append('request')
+
+
+# The rest of the introspected calls, unchanged but for their errors
+
+def _wrap_sync(name):
+    func = getattr(Pipecom, name)
+    wrapper = _raising_pipe_error(_call_context)(func)
+    wrapper.__module__ = __name__
+    globals()[name] = wrapper
+    __all__.append(name)
+
+
+def _wrap_async(name):
+    func = getattr(Pipecom, name)
+
+    @functools.wraps(func)
+    def wrapper(pipe_name, message, timeout, max_attempts, cancellable=None,
+                callback=None, *user_data):
+        context = _call_context(pipe_name, message, timeout, max_attempts)
+        return func(pipe_name, message, timeout, max_attempts, cancellable,
+                    _with_async_context(callback, context), *user_data)
+    wrapper.__module__ = __name__
+    globals()[name] = wrapper
+    __all__.append(name)
+
+
+def _wrap_finish(name):
+    wrapper = _raising_pipe_error_at_finish(getattr(Pipecom, name))
+    wrapper.__module__ = __name__
+    globals()[name] = wrapper
+    __all__.append(name)
+
+
+for _name in ('send_bytes', 'request_bytes'):
+    _wrap_sync(_name)
+for _name in ('send', 'send_bytes', 'request', 'request_bytes'):
+    _wrap_async(_name + '_async')
+    _wrap_finish(_name + '_finish')
+del _name
+
+
+def _client_context(self, *args, **kwargs):
+    return {'pipe_name': self.get_pipe_name(),
+            'path': _path_of(self.get_pipe_name()),
+            'timeout': self.get_timeout(),
+            'max_attempts': self.get_max_attempts()}
+
+
+class Client(Pipecom.Client):
+    """A connection to a listener (PipecomClient), whose calls raise
+    PipeError."""
+
+
+def _client_async(func, callback_position):
+    @functools.wraps(func)
+    def wrapper(self, *args, **kwargs):
+        args = list(args)
+        if len(args) > callback_position:
+            args[callback_position] = _with_async_context(
+                args[callback_position], _client_context(self))
+        elif 'callback' in kwargs:
+            kwargs['callback'] = _with_async_context(kwargs['callback'],
+                                                     _client_context(self))
+        return func(self, *args, **kwargs)
+    return wrapper
+
+
+# name: position of the callback among the _async() call's arguments
+for _name, _position in (('connect', 1), ('send', 2), ('send_bytes', 2),
+                         ('request', 2), ('request_bytes', 2)):
+    setattr(Client, _name, _raising_pipe_error(_client_context)(
+        getattr(Pipecom.Client, _name)))
+    setattr(Client, _name + '_async', _client_async(
+        getattr(Pipecom.Client, _name + '_async'), _position))
+    setattr(Client, _name + '_finish', _raising_pipe_error_at_finish(
+        getattr(Pipecom.Client, _name + '_finish')))
+del _name, _position
+
+Client = override(Client)
+__all__.append('Client')
