@@ -18,6 +18,8 @@
  * Writes go out at once when the platform can (a Unix writev() of header
  * and payload), and what did not is queued. */
 
+void (*_pipecom_idle_goodbye_hook) (PipecomConnection *conn) = NULL;
+
 static void
 chunk_free (gpointer data)
 {
@@ -473,10 +475,44 @@ check_deadlines (PipecomConnection *conn,
             }
           return;
         }
-      _pipecom_connection_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
-                                                   "Closing a connection idle for %u s",
-                                                   (guint) (conn->idle_timeout / G_USEC_PER_SEC)));
+      if (G_UNLIKELY (_pipecom_idle_goodbye_hook != NULL))
+        _pipecom_idle_goodbye_hook (conn);
+      _pipecom_connection_say_goodbye (conn, g_strdup_printf ("Closing a connection idle for %u s",
+                                                              (guint) (conn->idle_timeout / G_USEC_PER_SEC)));
     }
+}
+
+/* Closes @conn, which is idle (is_idle()), with the goodbye of
+ * docs/protocol.md ("Idle connections"): an ERROR frame with id 0 and code
+ * CLOSED, which tells the peer that nothing it wrote after the last
+ * answer was read, so that it may send those messages again. Nothing is
+ * read after it: both ends are closed at once. The frame is smaller than
+ * PIPE_BUF, so it goes out whole or not at all (a peer that does not read
+ * its pipe then just sees EOF). Takes @text. */
+void
+_pipecom_connection_say_goodbye (PipecomConnection *conn,
+                                 char              *text)
+{
+  g_autofree char *owned_text = text;
+
+  if (conn->closed)
+    return;
+
+  g_debug ("%s", text);
+  if (is_idle (conn) && _pipecom_connection_io_can_write (conn))
+    {
+      g_autofree char *wire = g_strconcat (PIPECOM_GOODBYE_TEXT ": ", text, NULL);
+      g_autoptr(GBytes) payload = _pipecom_error_payload_new (PIPECOM_ERROR_CLOSED, wire);
+      guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+      gsize len;
+      const guint8 *data = g_bytes_get_data (payload, &len);
+
+      _pipecom_encode_frame_header (header, len, PIPECOM_FRAME_ERROR, 0);
+      if (_pipecom_connection_io_write_now (conn, header, data, len) < 0)
+        return;  /* failed, and closed */
+    }
+
+  _pipecom_connection_fail (conn, g_error_new_literal (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT, text));
 }
 
 /* Wakes the dispatch at the next deadline. */

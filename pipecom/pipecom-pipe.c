@@ -695,6 +695,9 @@ intake_reclaim_cb (gpointer user_data)
 
   g_debug ("Pipe “%s”: closing the connection idle the longest (%.1f s) to free its file descriptors",
            self->name, (g_get_monotonic_time () - oldest_since) / (double) G_USEC_PER_SEC);
+  /* Idle: the goodbye lets its client send again what we did not read. */
+  _pipecom_connection_say_goodbye (oldest, g_strdup ("Closing the connection idle the longest "
+                                                     "to free file descriptors"));
   remove_connection (self, oldest);
   return TRUE;
 }

@@ -90,6 +90,12 @@ extern gint64 _pipecom_connection_deadline_usec;
 extern gsize  _pipecom_min_progress_bytes;
 extern gsize  _pipecom_max_queued_bytes;
 
+/* The goodbye (docs/protocol.md, "Idle connections"): an ERROR frame with
+ * id 0 and code CLOSED, after the HELLO, whose description starts with
+ * this. The listener read nothing after it; see
+ * _pipecom_connection_say_goodbye(). */
+#define PIPECOM_GOODBYE_TEXT "idle"
+
 /* Defaults of PipecomPipe:memory-budget and PipecomPipe:idle-timeout. */
 #define PIPECOM_DEFAULT_MEMORY_BUDGET    (G_GUINT64_CONSTANT (256) * 1024 * 1024)
 #define PIPECOM_DEFAULT_IDLE_TIMEOUT     300
@@ -329,6 +335,13 @@ void               _pipecom_connection_set_idle_timeout (PipecomConnection *conn
 void               _pipecom_connection_add_unanswered (PipecomConnection *conn,
                                                        gint               delta);
 gint64             _pipecom_connection_get_idle_since (PipecomConnection *conn);
+void               _pipecom_connection_say_goodbye (PipecomConnection *conn,
+                                                    char              *text);
+
+/* For tests only: when set, called by a listener's connection at idle
+ * expiry, after its last read and before its goodbye, in the thread that
+ * dispatches it. */
+extern void (*_pipecom_idle_goodbye_hook) (PipecomConnection *conn);
 void               _pipecom_connection_set_lock    (PipecomConnection *conn,
                                                     GRecMutex         *lock);
 void               _pipecom_connection_flush       (PipecomConnection *conn);

@@ -421,13 +421,15 @@ test_idle_timeout (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *reply = NULL;
   guint8 byte;
+  guint8 frame[PIPECOM_FRAME_HEADER_SIZE + 512];
+  gsize len;
   gboolean eof = FALSE;
   gint64 started, elapsed;
   RawConn rc;
   guint32 refused = 0;
 
   g_test_summary ("With idle-timeout 1 s, an idle persistent connection is closed (its peer "
-                  "sees EOF), and a PipecomClient idle past it connects again for its next "
+                  "gets the goodbye, ERROR id 0 CLOSED, then EOF), and a PipecomClient idle past it connects again for its next "
                   "request");
 
   child = pipecom_test_child_spawn ("--child-listener", path, "idle-timeout=1", NULL);
@@ -435,6 +437,19 @@ test_idle_timeout (void)
 
   g_assert_true (raw_connect (path, &rc, &refused));
   started = g_get_monotonic_time ();
+  /* The goodbye: ERROR, id 0, code CLOSED, "idle: …", then EOF. */
+  g_assert_cmpuint (read_within (rc.rep_fd, frame, PIPECOM_FRAME_HEADER_SIZE, 15000, &eof), ==,
+                    PIPECOM_FRAME_HEADER_SIZE);
+  len = _pipecom_get_u32 (frame);
+  g_assert_cmpint (frame[4], ==, PIPECOM_FRAME_ERROR);
+  g_assert_cmpuint (_pipecom_get_u32 (frame + 8), ==, 0);
+  g_assert_cmpuint (len, >=, 4 + strlen (PIPECOM_GOODBYE_TEXT));
+  g_assert_cmpuint (len, <=, sizeof frame - PIPECOM_FRAME_HEADER_SIZE);
+  g_assert_cmpuint (read_within (rc.rep_fd, frame + PIPECOM_FRAME_HEADER_SIZE, len, 15000, &eof),
+                    ==, len);
+  g_assert_cmpuint (_pipecom_get_u32 (frame + PIPECOM_FRAME_HEADER_SIZE), ==, PIPECOM_ERROR_CLOSED);
+  g_assert_cmpmem (frame + PIPECOM_FRAME_HEADER_SIZE + 4, strlen (PIPECOM_GOODBYE_TEXT),
+                   PIPECOM_GOODBYE_TEXT, strlen (PIPECOM_GOODBYE_TEXT));
   g_assert_cmpuint (read_within (rc.rep_fd, &byte, 1, 15000, &eof), ==, 0);
   elapsed = g_get_monotonic_time () - started;
   g_test_message ("idle connection closed after %.2f s", elapsed / (double) G_USEC_PER_SEC);
@@ -525,7 +540,19 @@ test_low_fds (void)
       struct pollfd pfd = { conns[i].rep_fd, POLLIN, 0 };
 
       if (conns[i].rep_fd >= 0 && poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP) != 0)
-        closed++;
+        {
+          guint8 header[PIPECOM_FRAME_HEADER_SIZE + 4];
+          gboolean eof;
+
+          /* Idle, so closed with the goodbye (ERROR, id 0, CLOSED). */
+          g_assert_cmpuint (read_within (conns[i].rep_fd, header, sizeof header, 5000, &eof), ==,
+                            sizeof header);
+          g_assert_cmpint (header[4], ==, PIPECOM_FRAME_ERROR);
+          g_assert_cmpuint (_pipecom_get_u32 (header + 8), ==, 0);
+          g_assert_cmpuint (_pipecom_get_u32 (header + PIPECOM_FRAME_HEADER_SIZE), ==,
+                            PIPECOM_ERROR_CLOSED);
+          closed++;
+        }
     }
   g_test_message ("%u of the idle connections were closed to make room", closed);
   g_assert_cmpuint (refused_busy, ==, 0);
