@@ -30,6 +30,16 @@
  * %PIPECOM_ERROR_CLOSED (they are never sent twice), and the next call
  * connects again.
  *
+ * A listener closes a connection left idle for its #PipecomPipe:idle-timeout
+ * with a goodbye (an `ERROR` frame with id 0 and code `CLOSED`, see
+ * docs/protocol.md), after which it reads nothing more. A message written
+ * just before the goodbye was then certainly not handled: the client sends
+ * it again on a new connection, made as for the first message, instead of
+ * failing it, and the call's #PipecomClient:timeout still counts from its
+ * start. So an idle client's next call simply works, whether it comes after
+ * the goodbye or races with it. Only the goodbye has this effect: any other
+ * end of the connection fails the messages in flight as above.
+ *
  * All methods may be called from any thread. Asynchronous calls complete in
  * the thread-default main context of the thread that started them.
  *
@@ -118,6 +128,7 @@ struct _Op
   GBytes       *payload;       /* (owned) (nullable): NULL for connect */
   guint32       id;
   guint         timeout;
+  gint64        deadline;      /* monotonic µs the call must end by, 0: from @timeout */
   gboolean      sent;
   GSource      *timer;         /* (owned) (nullable) */
   GSource      *cancel_source; /* (owned) (nullable) */
@@ -128,6 +139,7 @@ struct _Op
 typedef struct _DirectWait
 {
   gboolean  done;
+  gboolean  resend;   /* the listener said goodbye: take the slow path */
   GBytes   *reply;    /* (owned) (nullable) */
   GError   *error;    /* (owned) (nullable) */
 } DirectWait;
@@ -171,6 +183,8 @@ static void connector_backoff (Connector *connector, gboolean busy);
 static const PipecomConnectionFuncs connector_funcs;
 static void core_connection_closed (Core *core, const GError *error);
 static void connector_fail (Connector *connector, GError *error);
+static void core_start_connecting (Core *core, Op *first);
+static void core_goodbye (Core *core);
 
 /* ------------------------------------------------------------------ */
 /* Ops                                                                 */
@@ -408,8 +422,6 @@ op_cancelled_cb (GCancellable *cancellable,
   return ret;
 }
 
-static void core_start_connecting (Core *core, Op *first);
-
 static gboolean
 op_start_cb_locked (gpointer data)
 {
@@ -441,7 +453,9 @@ op_start_cb_locked (gpointer data)
     {
       guint ms = op->timeout * 1000;
 
-      if (core->resume.deadline > 0)
+      if (op->deadline > 0)
+        ms = (guint) CLAMP ((op->deadline - g_get_monotonic_time () + 999) / 1000, 0, ms);
+      else if (core->resume.deadline > 0)
         ms = (guint) CLAMP ((core->resume.deadline - g_get_monotonic_time () + 999) / 1000, 0, ms);
       op->timer = g_timeout_source_new (ms);
       g_source_set_static_name (op->timer, "[pipecom] operation timeout");
@@ -489,14 +503,17 @@ op_start_cb (gpointer data)
   return ret;
 }
 
+/* @deadline: the monotonic time the call must end by, within its
+ * timeout; 0: the timeout from now. */
 static void
-client_start_op (PipecomClient       *self,
-                 gpointer             source_object,
-                 GBytes              *payload,
-                 GCancellable        *cancellable,
-                 GAsyncReadyCallback  callback,
-                 gpointer             user_data,
-                 gpointer             source_tag)
+client_start_op_full (PipecomClient       *self,
+                      gpointer             source_object,
+                      GBytes              *payload,
+                      gint64               deadline,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data,
+                      gpointer             source_tag)
 {
   Op *op = g_slice_new0 (Op);
   GSource *idle;
@@ -510,6 +527,7 @@ client_start_op (PipecomClient       *self,
   g_mutex_lock (&self->lock);
   op->timeout = self->timeout;
   g_mutex_unlock (&self->lock);
+  op->deadline = op->timeout > 0 ? deadline : 0;
 
   idle = g_idle_source_new ();
   g_source_set_priority (idle, G_PRIORITY_DEFAULT);
@@ -517,6 +535,19 @@ client_start_op (PipecomClient       *self,
   g_source_set_callback (idle, op_start_cb, op, NULL);
   g_source_attach (idle, self->core->worker);
   g_source_unref (idle);
+}
+
+static void
+client_start_op (PipecomClient       *self,
+                 gpointer             source_object,
+                 GBytes              *payload,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data,
+                 gpointer             source_tag)
+{
+  client_start_op_full (self, source_object, payload, 0, cancellable, callback, user_data,
+                        source_tag);
 }
 
 /* ------------------------------------------------------------------ */
@@ -533,6 +564,8 @@ typedef enum
 {
   FRAME_ANSWER,      /* to a message: ACK, REPLY or ERROR */
   FRAME_REFUSAL,     /* ERROR with id 0: the connection was refused */
+  FRAME_GOODBYE,     /* ERROR with id 0 and code CLOSED: after the HELLO, the
+                      * listener's goodbye (before, a refusal) */
   FRAME_UNEXPECTED,
 } FrameKind;
 
@@ -567,7 +600,7 @@ decode_frame (const char  *name,
           *error = g_error_new (PIPECOM_ERROR, code,
                                 "The listener of pipe “%s” refused the connection: %s",
                                 name, text);
-          return FRAME_REFUSAL;
+          return code == PIPECOM_ERROR_CLOSED ? FRAME_GOODBYE : FRAME_REFUSAL;
         }
       *error = g_error_new_literal (PIPECOM_ERROR, code, text);
       return FRAME_ANSWER;
@@ -593,6 +626,18 @@ core_frame_cb (PipecomConnection *conn,
 
   switch (decode_frame (core->name, type, id, payload, &reply, &error))
     {
+    case FRAME_GOODBYE:
+      if (core->state == STATE_CONNECTED)
+        {
+          g_debug ("Pipe “%s”: the listener said goodbye (%s): sending %u unanswered "
+                   "message(s) again", core->name, error->message,
+                   g_hash_table_size (core->pending) + (core->direct_op != NULL));
+          g_error_free (error);
+          core_goodbye (core);
+          return;
+        }
+      G_GNUC_FALLTHROUGH;
+
     case FRAME_REFUSAL:
       if (core->state == STATE_CONNECTING)
         connector_fail (core->connector, error);
@@ -627,6 +672,56 @@ core_frame_cb (PipecomConnection *conn,
     }
 }
 
+static gint
+op_compare_id (gconstpointer a,
+               gconstpointer b)
+{
+  guint32 ia = ((const Op *) a)->id, ib = ((const Op *) b)->id;
+
+  return ia < ib ? -1 : ia > ib;
+}
+
+/* The listener's goodbye (docs/protocol.md, "Idle connections"): it closes
+ * the connection and read nothing after its last answer, so no message
+ * still without an answer was handled. They go again, in their order, on a
+ * new connection, made as for the first message; their timeouts go on. A
+ * direct exchange's message is handed back to its caller for that. */
+static void
+core_goodbye (Core *core)
+{
+  GList *ops = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, core->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ops = g_list_prepend (ops, value);
+  g_hash_table_remove_all (core->pending);
+  ops = g_list_sort (ops, op_compare_id);
+  for (GList *l = g_list_last (ops); l != NULL; l = l->prev)
+    {
+      Op *op = l->data;
+
+      op->sent = FALSE;
+      g_queue_push_head (&core->waiting, op);
+    }
+  g_list_free (ops);
+
+  if (core->direct_op != NULL)
+    {
+      Op *op = g_steal_pointer (&core->direct_op);
+
+      op->sent = FALSE;
+      op->detached = TRUE;
+      op->direct->resend = TRUE;
+      op->direct->done = TRUE;
+    }
+
+  core_connection_closed (core, NULL);
+  if (!g_queue_is_empty (&core->waiting))
+    core_start_connecting (core, NULL);
+}
+
 static void
 core_closed_cb (PipecomConnection *conn,
                 const GError      *error,
@@ -655,6 +750,12 @@ core_closed_cb (PipecomConnection *conn,
   core_connection_closed (core, closed);
 }
 
+static gboolean
+release_conn_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;  /* the destroy notify drops the reference */
+}
+
 static void
 core_connection_closed (Core         *core,
                         const GError *error)
@@ -662,7 +763,23 @@ core_connection_closed (Core         *core,
   if (core->conn != NULL)
     {
       _pipecom_connection_close (core->conn);
-      g_clear_pointer (&core->conn, _pipecom_connection_unref);
+      if (g_main_context_is_owner (core->worker))
+        g_clear_pointer (&core->conn, _pipecom_connection_unref);
+      else
+        {
+          /* A direct exchange closed it (a goodbye, a refusal): the
+           * worker's dispatch of the connection may be waiting for the
+           * core's lock right now, and must find it alive. Drop our
+           * reference in the worker, after that dispatch. */
+          GSource *source = g_idle_source_new ();
+
+          g_source_set_priority (source, G_PRIORITY_DEFAULT);
+          g_source_set_static_name (source, "[pipecom] release connection");
+          g_source_set_callback (source, release_conn_cb, g_steal_pointer (&core->conn),
+                                 (GDestroyNotify) _pipecom_connection_unref);
+          g_source_attach (source, core->worker);
+          g_source_unref (source);
+        }
     }
   g_clear_pointer (&core->connector, connector_free);
   core->state = STATE_IDLE;
@@ -951,8 +1068,11 @@ core_start_connecting (Core *core,
   core->connector = connector;
   core->state = STATE_CONNECTING;
 
-  /* A one-shot message small enough travels inside the announcement. */
-  if (core->oneshot && first->payload != NULL &&
+  /* A one-shot message small enough travels inside the announcement.
+   * Without @first, the ops wait already (see core_goodbye()). */
+  if (first == NULL)
+    ;
+  else if (core->oneshot && first->payload != NULL &&
       oneshot_inline_allowed (core->name, core->path,
                               g_bytes_get_data (first->payload, NULL),
                               g_bytes_get_size (first->payload)))
@@ -1435,19 +1555,22 @@ op_finish (gpointer       source_object,
  * idle, the calling thread does the exchange itself, with the core's lock
  * held (the worker's dispatch of this connection takes it too, so the two
  * never touch the fds at once). This saves two thread hand-offs per
- * message. Returns FALSE, having done nothing, when the slow path must be
- * taken. */
+ * message. Returns FALSE when the slow path must be taken: having done
+ * nothing, or after the listener's goodbye (see core_goodbye()), which
+ * means that it did not handle the message; @deadline is then when the
+ * call must end (0: no limit, or nothing done). */
 static gboolean
 client_run_direct (PipecomClient  *self,
                    GBytes         *message,
                    GCancellable   *cancellable,
                    GBytes        **reply,
                    gboolean       *ok,
+                   gint64         *resend_deadline,
                    GError        **error)
 {
   Core *core = self->core;
   g_autoptr(PipecomConnection) conn = NULL;
-  DirectWait wait = { FALSE, NULL, NULL };
+  DirectWait wait = { FALSE, FALSE, NULL, NULL };
   GPollFD cancel_fd = { -1, 0, 0 };
   gint64 now = 0, deadline = -1;
   gboolean first = TRUE;
@@ -1566,6 +1689,12 @@ client_run_direct (PipecomClient  *self,
   if (cancel_fd.fd >= 0)
     g_cancellable_release_fd (cancellable);
 
+  if (wait.resend)
+    {
+      *resend_deadline = MAX (deadline, 0);
+      return FALSE;
+    }
+
   *reply = wait.reply;
   *ok = wait.error == NULL;
   if (wait.error != NULL)
@@ -1586,18 +1715,20 @@ client_run_sync (PipecomClient  *self,
 {
   PipecomSyncWait wait;
   const char *path = client_target_path (self);
+  gint64 deadline = 0;
   GBytes *ret;
 
 #ifdef G_OS_UNIX
   /* Polls the connection's fds itself; on Windows, the worker does all
    * overlapped I/O. */
   if (message != NULL && !_pipecom_registry_is_served_here (path) &&
-      client_run_direct (self, message, cancellable, &ret, ok, error))
+      client_run_direct (self, message, cancellable, &ret, ok, &deadline, error))
     return ret;
 #endif
 
   _pipecom_sync_wait_begin (&wait, path);
-  client_start_op (self, self, message, cancellable, _pipecom_sync_wait_cb, &wait, source_tag);
+  client_start_op_full (self, self, message, deadline, cancellable, _pipecom_sync_wait_cb, &wait,
+                        source_tag);
   _pipecom_sync_wait_run (&wait);
   ret = op_finish (self, wait.result, ok, error);
   _pipecom_sync_wait_end (&wait);
@@ -2125,6 +2256,7 @@ oneshot_direct_frame_cb (PipecomConnection *conn,
         }
       oneshot_direct_finish (od, reply, error);
       return;
+    case FRAME_GOODBYE:  /* a listener never closes a one-shot connection for idling */
     case FRAME_REFUSAL:
     case FRAME_UNEXPECTED:
     default:

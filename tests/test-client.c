@@ -11,6 +11,11 @@
 #include <string.h>
 
 #include "test-utils.h"
+#include "pipecom-private.h"
+
+#ifdef G_OS_UNIX
+#include <poll.h>
+#endif
 
 static char *
 echo_bytes_cb (PipecomPipe    *pipe,
@@ -973,6 +978,197 @@ test_direct_idle_notices_stop (void)
   pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
 }
 
+#ifdef G_OS_UNIX
+/* ------------------------------------------------------------------------ */
+/* Idle expiry: the listener's goodbye                                      */
+/* ------------------------------------------------------------------------ */
+
+/* The race of an idle expiry made deterministic: the listener, at idle
+ * expiry, after its last read, tells the test it has paused and waits (in
+ * poll(), on its input) until the client has written a request; only then
+ * does it say goodbye and close. */
+typedef struct
+{
+  GMutex  lock;
+  GCond   cond;
+  gint    armed;       /* the next expiry pauses */
+  gboolean paused;     /* the listener waits for the client's request */
+  gboolean written;    /* it saw the request's bytes before its goodbye */
+  gint    handled;     /* atomic: messages "raced" handled */
+  gint    all;         /* atomic: all messages handled */
+} GoodbyeRace;
+
+/* The hook is set once, in main(), before any listener thread runs; it
+ * does nothing unless a test armed it. Static: zeroed locks need no init. */
+static GoodbyeRace goodbye_race;
+
+static void
+goodbye_race_hook (PipecomConnection *conn)
+{
+  GoodbyeRace *race = &goodbye_race;
+  struct pollfd pfd = { -1, POLLIN, 0 };
+  int out_fd;
+
+  if (!g_atomic_int_compare_and_exchange (&race->armed, TRUE, FALSE))
+    return;
+
+  g_mutex_lock (&race->lock);
+  race->paused = TRUE;
+  g_cond_broadcast (&race->cond);
+  g_mutex_unlock (&race->lock);
+
+  /* The request's bytes arriving, unread. */
+  _pipecom_connection_get_poll_fds (conn, &pfd.fd, &out_fd);
+  g_assert_cmpint (pfd.fd, >=, 0);
+  while (poll (&pfd, 1, PIPECOM_TEST_DEADLINE * 1000) < 0)
+    ;
+
+  g_mutex_lock (&race->lock);
+  race->written = (pfd.revents & POLLIN) != 0;
+  g_mutex_unlock (&race->lock);
+}
+
+static char *
+goodbye_race_message_cb (PipecomPipe    *pipe,
+                         PipecomMessage *message,
+                         gpointer        user_data)
+{
+  GoodbyeRace *race = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  g_atomic_int_inc (&race->all);
+  if (g_strcmp0 (text, "raced") == 0)
+    g_atomic_int_inc (&race->handled);
+  return g_strconcat ("ack:", text, NULL);
+}
+
+static void
+goodbye_race_wait_paused (GoodbyeRace *race)
+{
+  gint64 end = g_get_monotonic_time () + PIPECOM_TEST_DEADLINE * G_USEC_PER_SEC;
+
+  g_mutex_lock (&race->lock);
+  while (!race->paused)
+    if (!g_cond_wait_until (&race->cond, &race->lock, end))
+      g_error ("The listener's idle expiry did not come within %d s", PIPECOM_TEST_DEADLINE);
+  g_mutex_unlock (&race->lock);
+}
+
+static void
+test_idle_goodbye_race (gconstpointer data)
+{
+  gboolean async = GPOINTER_TO_INT (data);
+  g_autofree char *name = pipecom_test_make_name (async ? "goodbye-async" : "goodbye-sync");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  GoodbyeRace *race = &goodbye_race;
+
+  g_test_summary (async ?
+                  "A request written by an asynchronous call between an idle listener's last "
+                  "read and its close is sent again on a new connection: it succeeds, handled "
+                  "once" :
+                  "A request written by a synchronous (direct) call between an idle listener's "
+                  "last read and its close is sent again on a new connection: it succeeds, "
+                  "handled once");
+
+  g_mutex_lock (&race->lock);
+  race->paused = race->written = FALSE;
+  g_mutex_unlock (&race->lock);
+  g_atomic_int_set (&race->handled, 0);
+  g_atomic_int_set (&race->all, 0);
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", TRUE, "idle-timeout", 1, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (goodbye_race_message_cb), race);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_client_set_timeout (client, PIPECOM_TEST_DEADLINE);
+  if (async)
+    {
+      PipecomTestResult result = { 0, };
+
+      pipecom_client_request_async (client, "first", NULL, pipecom_test_request_cb, &result);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (result.error);
+      g_assert_cmpstr (result.text, ==, "ack:first");
+      pipecom_test_result_clear (&result);
+
+      g_atomic_int_set (&race->armed, TRUE);
+      goodbye_race_wait_paused (race);
+
+      pipecom_client_request_async (client, "raced", NULL, pipecom_test_request_cb, &result);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (result.error);
+      g_assert_cmpstr (result.text, ==, "ack:raced");
+      pipecom_test_result_clear (&result);
+    }
+  else
+    {
+      assert_sync_request (client, "first");
+
+      g_atomic_int_set (&race->armed, TRUE);
+      goodbye_race_wait_paused (race);
+
+      /* Connected and idle: the direct path writes it. */
+      g_assert_true (pipecom_client_get_connected (client));
+      reply = pipecom_client_request (client, "raced", NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, "ack:raced");
+    }
+
+  g_mutex_lock (&race->lock);
+  g_assert_true (race->written);
+  g_mutex_unlock (&race->lock);
+  g_assert_cmpint (g_atomic_int_get (&race->handled), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&race->all), ==, 2);
+  g_assert_true (pipecom_client_get_connected (client));
+
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_idle_goodbye_reconnect (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("goodbye-idle");
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult result = { 0, };
+  gint counter = 0;
+
+  g_test_summary ("An idle client that got the listener's goodbye with nothing pending is "
+                  "just disconnected, and its next calls (sync and async) connect again");
+
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", name, "threaded", TRUE, "idle-timeout", 1, NULL);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &counter);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_client_set_timeout (client, PIPECOM_TEST_DEADLINE);
+  assert_sync_request (client, "first");
+  g_assert_true (pipecom_client_get_connected (client));
+  pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
+
+  assert_sync_request (client, "after goodbye");
+  g_assert_true (pipecom_client_get_connected (client));
+  pipecom_test_wait_for (!pipecom_client_get_connected (client), PIPECOM_TEST_DEADLINE);
+
+  pipecom_client_request_async (client, "async after goodbye", NULL, pipecom_test_request_cb,
+                                &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  g_assert_cmpstr (result.text, ==, "ack:async after goodbye");
+  pipecom_test_result_clear (&result);
+  g_assert_cmpint (g_atomic_int_get (&counter), ==, 3);
+
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+}
+#endif
+
 int
 main (int   argc,
       char *argv[])
@@ -1000,6 +1196,14 @@ main (int   argc,
   g_test_add_func ("/client/direct/listener-killed", test_direct_listener_killed);
   g_test_add_func ("/client/direct/mixed", test_direct_mixed);
   g_test_add_func ("/client/direct/idle-notices-stop", test_direct_idle_notices_stop);
+#ifdef G_OS_UNIX
+  _pipecom_idle_goodbye_hook = goodbye_race_hook;
+  g_test_add_data_func ("/client/idle/goodbye/race-direct", GINT_TO_POINTER (FALSE),
+                        test_idle_goodbye_race);
+  g_test_add_data_func ("/client/idle/goodbye/race-async", GINT_TO_POINTER (TRUE),
+                        test_idle_goodbye_race);
+  g_test_add_func ("/client/idle/goodbye/reconnect", test_idle_goodbye_reconnect);
+#endif
 
   return g_test_run ();
 }
