@@ -929,7 +929,11 @@ connector_attempt (Connector *connector)
       connector->announced = TRUE;
       connector->last_busy = FALSE;
       if (created)
-        _pipecom_connection_set_lock (connector->conn, &core->lock);
+        {
+          _pipecom_connection_set_lock (connector->conn, &core->lock);
+          /* EPIPE: the listener's goodbye may wait to be read. */
+          _pipecom_connection_set_read_to_eof (connector->conn);
+        }
       connector->probe_source = g_timeout_source_new (100);
       g_source_set_static_name (connector->probe_source, "[pipecom] listener probe");
       g_source_set_callback (connector->probe_source, connector_probe_cb, connector, NULL);

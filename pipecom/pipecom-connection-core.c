@@ -927,6 +927,26 @@ _pipecom_connection_get_idle_since (PipecomConnection *conn)
   return conn->idle_since;
 }
 
+/* When the peer closes its reading end (EPIPE), @conn stops writing
+ * but reads on, up to the peer's EOF, which then closes it: frames the peer
+ * wrote before closing (answers, a goodbye) are not lost. For a client's
+ * connections: the listener closes both ends at once. */
+void
+_pipecom_connection_set_read_to_eof (PipecomConnection *conn)
+{
+  conn->read_to_eof = TRUE;
+}
+
+/* The platform stopped writing (see _pipecom_connection_set_read_to_eof()):
+ * what waits to be written never will be. */
+void
+_pipecom_connection_write_closed (PipecomConnection *conn)
+{
+  g_queue_clear_full (&conn->wqueue, chunk_free);
+  uncharge (conn, MIN (conn->wqueued, conn->charged));
+  conn->wqueued = 0;
+}
+
 /* Makes the dispatch hold @lock, so that a thread holding it may call
  * _pipecom_connection_send(), _pipecom_connection_flush() and
  * _pipecom_connection_pump() on the connection directly. */

@@ -103,6 +103,7 @@ struct _PipecomConnection
   guint                         dispatching : 1;
   guint                         held : 1;
   guint                         idle_tracked : 1;
+  guint                         read_to_eof : 1;
 };
 
 /* ---- The core, for the platform I/O ---- */
@@ -127,6 +128,7 @@ void      _pipecom_connection_received      (PipecomConnection            *conn,
 void      _pipecom_connection_eof           (PipecomConnection            *conn);
 void      _pipecom_connection_wrote         (PipecomConnection            *conn,
                                              gsize                         n);
+void      _pipecom_connection_write_closed  (PipecomConnection            *conn);
 
 gboolean  _pipecom_connection_charge        (PipecomConnection            *conn,
                                              gsize                         n);

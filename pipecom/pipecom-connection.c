@@ -89,6 +89,31 @@ conn_fail_errno (PipecomConnection *conn,
                                                g_strerror (saved_errno)));
 }
 
+/* Writing failed with @saved_errno. EPIPE on a connection that reads to
+ * EOF (_pipecom_connection_set_read_to_eof()) closes only the writing
+ * side: the peer's last frames and its EOF are still to be read. */
+static void
+conn_write_failed (PipecomConnection *conn,
+                   int                saved_errno)
+{
+  FdConnection *fc = FD_CONNECTION (conn);
+
+  if (saved_errno != EPIPE || !conn->read_to_eof || fc->in_fd < 0 || conn->reading_stopped)
+    {
+      conn_fail_errno (conn, saved_errno, "Cannot write to the connection");
+      return;
+    }
+
+  if (fc->out_tag != NULL)
+    {
+      g_source_remove_unix_fd (conn->source, fc->out_tag);
+      fc->out_tag = NULL;
+    }
+  close (fc->out_fd);
+  fc->out_fd = -1;
+  _pipecom_connection_write_closed (conn);
+}
+
 /* Grows the pipe behind @fd to hold a frame of @frame_len bytes at once
  * (see GROWN_PIPE_MAX). Failures are harmless: the frame then takes more
  * rounds of write and read. */
@@ -222,7 +247,7 @@ _pipecom_connection_io_flush (PipecomConnection *conn)
             continue;
           if (errno == EAGAIN || errno == EWOULDBLOCK)
             break;
-          conn_fail_errno (conn, errno, "Cannot write to the connection");
+          conn_write_failed (conn, errno);
           return;
         }
 
@@ -267,7 +292,7 @@ _pipecom_connection_io_write_now (PipecomConnection *conn,
     {
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         {
-          conn_fail_errno (conn, errno, "Cannot write to the connection");
+          conn_write_failed (conn, errno);
           return -1;
         }
       n = 0;

@@ -342,6 +342,7 @@ void               _pipecom_connection_say_goodbye (PipecomConnection *conn,
  * expiry, after its last read and before its goodbye, in the thread that
  * dispatches it. */
 extern void (*_pipecom_idle_goodbye_hook) (PipecomConnection *conn);
+void               _pipecom_connection_set_read_to_eof (PipecomConnection *conn);
 void               _pipecom_connection_set_lock    (PipecomConnection *conn,
                                                     GRecMutex         *lock);
 void               _pipecom_connection_flush       (PipecomConnection *conn);

@@ -14,7 +14,13 @@
 #include "pipecom-private.h"
 
 #ifdef G_OS_UNIX
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 #endif
 
 static char *
@@ -1167,6 +1173,230 @@ test_idle_goodbye_reconnect (void)
   pipecom_client_close (client);
   pipecom_test_stop_and_wait (pipe);
 }
+
+/* A listener written by hand, to close its ends in an order of the test's
+ * choosing: the well-known FIFO and, once a client announced, its channel. */
+typedef struct
+{
+  char *path;
+  int   fifo_fd;
+  int   req_fd;  /* we read the client's frames */
+  int   rep_fd;  /* we write ours */
+} FakeListener;
+
+static void
+fake_listener_init (FakeListener *fl,
+                    const char   *tag)
+{
+  fl->path = pipecom_test_make_path (tag);
+  g_assert_cmpint (mkfifo (fl->path, 0600), ==, 0);
+  fl->fifo_fd = open (fl->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fl->fifo_fd, >=, 0);
+  fl->req_fd = fl->rep_fd = -1;
+}
+
+static void
+fake_listener_close_channel (FakeListener *fl)
+{
+  if (fl->req_fd >= 0)
+    close (fl->req_fd);
+  if (fl->rep_fd >= 0)
+    close (fl->rep_fd);
+  fl->req_fd = fl->rep_fd = -1;
+}
+
+static void
+fake_listener_clear (FakeListener *fl)
+{
+  fake_listener_close_channel (fl);
+  close (fl->fifo_fd);
+  g_unlink (fl->path);
+  g_clear_pointer (&fl->path, g_free);
+}
+
+/* Reads @len bytes from the non-blocking @fd, iterating the thread-default
+ * context meanwhile (the client's callbacks run there). A call of @watch
+ * (nullable) that fails meanwhile fails the test. */
+static gboolean
+fake_read (int                fd,
+           guint8            *buf,
+           gsize              len,
+           PipecomTestResult *watch)
+{
+  PipecomTestDeadline *deadline = pipecom_test_deadline_new (PIPECOM_TEST_DEADLINE);
+  gsize have = 0;
+
+  while (have < len)
+    {
+      ssize_t n = read (fd, buf + have, len - have);
+
+      /* 0: no writer yet (or any more); the deadline says when to stop. */
+      if (n > 0)
+        have += n;
+      else if (n < 0 && errno != EAGAIN && errno != EINTR)
+        break;
+      else if (watch != NULL && watch->done)
+        {
+          g_assert_no_error (watch->error);
+          g_error ("The call ended before the client wrote again");
+        }
+      else if (!pipecom_test_deadline_iterate (deadline))
+        g_error ("The client wrote nothing within %d s", PIPECOM_TEST_DEADLINE);
+    }
+  pipecom_test_deadline_free (deadline);
+  return have == len;
+}
+
+/* Returns whether it went out: the client may have closed its end. */
+static gboolean
+fake_write_frame (FakeListener *fl,
+                  guint8        type,
+                  guint32       id,
+                  const void   *data,
+                  gsize         len)
+{
+  g_autofree guint8 *frame = g_malloc (PIPECOM_FRAME_HEADER_SIZE + len);
+  ssize_t n;
+
+  _pipecom_encode_frame_header (frame, len, type, id);
+  if (len > 0)
+    memcpy (frame + PIPECOM_FRAME_HEADER_SIZE, data, len);
+  n = write (fl->rep_fd, frame, PIPECOM_FRAME_HEADER_SIZE + len);
+  if (n < 0 && errno == EPIPE)
+    return FALSE;
+  g_assert_cmpint (n, ==, PIPECOM_FRAME_HEADER_SIZE + len);
+  return TRUE;
+}
+
+/* Serves the next CONNECT announcement up to the HELLO. */
+static void
+fake_listener_accept (FakeListener      *fl,
+                      PipecomTestResult *watch)
+{
+  guint8 record[PIPECOM_ANNOUNCE_MAX];
+  guint8 hello[PIPECOM_HELLO_SIZE] = { 0, };
+  g_autofree char *base = NULL;
+  g_autofree char *req = NULL;
+  g_autofree char *rep = NULL;
+  gsize base_len;
+
+  /* One atomic write: the header says how long. */
+  g_assert_true (fake_read (fl->fifo_fd, record, PIPECOM_ANNOUNCE_HEADER_SIZE, watch));
+  g_assert_cmpmem (record, 4, "PCOM", 4);
+  g_assert_cmpint (record[5], ==, PIPECOM_ANNOUNCE_CONNECT);
+  base_len = _pipecom_get_u16 (record + 8);
+  g_assert_cmpuint (_pipecom_get_u16 (record + 6), ==, PIPECOM_ANNOUNCE_HEADER_SIZE + base_len);
+  g_assert_true (fake_read (fl->fifo_fd, record + PIPECOM_ANNOUNCE_HEADER_SIZE, base_len, watch));
+  base = g_strndup ((const char *) record + PIPECOM_ANNOUNCE_HEADER_SIZE, base_len);
+  req = g_strconcat (base, ".req", NULL);
+  rep = g_strconcat (base, ".rep", NULL);
+
+  fl->req_fd = open (req, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fl->req_fd, >=, 0);
+  fl->rep_fd = open (rep, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fl->rep_fd, >=, 0);
+  _pipecom_put_u32 (hello, PIPECOM_PROTOCOL_VERSION);
+  g_assert_true (fake_write_frame (fl, PIPECOM_FRAME_HELLO, 0, hello, sizeof hello));
+}
+
+static gboolean
+worker_marker_cb (gpointer data)
+{
+  g_atomic_int_set ((gint *) data, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Returns once the client's worker ran what was queued to it so far. */
+static void
+wait_for_worker (void)
+{
+  GMainContext *worker = _pipecom_worker_ref ();
+  GSource *source = g_idle_source_new ();
+  gint done = FALSE;
+
+  g_source_set_priority (source, G_PRIORITY_LOW);
+  g_source_set_callback (source, worker_marker_cb, &done, NULL);
+  g_source_attach (source, worker);
+  g_source_unref (source);
+  pipecom_test_wait_for (g_atomic_int_get (&done), PIPECOM_TEST_DEADLINE);
+  _pipecom_worker_unref ();
+}
+
+static void
+test_idle_goodbye_after_epipe (gconstpointer data)
+{
+  gboolean goodbye = GPOINTER_TO_INT (data);
+  g_autoptr(PipecomClient) client = NULL;
+  g_autoptr(GBytes) text = NULL;
+  PipecomTestResult result = { 0, };
+  FakeListener fl;
+  guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+  guint8 payload[64];
+  guint8 byte;
+
+  g_test_summary (goodbye ?
+                  "A request whose write fails with EPIPE, the listener having closed after "
+                  "its goodbye which the client had not read yet, is sent again on a new "
+                  "connection" :
+                  "A request whose write fails with EPIPE, the listener having closed without "
+                  "a goodbye, fails with CLOSED and is never sent again");
+
+  fake_listener_init (&fl, goodbye ? "epipe-goodbye" : "epipe-eof");
+  client = pipecom_client_new (fl.path);
+  pipecom_client_set_timeout (client, PIPECOM_TEST_DEADLINE);
+
+  pipecom_client_connect_async (client, NULL, pipecom_test_send_cb, &result);
+  fake_listener_accept (&fl, NULL);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  pipecom_test_result_clear (&result);
+
+  /* The listener stops reading, its goodbye not written yet: the client's
+   * request meets EPIPE, with the goodbye still to come. */
+  close (g_steal_fd (&fl.req_fd));
+  pipecom_client_request_async (client, "raced", NULL, pipecom_test_request_cb, &result);
+  wait_for_worker ();
+  if (goodbye)
+    {
+      g_autoptr(GBytes) bye = _pipecom_error_payload_new (PIPECOM_ERROR_CLOSED,
+                                                          PIPECOM_GOODBYE_TEXT ": test");
+
+      /* (Fails only if the client closed its end: it then reports CLOSED.) */
+      fake_write_frame (&fl, PIPECOM_FRAME_ERROR, 0, g_bytes_get_data (bye, NULL),
+                        g_bytes_get_size (bye));
+    }
+  fake_listener_close_channel (&fl);
+
+  if (!goodbye)
+    {
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_error (result.error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED);
+      /* Never announced again. */
+      g_assert_cmpint (read (fl.fifo_fd, &byte, 1), <=, 0);
+      pipecom_test_result_clear (&result);
+      fake_listener_clear (&fl);
+      return;
+    }
+
+  /* Sent again, once, on a new connection. */
+  fake_listener_accept (&fl, &result);
+  g_assert_true (fake_read (fl.req_fd, header, sizeof header, NULL));
+  g_assert_cmpint (header[4], ==, PIPECOM_FRAME_MESSAGE);
+  g_assert_cmpuint (_pipecom_get_u32 (header), ==, strlen ("raced"));
+  g_assert_true (fake_read (fl.req_fd, payload, strlen ("raced"), NULL));
+  g_assert_cmpmem (payload, strlen ("raced"), "raced", strlen ("raced"));
+  g_assert_true (fake_write_frame (&fl, PIPECOM_FRAME_REPLY, _pipecom_get_u32 (header + 8),
+                                   "ack:raced", 9));
+
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (result.error);
+  g_assert_cmpstr (result.text, ==, "ack:raced");
+  pipecom_test_result_clear (&result);
+
+  pipecom_client_close (client);
+  g_assert_cmpint (read (fl.req_fd, &byte, 1), <=, 0);
+  fake_listener_clear (&fl);
+}
 #endif
 
 int
@@ -1203,6 +1433,10 @@ main (int   argc,
   g_test_add_data_func ("/client/idle/goodbye/race-async", GINT_TO_POINTER (TRUE),
                         test_idle_goodbye_race);
   g_test_add_func ("/client/idle/goodbye/reconnect", test_idle_goodbye_reconnect);
+  g_test_add_data_func ("/client/idle/goodbye/after-epipe", GINT_TO_POINTER (TRUE),
+                        test_idle_goodbye_after_epipe);
+  g_test_add_data_func ("/client/idle/epipe-without-goodbye", GINT_TO_POINTER (FALSE),
+                        test_idle_goodbye_after_epipe);
 #endif
 
   return g_test_run ();
