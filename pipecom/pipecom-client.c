@@ -38,7 +38,8 @@
  * failing it, and the call's #PipecomClient:timeout still counts from its
  * start. So an idle client's next call simply works, whether it comes after
  * the goodbye or races with it. Only the goodbye has this effect: any other
- * end of the connection fails the messages in flight as above.
+ * end of the connection fails the messages in flight as above. (Listeners
+ * on Windows do not send the goodbye yet.)
  *
  * All methods may be called from any thread. Asynchronous calls complete in
  * the thread-default main context of the thread that started them.
