@@ -30,6 +30,17 @@
 # define O_CLOEXEC 0
 #endif
 
+/* A descriptor of a directory that files are made and opened in with
+ * mkfifoat() and openat(): O_PATH (Linux) or O_SEARCH need no read
+ * permission, which senders lack on a shared pipe's channel directory. */
+#if defined(O_PATH)
+# define DIR_FD_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
+#elif defined(O_SEARCH)
+# define DIR_FD_FLAGS (O_SEARCH | O_DIRECTORY | O_CLOEXEC)
+#else
+# define DIR_FD_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+#endif
+
 void
 _pipecom_init_once (void)
 {
@@ -243,12 +254,21 @@ _pipecom_transport_resolve (const char  *name,
   return g_steal_pointer (&path);
 }
 
+/* Whether @st is of a FIFO of ours with a single name: a hard link made to
+ * another FIFO of ours (by whoever can write the directory it is in) has
+ * two or more, and must never be taken for the file PipeCom expects. */
+static gboolean
+is_own_fifo (const struct stat *st)
+{
+  return S_ISFIFO (st->st_mode) && st->st_uid == geteuid () && st->st_nlink == 1;
+}
+
 gboolean
 _pipecom_fd_is_own_fifo (int fd)
 {
   struct stat st;
 
-  return fstat (fd, &st) == 0 && S_ISFIFO (st.st_mode) && st.st_uid == geteuid ();
+  return fstat (fd, &st) == 0 && is_own_fifo (&st);
 }
 
 int
@@ -269,6 +289,113 @@ _pipecom_transport_open_fifo (const char *path,
     }
 
   if (!_pipecom_fd_is_own_fifo (fd))
+    {
+      close (fd);
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  *saved_errno = 0;
+  return fd;
+}
+
+/* Creates the FIFO @name in the directory @dfd and opens it with @flags
+ * (O_RDONLY: it has no reader yet). The descriptor is checked to be of the
+ * FIFO just made, ours, with one link, and only then gets the mode @mode
+ * with fchmod(): whoever can write the directory may have replaced the
+ * name by a link to another file meanwhile, and nothing is ever changed by
+ * name. The FIFO's device and inode go to @made. Fails with *saved_errno
+ * EEXIST when the name is taken, EPERM when it was replaced (the caller
+ * removes the name). */
+static int
+make_fifo_at (int          dfd,
+              const char  *name,
+              int          flags,
+              mode_t       mode,
+              struct stat *made,
+              int         *saved_errno)
+{
+  struct stat st;
+  int fd;
+
+  if (mkfifoat (dfd, name, 0600) != 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made))
+    {
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  do
+    fd = openat (dfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+
+  if (fd < 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstat (fd, &st) != 0 || !is_own_fifo (&st) ||
+      st.st_dev != made->st_dev || st.st_ino != made->st_ino)
+    {
+      close (fd);
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  /* mkfifoat() applied the umask. */
+  if (fchmod (fd, mode) != 0)
+    {
+      *saved_errno = errno;
+      close (fd);
+      return -1;
+    }
+
+  *saved_errno = 0;
+  return fd;
+}
+
+/* Opens the FIFO @name in @dfd with @flags, if it is still the FIFO
+ * @made (same device and inode, ours, one link). It is checked before
+ * opening too: opening a FIFO is seen by the processes at its other end. */
+static int
+reopen_fifo_at (int                dfd,
+                const char        *name,
+                int                flags,
+                const struct stat *made,
+                int               *saved_errno)
+{
+  struct stat st;
+  int fd;
+
+  if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+  if (!is_own_fifo (&st) || st.st_dev != made->st_dev || st.st_ino != made->st_ino)
+    {
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  do
+    fd = openat (dfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+
+  if (fd < 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstat (fd, &st) != 0 || !is_own_fifo (&st) ||
+      st.st_dev != made->st_dev || st.st_ino != made->st_ino)
     {
       close (fd);
       *saved_errno = EPERM;
@@ -543,10 +670,18 @@ check_shareable (const char     *name,
   return TRUE;
 }
 
-/* Checks what is at @path before a listener takes it: nothing, or a FIFO of
- * ours (stale, since we hold the lock). Anything else is refused. */
+/* Checks what is at @name in the directory @dfd (@path, for messages)
+ * before a listener takes it: nothing, or a file of ours with a single
+ * link: a FIFO (stale, since we hold the lock), or the lock file, a
+ * regular file that nobody else may access. Anything else is refused and
+ * left alone: a hard link planted at our name to another file of ours
+ * (one that the attacker may read and write, or any of ours where
+ * fs.protected_hardlinks is 0, the default on macOS and the BSDs) must
+ * not get our lock's mode nor be taken for our FIFO. */
 static gboolean
-check_existing (const char  *path,
+check_existing (int          dfd,
+                const char  *name,
+                const char  *path,
                 gboolean     want_fifo,
                 gboolean    *exists,
                 GError     **error)
@@ -555,7 +690,7 @@ check_existing (const char  *path,
 
   *exists = FALSE;
 
-  if (lstat (path, &st) != 0)
+  if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
     {
       if (errno == ENOENT)
         return TRUE;
@@ -588,35 +723,87 @@ check_existing (const char  *path,
       return FALSE;
     }
 
+  if (st.st_nlink != 1)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                   "Refusing “%s”: it has %u names (a hard link to another file)",
+                   path, (guint) st.st_nlink);
+      return FALSE;
+    }
+
+  if (!want_fifo && (st.st_mode & 0077) != 0)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                   "Refusing the lock file “%s”: its mode is %04o, and a lock file "
+                   "of PipeCom is 0600 (not one of its lock files)",
+                   path, (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+
   return TRUE;
 }
 
+static gboolean
+is_own_lock (const struct stat *st)
+{
+  return S_ISREG (st->st_mode) && st->st_uid == geteuid () && st->st_nlink == 1 &&
+         (st->st_mode & 0077) == 0;
+}
+
+/* Takes the lock file @lock_name in @dfd (@lock_path): a new one, made
+ * with O_EXCL and then given mode 0600, or an existing one of ours that
+ * check_existing() accepts, whose mode is never changed. */
 static int
 take_lock (const char  *name,
+           int          dfd,
+           const char  *lock_name,
            const char  *lock_path,
            GError     **error)
 {
   for (guint tries = 0; tries < 16; tries++)
     {
       struct stat fst, pst;
-      gboolean exists;
+      gboolean created = FALSE;
       int fd;
 
-      if (!check_existing (lock_path, FALSE, &exists, error))
-        return -1;
+      do
+        fd = openat (dfd, lock_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      while (fd < 0 && errno == EINTR);
 
-      fd = open (lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        created = TRUE;
+      else if (errno == EEXIST)
+        {
+          gboolean exists;
+
+          if (!check_existing (dfd, lock_name, lock_path, FALSE, &exists, error))
+            return -1;
+          if (!exists)
+            continue;  /* removed meanwhile */
+
+          do
+            fd = openat (dfd, lock_name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+          while (fd < 0 && errno == EINTR);
+          if (fd < 0 && errno == ENOENT)
+            continue;
+        }
+
       if (fd < 0)
         {
           _pipecom_set_error_from_errno (error, errno, "Cannot open the lock file", lock_path);
           return -1;
         }
 
-      if (fstat (fd, &fst) != 0 || !S_ISREG (fst.st_mode) || fst.st_uid != geteuid ())
+      /* Ours alone, and the umask may have left less than 0600. */
+      if (created && fchmod (fd, 0600) != 0)
+        g_debug ("fchmod(%s): %s", lock_path, g_strerror (errno));
+
+      if (fstat (fd, &fst) != 0 || !is_own_lock (&fst))
         {
           close (fd);
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
-                       "Refusing the lock file “%s”: not a regular file of yours", lock_path);
+                       "Refusing the lock file “%s”: not a regular file of yours with one "
+                       "name and mode 0600", lock_path);
           return -1;
         }
 
@@ -635,12 +822,9 @@ take_lock (const char  *name,
 
       /* The previous owner may have unlinked the lock file between our open
        * and our flock: then we hold a lock nobody else sees. Try again. */
-      if (stat (lock_path, &pst) == 0 && pst.st_dev == fst.st_dev && pst.st_ino == fst.st_ino)
-        {
-          if (fchmod (fd, 0600) != 0)
-            g_debug ("fchmod(%s): %s", lock_path, g_strerror (errno));
-          return fd;
-        }
+      if (fstatat (dfd, lock_name, &pst, AT_SYMLINK_NOFOLLOW) == 0 &&
+          pst.st_dev == fst.st_dev && pst.st_ino == fst.st_ino)
+        return fd;
 
       close (fd);
     }
@@ -662,64 +846,59 @@ transport_listen (const char     *name,
                   GError        **error)
 {
   g_autofree char *lock_path = g_strconcat (path, ".lock", NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *leaf = g_path_get_basename (path);
+  g_autofree char *lock_leaf = g_strconcat (leaf, ".lock", NULL);
+  struct stat made;
   gboolean exists;
-  int lfd, rfd, wfd, saved_errno;
+  int dfd, lfd, rfd, wfd, saved_errno;
 
   if (access != PIPECOM_ACCESS_PRIVATE && !check_shareable (name, path, access, error))
     return FALSE;
 
-  if ((lfd = take_lock (name, lock_path, error)) < 0)
-    return FALSE;
+  /* Everything happens relative to one descriptor of the directory, as
+   * the caller named it (a symbolic link to a directory is fine there). */
+  if ((dfd = open (dir, DIR_FD_FLAGS)) < 0)
+    {
+      _pipecom_set_error_from_errno (error, errno, "Cannot open the directory", dir);
+      return FALSE;
+    }
+
+  if ((lfd = take_lock (name, dfd, lock_leaf, lock_path, error)) < 0)
+    goto fail;
 
   /* We own the name now. A FIFO of ours left at the path is stale. */
-  if (!check_existing (path, TRUE, &exists, error))
-    {
-      g_unlink (lock_path);
-      close (lfd);
-      return FALSE;
-    }
+  if (!check_existing (dfd, leaf, path, TRUE, &exists, error))
+    goto fail_locked;
 
-  if (exists && g_unlink (path) != 0)
+  if (exists && unlinkat (dfd, leaf, 0) != 0)
     {
       _pipecom_set_error_from_errno (error, errno, "Cannot remove the stale FIFO", path);
-      g_unlink (lock_path);
-      close (lfd);
-      return FALSE;
+      goto fail_locked;
     }
 
-  if (mkfifo (path, 0600) != 0)
-    {
-      _pipecom_set_error_from_errno (error, errno, "Cannot create the FIFO", path);
-      g_unlink (lock_path);
-      close (lfd);
-      return FALSE;
-    }
-
-  rfd = _pipecom_transport_open_fifo (path, O_RDONLY, &saved_errno);
+  rfd = make_fifo_at (dfd, leaf, O_RDONLY, 0600, &made, &saved_errno);
   if (rfd < 0)
     {
-      _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the FIFO", path);
-      g_unlink (path);
-      g_unlink (lock_path);
-      close (lfd);
-      return FALSE;
+      if (saved_errno == EPERM)
+        g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                     "Cannot create the FIFO “%s”: it was replaced by another file", path);
+      else
+        _pipecom_set_error_from_errno (error, saved_errno, "Cannot create the FIFO", path);
+      if (saved_errno != EEXIST)
+        unlinkat (dfd, leaf, 0);
+      goto fail_locked;
     }
-
-  /* mkfifo() applied the umask; make the mode exactly 0600. */
-  if (fchmod (rfd, 0600) != 0)
-    g_debug ("fchmod(%s): %s", path, g_strerror (errno));
 
   /* Our own writer keeps the FIFO from reporting EOF/POLLHUP forever once
    * the last client has gone (OpenRC#1055). */
-  wfd = _pipecom_transport_open_fifo (path, O_WRONLY, &saved_errno);
+  wfd = reopen_fifo_at (dfd, leaf, O_WRONLY, &made, &saved_errno);
   if (wfd < 0)
     {
       _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the FIFO", path);
       close (rfd);
-      g_unlink (path);
-      g_unlink (lock_path);
-      close (lfd);
-      return FALSE;
+      unlinkat (dfd, leaf, 0);
+      goto fail_locked;
     }
 
   /* Shared: the channel directory first, then the FIFO's mode lets the
@@ -733,17 +912,23 @@ transport_listen (const char     *name,
       remove_channel_dir (chandir);
       close (wfd);
       close (rfd);
-      g_unlink (path);
-      g_unlink (lock_path);
-      close (lfd);
-      return FALSE;
+      unlinkat (dfd, leaf, 0);
+      goto fail_locked;
     }
 
+  close (dfd);
   *fifo_fd = rfd;
   *keep_fd = wfd;
   *lock_fd = lfd;
 
   return TRUE;
+
+fail_locked:
+  unlinkat (dfd, lock_leaf, 0);
+  close (lfd);
+fail:
+  close (dfd);
+  return FALSE;
 }
 
 static void
@@ -799,6 +984,57 @@ sweep_stale_channels (const char *dir)
     }
 }
 
+/* Opens a descriptor of our pipe directory @dir (which check_private_dir()
+ * accepted) and checks it again: a directory of ours, closed to others. */
+static int
+open_private_dir (const char   *dir,
+                  struct stat  *st,
+                  GError      **error)
+{
+  int fd = open (dir, DIR_FD_FLAGS | O_NOFOLLOW);
+
+  if (fd < 0)
+    {
+      _pipecom_set_error_from_errno (error, errno, "Cannot open the pipe directory", dir);
+      return -1;
+    }
+
+  if (fstat (fd, st) != 0 || !S_ISDIR (st->st_mode) || st->st_uid != geteuid () ||
+      (st->st_mode & 0077) != 0)
+    {
+      close (fd);
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                   "The pipe directory “%s” must be a directory owned by you with mode 0700",
+                   dir);
+      return -1;
+    }
+
+  return fd;
+}
+
+/* Opens a descriptor of the channel directory of a shared pipe of @uid,
+ * checked as is_channel_dir() does, on the descriptor. */
+static int
+open_channel_dir (const char *chandir,
+                  uid_t       uid)
+{
+  struct stat st;
+  int fd = open (chandir, DIR_FD_FLAGS | O_NOFOLLOW);
+
+  if (fd < 0)
+    return -1;
+
+  if (fstat (fd, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != uid ||
+      (st.st_mode & S_ISVTX) == 0 || (st.st_mode & 0044) != 0)
+    {
+      close (fd);
+      errno = EPERM;
+      return -1;
+    }
+
+  return fd;
+}
+
 typedef enum
 {
   CHANNEL_MADE,
@@ -806,20 +1042,49 @@ typedef enum
   CHANNEL_FAILED,
 } ChannelResult;
 
-/* Creates the channel FIFOs @base.rep (and @base.req if @with_req), 0600,
- * in @dir, and opens the reply one for reading into @rep_fd. */
-static ChannelResult
-make_channel (const char  *base,
-              const char  *dir,
-              gboolean     with_req,
-              int         *rep_fd,
-              GError     **error)
+static void
+set_channel_error (GError     **error,
+                   int          saved_errno,
+                   const char  *what,
+                   const char  *path)
 {
-  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
-  int saved_errno;
+  if (saved_errno == EPERM)
+    g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                 "Cannot create the %s “%s”: it was replaced by another file while "
+                 "being made (a hard link to a file of yours?)", what, path);
+  else
+    {
+      g_autofree char *text = g_strconcat ("Cannot create the ", what, NULL);
+
+      _pipecom_set_error_from_errno (error, saved_errno, text, path);
+    }
+}
+
+/* Creates the channel FIFOs @base.rep (and @base.req if @with_req) in the
+ * directory @dfd that @base names, with modes @rep_mode and @req_mode, and
+ * opens the reply one for reading into @rep_fd. What @base.req is goes to
+ * @req_made, for opening it later. */
+static ChannelResult
+make_channel (int           dfd,
+              const char   *base,
+              gboolean      with_req,
+              mode_t        rep_mode,
+              mode_t        req_mode,
+              int          *rep_fd,
+              struct stat  *req_made,
+              GError      **error)
+{
+  const char *leaf = strrchr (base, '/') + 1;
+  g_autofree char *rep = g_strconcat (leaf, ".rep", NULL);
+  g_autofree char *req = g_strconcat (leaf, ".req", NULL);
+  g_autofree char *rep_path = NULL;
+  struct stat made;
+  int fd, saved_errno;
 
   if (strlen (base) + 4 + PIPECOM_ANNOUNCE_HEADER_SIZE > PIPECOM_ANNOUNCE_MAX - 64)
     {
+      g_autofree char *dir = g_path_get_dirname (base);
+
       g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
                    "The directory “%s” has too long a path for a "
                    "connection announcement (at most %d bytes)",
@@ -827,38 +1092,39 @@ make_channel (const char  *base,
       return CHANNEL_FAILED;
     }
 
-  if (mkfifo (rep, 0600) != 0)
+  fd = make_fifo_at (dfd, rep, O_RDONLY, rep_mode, &made, &saved_errno);
+  if (fd < 0)
     {
-      if (errno == EEXIST)
+      if (saved_errno == EEXIST)
         return CHANNEL_TAKEN;
-      _pipecom_set_error_from_errno (error, errno, "Cannot create the reply channel", rep);
+      rep_path = g_strconcat (base, ".rep", NULL);
+      set_channel_error (error, saved_errno, "reply channel", rep_path);
+      unlinkat (dfd, rep, 0);
       return CHANNEL_FAILED;
     }
 
   if (with_req)
     {
-      g_autofree char *req = g_strconcat (base, ".req", NULL);
+      int req_fd = make_fifo_at (dfd, req, O_RDONLY, req_mode, req_made, &saved_errno);
 
-      if (mkfifo (req, 0600) != 0)
+      if (req_fd < 0)
         {
-          saved_errno = errno;
-          g_unlink (rep);
+          close (fd);
+          unlinkat (dfd, rep, 0);
           if (saved_errno == EEXIST)
             return CHANNEL_TAKEN;
-          _pipecom_set_error_from_errno (error, saved_errno,
-                                         "Cannot create the request channel", req);
+          unlinkat (dfd, req, 0);
+          {
+            g_autofree char *req_path = g_strconcat (base, ".req", NULL);
+
+            set_channel_error (error, saved_errno, "request channel", req_path);
+          }
           return CHANNEL_FAILED;
         }
+      close (req_fd);
     }
 
-  *rep_fd = _pipecom_transport_open_fifo (rep, O_RDONLY, &saved_errno);
-  if (*rep_fd < 0)
-    {
-      _pipecom_set_error_from_errno (error, saved_errno, "Cannot open the reply channel", rep);
-      _pipecom_transport_remove_channel (base);
-      return CHANNEL_FAILED;
-    }
-
+  *rep_fd = fd;
   return CHANNEL_MADE;
 }
 
@@ -882,16 +1148,25 @@ _pipecom_transport_max_base_len (const char *name,
   return len;
 }
 
-char *
-_pipecom_transport_new_channel (gboolean   with_req,
-                                int       *rep_fd,
-                                GError   **error)
+/* A private channel in our own pipe directory, with its descriptor in
+ * @dir_fd. */
+static char *
+new_private_channel (gboolean      with_req,
+                     int          *dir_fd,
+                     int          *rep_fd,
+                     struct stat  *req_made,
+                     GError      **error)
 {
   static guint counter = 0;
   static gsize swept = 0;
   g_autofree char *dir = NULL;
+  struct stat st;
+  int dfd;
 
   if (!(dir = user_pipe_dir (error)))
+    return NULL;
+
+  if ((dfd = open_private_dir (dir, &st, error)) < 0)
     return NULL;
 
   if (g_once_init_enter (&swept))
@@ -907,62 +1182,82 @@ _pipecom_transport_new_channel (gboolean   with_req,
                                                g_random_int ());
       int fd;
 
-      switch (make_channel (base, dir, with_req, &fd, error))
+      switch (make_channel (dfd, base, with_req, 0600, 0600, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
           continue;
         case CHANNEL_FAILED:
+          close (dfd);
           return NULL;
         case CHANNEL_MADE:
         default:
           break;
         }
 
+      *dir_fd = dfd;
       *rep_fd = fd;
       return g_steal_pointer (&base);
     }
 
+  close (dfd);
   g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
                "Cannot create a unique channel in “%s”", dir);
   return NULL;
 }
 
-/* Makes the mode of a FIFO of ours exactly @mode. */
-static gboolean
-chmod_own_fifo (const char *path,
-                int         fd,
-                mode_t      mode)
+char *
+_pipecom_transport_new_channel (gboolean   with_req,
+                                int       *rep_fd,
+                                GError   **error)
 {
-  int saved_errno;
-  int own_fd = fd >= 0 ? fd : _pipecom_transport_open_fifo (path, O_RDONLY, &saved_errno);
-  gboolean ok = own_fd >= 0 && fchmod (own_fd, mode) == 0;
+  struct stat req_made;
+  int dir_fd;
+  char *base = new_private_channel (with_req, &dir_fd, rep_fd, &req_made, error);
 
-  if (fd < 0 && own_fd >= 0)
-    close (own_fd);
-
-  return ok;
+  if (base != NULL)
+    close (dir_fd);
+  return base;
 }
 
-/* A private channel in the channel directory of a shared pipe: a name of
- * 128 random bits, readable (request) or writable (reply) by the group or
- * by everyone, as the pipe is, so that its listener can open it. */
+/* A private channel in the channel directory of a shared pipe of @owner:
+ * a name of 128 random bits, readable (request) or writable (reply) by the
+ * group or by everyone, as the pipe is, so that its listener can open it.
+ * The directory is the listener's, which could swap our files: they are
+ * made and opened relative to a descriptor of it (in @dir_fd), and their
+ * modes set only through descriptors of the FIFOs we made. */
 static char *
-new_shared_channel (const char  *chandir,
-                    gboolean     everyone,
-                    gboolean     with_req,
-                    int         *rep_fd,
-                    GError     **error)
+new_shared_channel (const char   *chandir,
+                    uid_t         owner,
+                    gboolean      everyone,
+                    gboolean      with_req,
+                    int          *dir_fd,
+                    int          *rep_fd,
+                    struct stat  *req_made,
+                    GError      **error)
 {
+  int dfd = open_channel_dir (chandir, owner);
+
+  if (dfd < 0)
+    {
+      if (errno == EPERM)
+        g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                     "Refusing the channel directory “%s”: not the channel directory "
+                     "of a shared pipe", chandir);
+      else
+        _pipecom_set_error_from_errno (error, errno, "Cannot open the channel directory",
+                                       chandir);
+      return NULL;
+    }
+
   for (guint tries = 0; tries < 8; tries++)
     {
       char hex[2 * (SHARED_CHANNEL_HEX / 2) + 1];
       g_autofree char *base = NULL;
-      g_autofree char *rep = NULL;
-      g_autofree char *req = NULL;
       int fd;
 
       if (!random_hex (hex, SHARED_CHANNEL_HEX / 2))
         {
+          close (dfd);
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
                        "Cannot read random bytes for a channel name from /dev/urandom");
           return NULL;
@@ -970,36 +1265,25 @@ new_shared_channel (const char  *chandir,
 
       base = g_strconcat (chandir, "/" SHARED_CHANNEL_PREFIX, hex, NULL);
 
-      switch (make_channel (base, chandir, with_req, &fd, error))
+      switch (make_channel (dfd, base, with_req, everyone ? 0602 : 0620,
+                            everyone ? 0604 : 0640, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
           continue;
         case CHANNEL_FAILED:
+          close (dfd);
           return NULL;
         case CHANNEL_MADE:
         default:
           break;
         }
 
-      rep = g_strconcat (base, ".rep", NULL);
-      req = with_req ? g_strconcat (base, ".req", NULL) : NULL;
-
-      /* The channel directory is the listener's: it could swap our files,
-       * so change modes only through descriptors of our own FIFOs. */
-      if (!chmod_own_fifo (rep, fd, everyone ? 0602 : 0620) ||
-          (with_req && !chmod_own_fifo (req, -1, everyone ? 0604 : 0640)))
-        {
-          _pipecom_set_error_from_errno (error, errno, "Cannot set the mode of the channel",
-                                         base);
-          close (fd);
-          _pipecom_transport_remove_channel (base);
-          return NULL;
-        }
-
+      *dir_fd = dfd;
       *rep_fd = fd;
       return g_steal_pointer (&base);
     }
 
+  close (dfd);
   g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
                "Cannot create a unique channel in “%s”", chandir);
   return NULL;
@@ -1034,6 +1318,10 @@ struct _PipecomIntake
   int                       spare_fd; /* reserved for refusing at EMFILE */
   char                     *chandir;  /* (nullable) a shared pipe's channel directory */
   int                       chandir_fd;
+  char                     *privdir;  /* (nullable) a private pipe's: our pipe directory */
+  int                       privdir_fd;
+  dev_t                     dir_dev;  /* of chandir or privdir */
+  ino_t                     dir_ino;
   GSource                  *source;   /* (owned) (nullable) */
   gboolean                  in_records;
   gboolean                  closing;
@@ -1057,10 +1345,27 @@ set_pipe_size (int   fd,
 #endif
 }
 
-/* Opens a channel file named by a peer. A shared pipe's channels belong to
- * their senders (any user): they are FIFOs in our channel directory, and
- * never hard links to files elsewhere. Sets *owner (if not %NULL) to the
- * user the FIFO belongs to: the sender (see SECURITY.md). */
+/* Whether @st is of a channel file our listener may open: a FIFO with one
+ * link (so never a hard link to a file elsewhere); for a private pipe,
+ * ours and closed to others too, as our senders make them. A shared
+ * pipe's channels belong to their senders, of any user. */
+static gboolean
+channel_stat_ok (PipecomIntake     *intake,
+                 const struct stat *st)
+{
+  if (!S_ISFIFO (st->st_mode) || st->st_nlink != 1)
+    return FALSE;
+
+  return intake->chandir != NULL ||
+         (st->st_uid == geteuid () && (st->st_mode & 0077) == 0);
+}
+
+/* Opens a channel file named by a peer. channel_allowed() checked that it
+ * is in our channel directory (shared) or our pipe directory (private):
+ * open it there, relative to our own descriptor of that directory,
+ * whatever path named it. It is checked before opening (opening a FIFO is
+ * seen at its other end) and after. Sets *owner (if not %NULL) to the user
+ * the FIFO belongs to: the sender (see SECURITY.md). */
 static int
 open_channel (PipecomIntake *intake,
               const char    *path,
@@ -1068,22 +1373,24 @@ open_channel (PipecomIntake *intake,
               uid_t         *owner,
               int           *saved_errno)
 {
-  struct stat st;
+  int dfd = intake->chandir != NULL ? intake->chandir_fd : intake->privdir_fd;
+  const char *leaf = strrchr (path, '/') + 1;
+  struct stat pre, st;
   int fd;
 
-  if (intake->chandir == NULL)
+  if (fstatat (dfd, leaf, &pre, AT_SYMLINK_NOFOLLOW) != 0)
     {
-      /* A private pipe's channels are ours (checked there). */
-      if (owner != NULL)
-        *owner = geteuid ();
-      return _pipecom_transport_open_fifo (path, flags, saved_errno);
+      *saved_errno = errno;
+      return -1;
+    }
+  if (!channel_stat_ok (intake, &pre))
+    {
+      *saved_errno = EPERM;
+      return -1;
     }
 
-  /* channel_allowed() checked that the file is in our channel directory:
-   * open it there, whatever path named the directory. */
   do
-    fd = openat (intake->chandir_fd, strrchr (path, '/') + 1,
-                 flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    fd = openat (dfd, leaf, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
 
   if (fd < 0)
@@ -1092,7 +1399,8 @@ open_channel (PipecomIntake *intake,
       return -1;
     }
 
-  if (fstat (fd, &st) != 0 || !S_ISFIFO (st.st_mode) || st.st_nlink != 1)
+  if (fstat (fd, &st) != 0 || !channel_stat_ok (intake, &st) ||
+      st.st_dev != pre.st_dev || st.st_ino != pre.st_ino)
     {
       close (fd);
       *saved_errno = EPERM;
@@ -1105,32 +1413,60 @@ open_channel (PipecomIntake *intake,
   return fd;
 }
 
-/* Whether the listener may open the channel @base names: any of ours for
- * a private pipe; for a shared one, only a channel name directly in its
- * channel directory, so that no sender makes it open another file of its
- * user's. The directory may be named by another path (a sender that named
- * the pipe /var/run/… for /run/…); open_channel() opens the file relative
- * to our own descriptor of it anyway. */
+/* Whether @name is a private channel's base name: .c<pid>-<n>-<8 hex>. */
+static gboolean
+is_private_channel_name (const char *name)
+{
+  const char *p = name + 2;
+
+  if (!g_str_has_prefix (name, ".c"))
+    return FALSE;
+
+  for (guint part = 0; part < 2; part++)
+    {
+      const char *digits = p;
+
+      while (g_ascii_isdigit (*p))
+        p++;
+      if (p == digits || *p != '-')
+        return FALSE;
+      p++;
+    }
+
+  for (guint i = 0; i < 8; i++, p++)
+    if (!g_ascii_isxdigit (*p))
+      return FALSE;
+
+  return *p == '\0';
+}
+
+/* Whether the listener may open the channel @base names: only a channel
+ * name directly in its channel directory (shared) or in its user's pipe
+ * directory (private), so that no sender makes it open another file of
+ * its user's. The directory may be named by another path (a sender that
+ * named the pipe /var/run/… for /run/…, or its pipe directory through a
+ * link): it is compared by device and inode, and open_channel() opens the
+ * file relative to our own descriptor of it anyway. */
 static gboolean
 channel_allowed (PipecomIntake *intake,
                  const char    *base)
 {
   const char *slash = strrchr (base, '/');
+  const char *dir_path = intake->chandir != NULL ? intake->chandir : intake->privdir;
   g_autofree char *dir = NULL;
-  struct stat st, cst;
+  struct stat st;
 
-  if (intake->chandir == NULL)
-    return TRUE;
-
-  if (slash == NULL || !is_shared_channel_name (slash + 1))
+  if (slash == NULL)
+    return FALSE;
+  if (intake->chandir != NULL ? !is_shared_channel_name (slash + 1)
+                              : !is_private_channel_name (slash + 1))
     return FALSE;
 
   dir = g_strndup (base, slash - base);
-  if (g_str_equal (dir, intake->chandir))
+  if (g_str_equal (dir, dir_path))
     return TRUE;
 
-  return stat (dir, &st) == 0 && fstat (intake->chandir_fd, &cst) == 0 &&
-         st.st_dev == cst.st_dev && st.st_ino == cst.st_ino;
+  return stat (dir, &st) == 0 && st.st_dev == intake->dir_dev && st.st_ino == intake->dir_ino;
 }
 
 /* Answers a record when no connection is possible: the listener is
@@ -1324,7 +1660,8 @@ process_records (PipecomIntake *intake,
             g_atomic_int_inc (&_pipecom_truncated_records);
         }
       else if (!channel_allowed (intake, record.base))
-        g_debug ("Pipe “%s”: refusing a channel outside its channel directory", intake->name);
+        g_debug ("Pipe “%s”: refusing a channel outside its %s directory (or misnamed)",
+                 intake->name, intake->chandir != NULL ? "channel" : "user's pipe");
       else if (record.version != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (record.base))
         {
           PipecomPeer peer = { intake, record.base };
@@ -1459,15 +1796,37 @@ _pipecom_intake_new (const char               *name,
   intake->spare_fd = open_spare_fd ();
   intake->chandir = g_steal_pointer (&chandir);
   intake->chandir_fd = -1;
+  intake->privdir_fd = -1;
 
-  if (intake->chandir != NULL &&
-      (intake->chandir_fd = open (intake->chandir,
-                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+  if (intake->chandir != NULL)
     {
-      _pipecom_set_error_from_errno (error, errno, "Cannot open the channel directory",
-                                     intake->chandir);
-      _pipecom_intake_free (intake);
-      return NULL;
+      struct stat st;
+
+      if ((intake->chandir_fd = open (intake->chandir, DIR_FD_FLAGS | O_NOFOLLOW)) < 0 ||
+          fstat (intake->chandir_fd, &st) != 0)
+        {
+          _pipecom_set_error_from_errno (error, errno, "Cannot open the channel directory",
+                                         intake->chandir);
+          _pipecom_intake_free (intake);
+          return NULL;
+        }
+      intake->dir_dev = st.st_dev;
+      intake->dir_ino = st.st_ino;
+    }
+  else
+    {
+      struct stat st;
+
+      /* Our senders make their channels in our (their) pipe directory:
+       * the only place a private listener accepts channels from. */
+      if ((intake->privdir = user_pipe_dir (error)) == NULL ||
+          (intake->privdir_fd = open_private_dir (intake->privdir, &st, error)) < 0)
+        {
+          _pipecom_intake_free (intake);
+          return NULL;
+        }
+      intake->dir_dev = st.st_dev;
+      intake->dir_ino = st.st_ino;
     }
 
   return intake;
@@ -1508,8 +1867,11 @@ _pipecom_intake_free (PipecomIntake *intake)
     close (intake->spare_fd);
   if (intake->chandir_fd >= 0)
     close (intake->chandir_fd);
+  if (intake->privdir_fd >= 0)
+    close (intake->privdir_fd);
   transport_unlisten (intake->path, intake->chandir, intake->lock_fd);
   g_free (intake->chandir);
+  g_free (intake->privdir);
   g_free (intake->name);
   g_free (intake->path);
   g_free (intake);
@@ -1524,7 +1886,9 @@ struct _PipecomDial
   gboolean  duplex;
   char     *base;      /* (nullable) the channel's files, until established */
   char     *chandir;   /* (nullable) a shared pipe's channel directory */
+  int       dir_fd;    /* the channel's directory, while there is a channel */
   int       rep_fd;    /* until handed to the connection */
+  struct stat req;     /* BASE.req, as we made it */
   dev_t     dev;
   ino_t     ino;
 };
@@ -1539,16 +1903,19 @@ _pipecom_dial_new (const char *name,
   dial->name = g_strdup (name);
   dial->path = g_strdup (path);
   dial->duplex = duplex;
+  dial->dir_fd = -1;
   dial->rep_fd = -1;
   return dial;
 }
 
-/* Opens the well-known FIFO for writing. It must be ours, or a shared
- * FIFO (writable by group or others) of another user, named by a path, in
- * a directory only that user can write (so that nobody else can have
- * planted it there: a FIFO in /tmp stays refused), with its channel
- * directory next to it. For a shared FIFO, *chandir is set to where our
- * channels go. */
+/* Opens the well-known FIFO for writing. It must have a single name (a
+ * hard link to another listener's FIFO is not the pipe we were asked for)
+ * and be ours, or a shared FIFO (writable by group or others) of another
+ * user, named by a path, in a directory only that user can write (so that
+ * nobody else can have planted it there: a FIFO in /tmp stays refused),
+ * with its channel directory next to it. For a shared FIFO, *chandir is
+ * set to where our channels go. Fails with *saved_errno EPERM (type or
+ * owner) or EMLINK (several names). */
 static int
 open_pipe_fifo (PipecomDial  *dial,
                 char        **chandir,
@@ -1575,6 +1942,13 @@ open_pipe_fifo (PipecomDial  *dial,
 
   if (fstat (fd, &st) != 0 || !S_ISFIFO (st.st_mode))
     goto refuse;
+
+  if (st.st_nlink != 1)
+    {
+      close (fd);
+      *saved_errno = EMLINK;
+      return -1;
+    }
 
   shared = (st.st_mode & 0022) != 0 && strchr (dial->name, '/') != NULL;
   if (shared)
@@ -1627,7 +2001,11 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
       if (saved_errno == ENXIO || saved_errno == ENOENT)
         return PIPECOM_DIAL_ABSENT;
 
-      if (saved_errno == EPERM || saved_errno == ELOOP || saved_errno == EISDIR)
+      if (saved_errno == EMLINK)
+        g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                     "Refusing pipe “%s”: “%s” has several names (a hard link to "
+                     "another FIFO)", dial->name, dial->path);
+      else if (saved_errno == EPERM || saved_errno == ELOOP || saved_errno == EISDIR)
         g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
                      "Refusing pipe “%s”: “%s” is not a FIFO owned by you, nor a shared "
                      "one in a directory only its owner can write (%s)",
@@ -1657,10 +2035,12 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
   if (dial->base == NULL)
     {
       if (chandir != NULL)
-        dial->base = new_shared_channel (chandir, (st.st_mode & 0002) != 0, dial->duplex,
-                                         &dial->rep_fd, error);
+        dial->base = new_shared_channel (chandir, st.st_uid, (st.st_mode & 0002) != 0,
+                                         dial->duplex, &dial->dir_fd, &dial->rep_fd,
+                                         &dial->req, error);
       else
-        dial->base = _pipecom_transport_new_channel (dial->duplex, &dial->rep_fd, error);
+        dial->base = new_private_channel (dial->duplex, &dial->dir_fd, &dial->rep_fd,
+                                          &dial->req, error);
       if (dial->base == NULL)
         {
           close (fd);
@@ -1750,6 +2130,9 @@ _pipecom_dial_reset (PipecomDial *dial)
   if (dial->base != NULL)
     _pipecom_transport_remove_channel (dial->base);
   g_clear_pointer (&dial->base, g_free);
+  if (dial->dir_fd >= 0)
+    close (dial->dir_fd);
+  dial->dir_fd = -1;
 }
 
 /* The listener answered on @conn: open our writing end, if any. */
@@ -1760,10 +2143,20 @@ _pipecom_dial_established (PipecomDial        *dial,
 {
   if (dial->duplex)
     {
-      g_autofree char *req = g_strconcat (dial->base, ".req", NULL);
+      g_autofree char *req = g_strconcat (strrchr (dial->base, '/') + 1, ".req", NULL);
       int saved_errno;
-      int fd = _pipecom_transport_open_fifo (req, O_WRONLY, &saved_errno);
+      /* Still the FIFO we made: a shared pipe's listener could have
+       * replaced it by a link to another FIFO of ours, to read what we
+       * write to it. */
+      int fd = reopen_fifo_at (dial->dir_fd, req, O_WRONLY, &dial->req, &saved_errno);
 
+      if (fd < 0 && saved_errno == EPERM)
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                       "The request channel of pipe “%s” was replaced by another file "
+                       "while connecting", dial->name);
+          return FALSE;
+        }
       if (fd < 0)
         {
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
@@ -1777,6 +2170,9 @@ _pipecom_dial_established (PipecomDial        *dial,
   /* Both ends of both channels are open: the files are no longer needed. */
   _pipecom_transport_remove_channel (dial->base);
   g_clear_pointer (&dial->base, g_free);
+  if (dial->dir_fd >= 0)
+    close (dial->dir_fd);
+  dial->dir_fd = -1;
   return TRUE;
 }
 

@@ -553,6 +553,96 @@ test_mkfifo_fails (gconstpointer data)
   g_clear_object (&listener);
 }
 
+/* The listener of a shared pipe owns its channel directory, so it can
+ * replace a sender's fresh channel FIFO by a hard link to another FIFO of
+ * the sender's (with fs.protected_hardlinks=0, or as the same user here)
+ * before the sender opens it and sets its mode. fault-shim.c makes the
+ * swap right after mkfifo()/mkfifoat(). */
+static void
+test_swap_channel (gconstpointer data)
+{
+  const char *suffix = data;
+  const char *flag = g_getenv ("PIPECOM_TEST_SWAP");
+  g_autofree char *victim_name = pipecom_test_make_name ("swap-victim");
+  g_autofree char *tmp = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *victim = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomPipe *shared, *listener;
+  gint handled = 0, victim_handled = 0;
+  struct stat st;
+
+  g_test_summary ("A sender whose channel FIFO is replaced by a hard link to another FIFO "
+                  "of its user between its creation and its opening refuses it: it never "
+                  "changes that FIFO's mode nor announces it, and the FIFO's listener "
+                  "handles nothing");
+
+  if (flag == NULL || g_getenv ("LD_PRELOAD") == NULL)
+    {
+      g_test_skip ("fault-shim.so is not preloaded (run through meson test)");
+      return;
+    }
+
+  tmp = g_dir_make_tmp ("pipecom-swap-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (tmp, "shared", NULL);
+  shared = g_object_new (PIPECOM_TYPE_PIPE, "name", path, "threaded", TRUE,
+                         "access", PIPECOM_ACCESS_EVERYONE, NULL);
+  g_signal_connect (shared, "message-received", G_CALLBACK (pipecom_test_ack_cb), &handled);
+  g_assert_true (pipecom_pipe_listen (shared, &error));
+  g_assert_no_error (error);
+
+  /* The victim: a private listener of the same user. */
+  listener = pipecom_test_listen_new (victim_name, TRUE, &victim_handled);
+  victim = g_strdup (pipecom_pipe_get_path (listener));
+  g_assert_cmpint (lstat (victim, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, 0600);
+
+  contents = g_strdup_printf ("%s %s", suffix, victim);
+  g_assert_true (g_file_set_contents (flag, contents, -1, NULL));
+  if (g_str_equal (suffix, ".req"))
+    {
+      /* Only a persistent connection has a request channel. */
+      g_autoptr(PipecomClient) client = pipecom_client_new (path);
+
+      pipecom_client_set_timeout (client, 2);
+      pipecom_client_set_max_attempts (client, 1);
+      g_assert_false (pipecom_client_connect (client, NULL, &error));
+    }
+  else
+    g_assert_false (pipecom_send (path, "swapped", 2, 1, &error));
+  g_assert_cmpint (g_unlink (flag), ==, 0);
+  g_test_message ("send: %s", error->message);
+
+  /* The victim FIFO kept its mode and its single name. */
+  g_assert_cmpint (lstat (victim, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, 0600);
+  g_assert_cmpuint (st.st_nlink, ==, 1);
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+  g_clear_error (&error);
+  {
+    g_autofree char *chandir = g_strconcat (path, ".d", NULL);
+
+    g_assert_cmpuint (pipecom_test_count_dir_entries (chandir), ==, 0);
+  }
+
+  /* Nobody handled anything, and both still serve. */
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&victim_handled), ==, 0);
+  send_ok (path, "after");
+  send_ok (victim_name, "after");
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&victim_handled), ==, 1);
+
+  pipecom_test_stop_and_wait (listener);
+  g_clear_object (&listener);
+  pipecom_test_stop_and_wait (shared);
+  g_clear_object (&shared);
+  g_assert_cmpuint (pipecom_test_count_dir_entries (tmp), ==, 0);
+  g_rmdir (tmp);
+}
+
 static void
 test_runtime_dir_broken (void)
 {
@@ -624,6 +714,8 @@ main (int   argc,
   g_test_add_data_func ("/faults/resources/mkfifo-edquot", GINT_TO_POINTER (EDQUOT),
                         test_mkfifo_fails);
   g_test_add_func ("/faults/resources/runtime-dir", test_runtime_dir_broken);
+  g_test_add_data_func ("/faults/hardlink/swap-rep", ".rep", test_swap_channel);
+  g_test_add_data_func ("/faults/hardlink/swap-req", ".req", test_swap_channel);
 
   return g_test_run ();
 }

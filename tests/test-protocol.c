@@ -80,10 +80,23 @@ typedef struct
   int   req_fd;
 } FakeClient;
 
+/* A base of the form senders use, in the user's pipe directory (where a
+ * private listener accepts channels). */
+static char *
+make_channel_base (void)
+{
+  static guint counter = 0;
+  g_autofree char *dir = pipecom_test_get_pipecom_dir ();
+
+  g_assert_true (g_mkdir_with_parents (dir, 0700) == 0);
+  return g_strdup_printf ("%s/.c%d-%u-%08x", dir, (int) getpid (), 1000000 + counter++,
+                          g_random_int ());
+}
+
 static void
 fake_client_init (FakeClient *fc)
 {
-  fc->base = pipecom_test_make_path ("raw-client");
+  fc->base = make_channel_base ();
   fc->rep = g_strconcat (fc->base, ".rep", NULL);
   fc->req = NULL;
   fc->req_fd = -1;

@@ -267,11 +267,17 @@ spawn_as (Users      *users,
   g_autofree char *gid_arg = g_strdup_printf ("--regid=%u", (guint) gid);
   g_autofree char *groups_arg = group == (gid_t) -1 ? g_strdup ("--clear-groups")
                                                     : g_strdup_printf ("--groups=%u", (guint) group);
+  g_autofree char *runtime = g_strdup_printf ("%s/run-%u", users->top, (guint) uid);
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
   const char *argv[] = { users->setpriv, uid_arg, gid_arg, groups_arg, "--",
                          users->binary, mode, arg1, arg2, NULL };
 
+  /* A runtime directory of its own, as a session would give it: a
+   * private listener takes channels only from its user's pipe directory. */
+  if (g_mkdir (runtime, 0700) == 0)
+    g_assert_cmpint (chown (runtime, uid, gid), ==, 0);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
   g_subprocess_launcher_set_cwd (launcher, "/");
   process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);

@@ -101,6 +101,11 @@ setup (void)
   /* Our own channels go there too (before GLib caches the variable). */
   g_setenv ("XDG_RUNTIME_DIR", dir, TRUE);
   atexit (cleanup);
+  {
+    g_autofree char *pipe_dir = g_build_filename (dir, "pipecom", NULL);
+
+    g_assert (g_mkdir (pipe_dir, 0700) == 0);
+  }
   path = g_build_filename (dir, "fuzz", NULL);
   listener = g_object_new (PIPECOM_TYPE_PIPE, "name", path, "die-code", NULL,
                            "max-message-size", 65536, NULL);
@@ -219,7 +224,10 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   if (size < 1)
     return 0;
 
-  base = g_strdup_printf ("%s/c%u", dir, counter++);
+  /* A channel where and as a sender makes it: a private listener accepts
+   * no other. */
+  base = g_strdup_printf ("%s/pipecom/.c%d-%u-%08x", dir, (int) getpid (), counter++,
+                          g_random_int ());
   split = MIN ((gsize) data[0] * 8, size - 1);
   feed_fifo (data + 1, split);
   connect_and_feed (data + 1 + split, size - 1 - split, base);
