@@ -2045,6 +2045,110 @@ test_oneshot_long_base (gconstpointer data)
   }
 }
 
+/* ------------------------------------------------------------------------ */
+
+/* Channels a private listener must ignore: it opens only FIFOs that its
+ * user's senders make, in their pipe directory. */
+typedef enum
+{
+  PRIVATE_OUTSIDE,  /* a proper name, outside the user's pipe directory */
+  PRIVATE_NAME,     /* in the pipe directory, not named .c<pid>-<n>-<hex> */
+  PRIVATE_LINKS,    /* a hard link to another FIFO of the user's */
+  PRIVATE_MODE,     /* group-accessible */
+} PrivateChannelCase;
+
+/* Makes the FIFO @path as @what says (@other: for PRIVATE_LINKS, the FIFO
+ * it is a hard link to). */
+static void
+make_bad_fifo (const char         *path,
+               const char         *other,
+               PrivateChannelCase  what)
+{
+  if (what == PRIVATE_LINKS)
+    {
+      if (!g_file_test (other, G_FILE_TEST_EXISTS))
+        g_assert_cmpint (mkfifo (other, 0600), ==, 0);
+      g_assert_cmpint (link (other, path), ==, 0);
+    }
+  else
+    {
+      g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+      if (what == PRIVATE_MODE)
+        g_assert_cmpint (chmod (path, 0620), ==, 0);
+    }
+}
+
+static void
+test_private_channel (gconstpointer data)
+{
+  PrivateChannelCase what = GPOINTER_TO_INT (data);
+  g_autofree char *name = pipecom_test_make_name ("raw-private");
+  g_autofree char *pipe_dir = pipecom_test_get_pipecom_dir ();
+  g_autofree char *leaf = g_strdup_printf (".c%d-7-0badcafe", (int) getpid ());
+  g_autofree char *base = NULL;
+  g_autofree char *rep = NULL;
+  g_autofree char *req = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+  FakeClient fc;
+  Frame frame;
+  gint calls = 0;
+  int bad_fd;
+
+  g_test_summary ("A private listener ignores records whose channel is outside its user's "
+                  "pipe directory, not named as senders name them, a hard link, or open "
+                  "to the group: it writes nothing to it, handles nothing, and serves the "
+                  "next sender");
+
+  pipe = listen_threaded (name, G_CALLBACK (pipecom_test_ack_cb), &calls);
+
+  switch (what)
+    {
+    case PRIVATE_OUTSIDE:
+      base = g_build_filename (pipecom_test_get_runtime_dir (), leaf, NULL);
+      break;
+    case PRIVATE_NAME:
+      base = g_build_filename (pipe_dir, "raw-channel", NULL);
+      break;
+    case PRIVATE_LINKS:
+    case PRIVATE_MODE:
+    default:
+      base = g_build_filename (pipe_dir, leaf, NULL);
+      break;
+    }
+  rep = g_strconcat (base, ".rep", NULL);
+  req = g_strconcat (base, ".req", NULL);
+  other = g_build_filename (pipe_dir, "other-fifo", NULL);
+  make_bad_fifo (rep, other, what);
+  make_bad_fifo (req, other, what);
+  bad_fd = open (rep, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (bad_fd, >=, 0);
+
+  write_record (pipecom_pipe_get_path (pipe), 1, 2, base, "evil");
+  write_record (pipecom_pipe_get_path (pipe), 1, 1, base, NULL);
+
+  /* Records are handled in order: once a later one is served, ours were. */
+  fake_client_init (&fc);
+  write_record (pipecom_pipe_get_path (pipe), 1, 2, fc.base, "good");
+  assert_hello (&fc, PIPECOM_DEFAULT_MAX_MESSAGE_SIZE);
+  g_assert_true (read_frame (fc.rep_fd, &frame));
+  g_assert_cmpuint (frame.type, ==, FRAME_REPLY);
+  g_assert_cmpmem (g_bytes_get_data (frame.payload, NULL), g_bytes_get_size (frame.payload),
+                   "ack:good", 8);
+  frame_clear (&frame);
+
+  g_assert_cmpint (g_atomic_int_get (&calls), ==, 1);
+  g_assert_false (fd_readable_now (bad_fd));
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+
+  close (bad_fd);
+  fake_client_clear (&fc);
+  g_unlink (rep);
+  g_unlink (req);
+  g_unlink (other);
+  pipecom_test_stop_and_wait (pipe);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2052,6 +2156,14 @@ main (int   argc,
   pipecom_test_init (&argc, &argv);
 
   g_test_add_func ("/protocol/oneshot", test_raw_oneshot);
+  g_test_add_data_func ("/protocol/private-channel/outside", GINT_TO_POINTER (PRIVATE_OUTSIDE),
+                        test_private_channel);
+  g_test_add_data_func ("/protocol/private-channel/name", GINT_TO_POINTER (PRIVATE_NAME),
+                        test_private_channel);
+  g_test_add_data_func ("/protocol/private-channel/links", GINT_TO_POINTER (PRIVATE_LINKS),
+                        test_private_channel);
+  g_test_add_data_func ("/protocol/private-channel/mode", GINT_TO_POINTER (PRIVATE_MODE),
+                        test_private_channel);
   g_test_add_func ("/protocol/bad-version", test_bad_version);
   g_test_add_func ("/protocol/foreign-data", test_foreign_data);
   g_test_add_func ("/protocol/stop-in-handler", test_stop_in_handler_with_queued_record);

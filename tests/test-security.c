@@ -518,6 +518,136 @@ test_hijack_channels (gconstpointer data)
   g_rmdir (shared);
 }
 
+/* A file of ours hard-linked as PATH.lock (by anyone who can write the
+ * directory: with fs.protected_hardlinks=1 another user can do it for a
+ * file they may read and write, with 0 for any file). The listener must
+ * refuse it and leave its mode alone; it used to fchmod() it to 0600. */
+static void
+test_hardlink_lock (gconstpointer data)
+{
+  guint mode = GPOINTER_TO_UINT (data);
+  g_autofree char *tmp = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *lock = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+  struct stat st;
+
+  g_test_summary ("A regular file of the owner hard-linked as PATH.lock is refused with "
+                  "PERMISSION_DENIED, and its mode is left as it was");
+
+  tmp = g_dir_make_tmp ("pipecom-hardlink-XXXXXX", &error);
+  g_assert_no_error (error);
+  file = g_build_filename (tmp, "tool", NULL);
+  path = g_build_filename (tmp, "ctl", NULL);
+  lock = g_strconcat (path, ".lock", NULL);
+  g_assert_true (g_file_set_contents (file, "#!/bin/sh\n", -1, NULL));
+  g_assert_cmpint (g_chmod (file, mode), ==, 0);
+  g_assert_cmpint (link (file, lock), ==, 0);
+
+  assert_listen_denied (path);
+  g_assert_cmpint (lstat (file, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+  g_assert_cmpuint (st.st_nlink, ==, 2);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  /* A lock file of ours alone but open to others is not one of ours either. */
+  g_assert_cmpint (g_unlink (file), ==, 0);
+  assert_listen_denied (path);
+  g_assert_cmpint (lstat (lock, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+
+  /* Without it, listening works. */
+  g_assert_cmpint (g_unlink (lock), ==, 0);
+  pipe = pipecom_pipe_new (path);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lstat (lock, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, 0600);
+  pipecom_test_stop_and_wait (pipe);
+  g_assert_cmpuint (pipecom_test_count_dir_entries (tmp), ==, 0);
+  g_rmdir (tmp);
+}
+
+/* Hard links to a live private FIFO of ours: as another pipe's name, a
+ * sender must not deliver to the listener of the first (nor may a
+ * listener take the name); as a channel, a listener must not write to it. */
+static void
+test_hardlink_fifo (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autofree char *svc_a = NULL;
+  g_autofree char *svc_b = NULL;
+  g_autofree char *victim = NULL;
+  g_autofree char *pipe_dir = pipecom_test_get_pipecom_dir ();
+  g_autofree char *base = NULL;
+  g_autofree char *rep = NULL;
+  g_autofree char *req = NULL;
+  g_autoptr(GError) error = NULL;
+  PipecomPipe *pipe;
+  guint8 record[PIPECOM_ANNOUNCE_MAX], buf[64];
+  gint handled = 0;
+  struct stat st;
+  int victim_fd;
+
+  g_test_summary ("A hard link to a live private FIFO of the owner is refused as a pipe "
+                  "name (by senders and listeners) and as a channel: nothing reaches or "
+                  "is written to the FIFO it links to");
+
+  tmp = g_dir_make_tmp ("pipecom-hardlink-XXXXXX", &error);
+  g_assert_no_error (error);
+  svc_a = g_build_filename (tmp, "svcA", NULL);
+  svc_b = g_build_filename (tmp, "svcB", NULL);
+  pipe = pipecom_test_listen_new (svc_a, TRUE, &handled);
+
+  /* As a pipe name. */
+  g_assert_cmpint (link (svc_a, svc_b), ==, 0);
+  assert_send_denied (svc_b);
+  assert_listen_denied (svc_b);
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 0);
+  g_assert_cmpint (lstat (svc_b, &st), ==, 0);
+  g_assert_cmpuint (st.st_nlink, ==, 2);
+  g_assert_cmpint (g_unlink (svc_b), ==, 0);
+
+  /* As a channel, named as our senders name theirs, in our pipe directory. */
+  victim = g_build_filename (tmp, "victim", NULL);
+  g_assert_cmpint (mkfifo (victim, 0600), ==, 0);
+  victim_fd = open (victim, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (victim_fd, >=, 0);
+  base = g_strdup_printf ("%s/.c%d-1-0badf00d", pipe_dir, (int) getpid ());
+  rep = g_strconcat (base, ".rep", NULL);
+  req = g_strconcat (base, ".req", NULL);
+  g_assert_cmpint (link (victim, rep), ==, 0);
+  g_assert_cmpint (link (victim, req), ==, 0);
+
+  for (guint kind = PIPECOM_ANNOUNCE_CONNECT; kind <= PIPECOM_ANNOUNCE_ONESHOT; kind++)
+    {
+      gsize len = _pipecom_encode_announce (record, kind, base, (const guint8 *) "stolen",
+                                            kind == PIPECOM_ANNOUNCE_ONESHOT ? 6 : 0);
+      int fifo_fd = open (svc_a, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+      g_assert_cmpint (fifo_fd, >=, 0);
+      g_assert_cmpint (write (fifo_fd, record, len), ==, (gssize) len);
+      close (fifo_fd);
+    }
+
+  /* Records are handled in order: once a later send is served, ours were. */
+  g_assert_true (pipecom_test_send (svc_a, "later", 20, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 1);
+  g_assert_cmpint (read (victim_fd, buf, sizeof buf), <=, 0);
+
+  pipecom_test_stop_and_wait (pipe);
+  g_clear_object (&pipe);
+  close (victim_fd);
+  g_unlink (rep);
+  g_unlink (req);
+  g_unlink (victim);
+  g_assert_cmpuint (pipecom_test_count_dir_entries (tmp), ==, 0);
+  g_rmdir (tmp);
+}
+
 /* Another, unprivileged user (OTHER_USER, run with setpriv) against our
  * pipe in a shared, sticky directory like /tmp. */
 static void
@@ -650,6 +780,11 @@ main (int   argc,
                         test_hijack_channels);
   g_test_add_data_func ("/security/hijack/channel-symlink", GINT_TO_POINTER (TRUE),
                         test_hijack_channels);
+  g_test_add_data_func ("/security/hardlink/lock-file-0666", GUINT_TO_POINTER (0666),
+                        test_hardlink_lock);
+  g_test_add_data_func ("/security/hardlink/lock-file-0755", GUINT_TO_POINTER (0755),
+                        test_hardlink_lock);
+  g_test_add_func ("/security/hardlink/fifo", test_hardlink_fifo);
   g_test_add_func ("/security/second-user", test_second_user);
 
   return g_test_run ();
