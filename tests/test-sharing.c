@@ -160,6 +160,18 @@ child_junk_main (char **argv)
   return 0;
 }
 
+/* --sharing-link SRC DST: makes a hard link, as an attacker would; prints
+ * LINK ok, or LINK and the errno. */
+static int
+child_link_main (char **argv)
+{
+  if (link (argv[2], argv[3]) == 0)
+    g_print ("LINK ok\n");
+  else
+    g_print ("LINK %d\n", errno);
+  return 0;
+}
+
 /* ---- The test process (root) ---- */
 
 typedef struct
@@ -1215,6 +1227,142 @@ test_private_dir_eacces (void)
   users_clear (&users);
 }
 
+/* Has @uid make the hard link @dst to @src; whether it could. Only
+ * fs.protected_hardlinks=1 may forbid it. */
+static gboolean
+link_as (Users      *users,
+         uid_t       uid,
+         const char *src,
+         const char *dst)
+{
+  g_autoptr(GSubprocess) process = spawn_as (users, uid, uid, (gid_t) -1, "--sharing-link",
+                                             src, dst);
+  g_autofree char *out = finish (process);
+  g_autofree char *eperm = g_strdup_printf ("LINK %d\n", EPERM);
+  g_autofree char *protected = NULL;
+
+  g_test_message ("user %u: link %s → %s: %s", (guint) uid, dst, src, out);
+  if (g_str_equal (out, "LINK ok\n"))
+    return TRUE;
+
+  g_assert_cmpstr (out, ==, eperm);
+  g_assert_true (g_file_get_contents ("/proc/sys/fs/protected_hardlinks", &protected, NULL,
+                                      NULL));
+  g_assert_cmpstr (g_strstrip (protected), !=, "0");
+  return FALSE;
+}
+
+static void
+assert_file_mode (const char *path,
+                  guint       mode)
+{
+  struct stat st;
+
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+}
+
+static void
+test_hardlink_lock (void)
+{
+  Users users;
+  g_autofree char *sticky = NULL;
+  g_autofree char *ctl = NULL;
+  g_autofree char *lock = NULL;
+  g_autofree char *svc_a = NULL;
+  g_autofree char *svc_b = NULL;
+  g_autofree char *denied = NULL;
+  static const guint modes[] = { 0666, 0755 };
+  gboolean checked_0755 = FALSE;
+
+  g_test_summary ("Another user hard-links the owner's files into a sticky directory "
+                  "like /tmp: a 0666 or 0755 file as PATH.lock makes the owner's listen() "
+                  "fail with PERMISSION_DENIED, never change the file's mode; a link to "
+                  "the owner's live private FIFO as another pipe is refused by the "
+                  "owner's senders (the parts that fs.protected_hardlinks=1 forbids are "
+                  "checked where it is 0)");
+
+  if (!users_init (&users))
+    return;
+
+  sticky = g_build_filename (users.top, "tmp", NULL);
+  g_assert_cmpint (g_mkdir (sticky, 01777), ==, 0);
+  g_assert_cmpint (g_chmod (sticky, 01777), ==, 0);
+  ctl = g_build_filename (sticky, "ctl", NULL);
+  lock = g_strconcat (ctl, ".lock", NULL);
+  denied = g_strdup_printf ("LISTEN %d ", PIPECOM_ERROR_PERMISSION_DENIED);
+
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s/tool-%o", users.dir, modes[i]);
+      g_autofree char *access_arg = g_strdup_printf ("%d", PIPECOM_ACCESS_PRIVATE);
+      g_autoptr(GSubprocess) listener = NULL;
+      g_autofree char *line = NULL;
+
+      g_assert_true (g_file_set_contents (file, "#!/bin/sh\n", -1, NULL));
+      g_assert_cmpint (chown (file, users.listener.pw_uid, users.listener.pw_gid), ==, 0);
+      g_assert_cmpint (g_chmod (file, modes[i]), ==, 0);
+
+      if (!link_as (&users, users.stranger, file, lock))
+        {
+          /* Anybody may link a file they can read and write. */
+          g_assert_cmpuint (modes[i], !=, 0666);
+          g_test_message ("fs.protected_hardlinks forbids linking the %o file", modes[i]);
+          continue;
+        }
+      checked_0755 |= modes[i] == 0755;
+
+      listener = spawn_as (&users, users.listener.pw_uid, users.listener.pw_gid, (gid_t) -1,
+                           "--sharing-listen", access_arg, ctl);
+      line = read_line (listener);
+      g_test_message ("listener: %s", line);
+      g_assert_true (g_str_has_prefix (line, denied));
+      g_free (finish (listener));
+
+      assert_file_mode (file, modes[i]);
+      assert_file_mode (lock, modes[i]);
+      g_assert_false (g_file_test (ctl, G_FILE_TEST_EXISTS));
+      g_assert_cmpint (g_unlink (lock), ==, 0);
+    }
+
+  /* The owner's live private FIFO, linked as another pipe. */
+  svc_a = g_build_filename (users.dir, "svcA", NULL);
+  svc_b = g_build_filename (sticky, "svcB", NULL);
+  {
+    g_autoptr(GSubprocess) listener = start_listener (&users, PIPECOM_ACCESS_PRIVATE, svc_a);
+    g_autoptr(GSubprocess) stop = NULL;
+
+    if (link_as (&users, users.stranger, svc_a, svc_b))
+      {
+        g_autofree char *out = run_client (&users, users.listener.pw_uid, (gid_t) -1, svc_b,
+                                           "alias");
+
+        assert_client_denied (out);
+        /* While the link is there, svcA has two names too: its own
+         * senders refuse it as well (the price of the check). */
+        g_assert_cmpint (g_unlink (svc_b), ==, 0);
+      }
+    else
+      g_test_message ("fs.protected_hardlinks forbids linking the FIFO");
+
+    /* The owner stops it: it handled nothing. */
+    stop = spawn_as (&users, users.listener.pw_uid, users.listener.pw_gid, (gid_t) -1,
+                     "--sharing-client", svc_a, DIE_CODE);
+    g_free (finish (stop));
+    {
+      g_autofree char *texts = finish (listener);
+
+      g_assert_cmpstr (texts, ==, "TEXTS \n");
+    }
+  }
+
+  if (!checked_0755)
+    g_test_message ("run with fs.protected_hardlinks=0 too (as CI does) for the 0755 file "
+                    "and the FIFO");
+
+  users_clear (&users);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1227,6 +1375,8 @@ main (int   argc,
     return child_stop_main (argv);
   if (argc >= 3 && g_str_equal (argv[1], "--sharing-junk"))
     return child_junk_main (argv);
+  if (argc >= 4 && g_str_equal (argv[1], "--sharing-link"))
+    return child_link_main (argv);
 
   pipecom_test_init (&argc, &argv);
 
@@ -1242,6 +1392,7 @@ main (int   argc,
   g_test_add_func ("/sharing/die-code/everyone", test_die_code_everyone);
   g_test_add_func ("/sharing/sgid-foreign-group", test_sgid_foreign_group);
   g_test_add_func ("/sharing/private-dir-eacces", test_private_dir_eacces);
+  g_test_add_func ("/sharing/hardlink-lock", test_hardlink_lock);
 
   return g_test_run ();
 }
