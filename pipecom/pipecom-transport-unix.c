@@ -1265,8 +1265,11 @@ new_shared_channel (const char   *chandir,
 
       base = g_strconcat (chandir, "/" SHARED_CHANNEL_PREFIX, hex, NULL);
 
-      switch (make_channel (dfd, base, with_req, everyone ? 0602 : 0620,
-                            everyone ? 0604 : 0640, &fd, req_made, error))
+      /* For everyone, the group bits equal the others' ones: the channel
+       * gets the sender's group, and a listener in that group is judged by
+       * the group bits. */
+      switch (make_channel (dfd, base, with_req, everyone ? 0622 : 0620,
+                            everyone ? 0644 : 0640, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
           continue;

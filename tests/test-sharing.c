@@ -562,6 +562,41 @@ test_everyone (void)
   users_clear (&users);
 }
 
+/* A sender whose primary group is the listener's: its channel files get
+ * that group, so their group bits, not the others' ones, decide whether the
+ * listener may open them. */
+static void
+test_everyone_same_group (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *texts = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+
+  g_test_summary ("On a pipe shared with everyone, a sender whose group is the listener's "
+                  "is served too");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "everyone-group-pipe", NULL);
+  listener = start_listener (&users, PIPECOM_ACCESS_EVERYONE, path);
+
+  sender = spawn_as (&users, users.stranger, users.listener.pw_gid, (gid_t) -1,
+                     "--sharing-client", path, "same-group");
+  out = finish (sender);
+  g_test_message ("sender %u (primary group %u) said:\n%s", (guint) users.stranger,
+                  (guint) users.listener.pw_gid, out);
+  assert_client_served (out, "same-group");
+
+  texts = stop_listener (&users, listener, path);
+  g_assert_cmpstr (texts, ==, "same-group;same-group;same-group;\n");
+
+  users_clear (&users);
+}
+
 static void
 test_private (void)
 {
@@ -1385,6 +1420,7 @@ main (int   argc,
   g_test_add_func ("/sharing/planted", test_planted);
   g_test_add_func ("/sharing/group", test_group);
   g_test_add_func ("/sharing/everyone", test_everyone);
+  g_test_add_func ("/sharing/everyone-same-group", test_everyone_same_group);
   g_test_add_func ("/sharing/private", test_private);
   g_test_add_func ("/sharing/bogus-base", test_bogus_base);
   g_test_add_func ("/sharing/die-code/other-user", test_die_code_other_user);
