@@ -35,6 +35,7 @@ import functools
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import traceback
@@ -332,6 +333,16 @@ def _payload(message):
 # goes away, so that no handler runs in a dying interpreter.
 _live_pipes = weakref.WeakSet()
 
+# Pipes made with daemon=False: the process waits for them to stop before it
+# exits (see _wait_foreground_pipes()).
+_foreground_pipes = set()
+_foreground_lock = threading.Lock()
+
+# How long a wait of the main thread blocks in C at most before Python gets
+# a chance to run its signal handlers (Ctrl-C): a signal may be delivered to
+# any thread, and only the main thread runs Python's handlers.
+_SLICE = 0.05
+
 
 def _wait_stopped(pipe, timeout=None):
     """Waits until @pipe stops listening, at most @timeout seconds.
@@ -344,16 +355,79 @@ def _wait_stopped(pipe, timeout=None):
     # The pipe clears "listening" before it emits "stopped"
     handler_id = Pipecom.Pipe.connect(pipe, 'stopped', stopped_cb)
     try:
-        return not pipe.get_listening() or done.wait(timeout)
+        return not pipe.get_listening() or _wait_event(done, timeout)
     finally:
         pipe.disconnect(handler_id)
 
 
+def _wait_event(event, timeout=None):
+    """event.wait(@timeout), in slices, so that Ctrl-C interrupts it."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        remaining = _SLICE if deadline is None else min(_SLICE, deadline - time.monotonic())
+        if remaining <= 0:
+            return event.is_set()
+        if event.wait(remaining):
+            return True
+
+
+def _join(thread, timeout=None):
+    """thread.join(@timeout), in slices, so that Ctrl-C interrupts it.
+    Returns True if the thread ended."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while thread.is_alive():
+        remaining = _SLICE if deadline is None else min(_SLICE, deadline - time.monotonic())
+        if remaining <= 0:
+            return False
+        thread.join(remaining)
+    return True
+
+
+def _stop_and_wait(pipes, timeout):
+    for pipe in pipes:
+        pipe.stop()
+    for pipe in pipes:
+        pipe.wait(timeout)
+
+
 @atexit.register
 def _stop_live_pipes():
-    for pipe in list(_live_pipes):
-        pipe.stop()
-        _wait_stopped(pipe, 10)
+    _stop_and_wait(list(_live_pipes), 10)
+
+
+def _wait_foreground_pipes():
+    """Keeps the process alive, once its main thread is done, until every
+    daemon=False pipe stopped. Ctrl-C (or an earlier KeyboardInterrupt that
+    ends the program) stops them cleanly: their FIFOs are removed, nothing
+    is left running."""
+    if isinstance(getattr(sys, 'last_value', None), KeyboardInterrupt):
+        # The program ends because of Ctrl-C: do not serve on
+        with _foreground_lock:
+            pipes = list(_foreground_pipes)
+        _stop_and_wait(pipes, 10)
+        return
+    try:
+        while True:
+            with _foreground_lock:
+                pipes = list(_foreground_pipes)
+            if not pipes:
+                return
+            for pipe in pipes:
+                pipe.wait()
+                with _foreground_lock:
+                    _foreground_pipes.discard(pipe)
+    except KeyboardInterrupt:
+        with _foreground_lock:
+            pipes = list(_foreground_pipes)
+        _stop_and_wait(pipes, 10)
+
+
+# threading calls these before it waits for the non-daemon threads; a
+# KeyboardInterrupt there would print "Exception ignored in: <module
+# 'threading'>" and leave the pipes running while Python goes away.
+_register_threading_atexit = getattr(threading, '_register_atexit', None)
+if _register_threading_atexit is not None:
+    _register_threading_atexit(_wait_foreground_pipes)
 
 
 _MESSAGE_RECEIVED = ('message-received', 'message_received')
@@ -364,20 +438,32 @@ class Pipe(Pipecom.Pipe):
 
     ``Pipe(pipe_name, callback=None, timeout=0, max_messages=0,
     die_code="PIPECOM_DIE", daemon=True, response_pipe_name=None,
-    buffer_size=4096)`` makes a pipe in the manner of the original library:
-    ``callback(message)`` gets each message as ``str`` (``bytes`` if it is
-    not UTF-8); what it returns, converted with ``str()``, is the reply, and
-    ``None`` gives none. :meth:`listen` serves in a thread of the pipe's own
-    (the ``threaded`` property), so a script needs no main loop. With
-    ``daemon=False`` the process stays alive until the pipe stops; with
-    ``daemon=True`` the pipe is stopped when the process exits.
+    buffer_size=4096, *, threaded=True, main_context=None)`` makes a pipe in
+    the manner of the original library: ``callback(message)`` gets each
+    message as ``str`` (``bytes`` if it is not UTF-8); what it returns,
+    converted with ``str()``, is the reply, and ``None`` gives none.
+
+    Threads: :meth:`listen` serves in a Python thread of the pipe's own, so
+    a script needs no main loop, and **the callback runs in that thread**,
+    not in the one that called :meth:`listen`. A GUI program (GTK) must not
+    touch its widgets there: it passes ``main_context=GLib.MainContext.default()``
+    (or ``threaded=False``, for the thread-default main context of the
+    thread that calls :meth:`listen`), and the pipe then serves, and calls
+    the callback, in that main context, which the program's main loop runs.
+
+    With ``daemon=False`` the process stays alive until the pipe stops (and
+    Ctrl-C stops it cleanly, its FIFO removed); with ``daemon=True`` the pipe
+    is stopped when the process exits.
 
     An exception raised by the callback, or by any ``message-received``
     handler, is logged with its traceback and the sender gets a
     ``Pipecom.Error.HANDLER_FAILED`` error.
 
     Called with GObject properties only, ``Pipe(name="my_pipe", ...)``, it
-    is the plain introspected constructor.
+    is the plain introspected constructor (``threaded=True`` there serves in
+    a thread that the library makes: the handlers of a Python program are
+    faster in the pipe's Python thread, which the original-style constructor
+    gives).
     """
 
     _ORIGINAL_OPTIONS = (
@@ -389,13 +475,18 @@ class Pipe(Pipecom.Pipe):
         ('buffer_size', 4096),
     )
 
+    # Defaults for pipes that __init__() did not make (Pipecom.Pipe.new())
+    _daemon = True
+    _waiter = None
+    _server = None
+    _serve_in_thread = False
+    _main_context = None
+
     def __init__(self, pipe_name=None, callback=None, *args, **kwargs):
-        self._waiter = None
         if pipe_name is None:
             # The plain GObject constructor: properties only
             if callback is not None or args:
                 raise TypeError('Pipe() needs a pipe_name, or GObject properties only')
-            self._daemon = True
             Pipecom.Pipe.__init__(self, **kwargs)
             return
 
@@ -414,9 +505,20 @@ class Pipe(Pipecom.Pipe):
             if key in kwargs:
                 options[key] = kwargs.pop(key)
         self._daemon = bool(options.pop('daemon'))
-        # Other keywords are GObject properties (max_message_size, ...)
-        kwargs.setdefault('threaded', True)
-        Pipecom.Pipe.__init__(self, name=pipe_name, **options, **kwargs)
+        main_context = kwargs.pop('main_context', None)
+        if main_context is not None and not isinstance(main_context, GLib.MainContext):
+            raise TypeError('main_context must be a GLib.MainContext')
+        threaded = bool(kwargs.pop('threaded', main_context is None))
+        if threaded and main_context is not None:
+            raise TypeError('Pipe(): threaded=True and a main_context exclude each other')
+        self._serve_in_thread = threaded
+        self._main_context = main_context
+        # Other keywords are GObject properties (max_message_size, ...).
+        # The library's own "threaded" mode is not used: a callback called
+        # in a thread that Python does not know costs a Python thread state
+        # made and dropped per message; the pipe serves in a Python thread
+        # instead (see listen()).
+        Pipecom.Pipe.__init__(self, name=pipe_name, threaded=False, **options, **kwargs)
         if callback is not None:
             self.connect('message-received', self._callback_cb, callback)
 
@@ -445,6 +547,12 @@ class Pipe(Pipecom.Pipe):
         """Whether the process may exit while the pipe listens."""
         return self._daemon
 
+    def get_threaded(self):
+        """Whether the pipe serves in a thread of its own: a Python thread
+        for the original-style constructor, else the library's (the
+        ``threaded`` property)."""
+        return self._serve_in_thread or Pipecom.Pipe.get_threaded(self)
+
     def _context(self):
         return {'pipe_name': self.get_name(),
                 'path': self.get_path() or _path_of(self.get_name()),
@@ -453,14 +561,23 @@ class Pipe(Pipecom.Pipe):
     @_raising_pipe_error(lambda self: self._context())
     def listen(self):
         """Starts listening. A pipe made with the original-style
-        constructor serves in the background; otherwise the pipe serves in
-        the thread-default main context, as pipecom_pipe_listen() does.
+        constructor serves in a thread of its own (or in its
+        ``main_context``); otherwise the pipe serves in the thread-default
+        main context, as pipecom_pipe_listen() does.
 
         Raises PipeError if the pipe cannot listen."""
-        Pipecom.Pipe.listen(self)
+        if self._serve_in_thread:
+            self._listen_in_thread()
+        elif self._main_context is not None:
+            self._listen_in_context(self._main_context)
+        else:
+            Pipecom.Pipe.listen(self)
         if self.get_threaded():
             if self._daemon:
                 _live_pipes.add(self)
+            elif self._server is not None:
+                with _foreground_lock:
+                    _foreground_pipes.add(self)
             elif self._waiter is None or not self._waiter.is_alive():
                 # A non-daemon thread keeps the process alive until the pipe
                 # stops.
@@ -476,13 +593,59 @@ class Pipe(Pipecom.Pipe):
         Raises PipeError if the pipe cannot listen."""
         return Pipecom.Pipe.run(self)
 
+    def _listen_in_context(self, context):
+        # pipecom_pipe_listen() serves in the thread-default main context
+        if not context.acquire():
+            raise RuntimeError('Pipe.listen(): the main_context of pipe %r is run by '
+                               'another thread: call listen() in that thread'
+                               % self.get_name())
+        context.push_thread_default()
+        try:
+            Pipecom.Pipe.listen(self)
+        finally:
+            context.pop_thread_default()
+            context.release()
+
+    def _listen_in_thread(self):
+        if self.get_listening() and self._server is not None and self._server.is_alive():
+            return
+        if self._server is not None:
+            # Stopped: its thread returns at once, if it has not yet
+            self._server.join()
+        context = GLib.MainContext.new()
+        self._listen_in_context(context)
+        # A daemon thread even for daemon=False pipes: the process waits for
+        # those in _wait_foreground_pipes(), where Ctrl-C stops them cleanly.
+        daemon = self._daemon or _register_threading_atexit is not None
+        self._server = threading.Thread(target=self._serve, args=(context,),
+                                        name='pipecom:' + self.get_name(),
+                                        daemon=daemon)
+        self._server.start()
+
+    def _serve(self, context):
+        context.push_thread_default()
+        try:
+            # Iterates the pipe's context until the pipe stops. Nothing can
+            # stop the pipe before: stopping happens in this context.
+            if self.get_listening():
+                Pipecom.Pipe.run(self)
+        except GLib.Error as error:
+            _log.warning('Pipe %r stopped on an error: %s', self.get_name(), error.message)
+        finally:
+            context.pop_thread_default()
+            with _foreground_lock:
+                _foreground_pipes.discard(self)
+
     def _wait(self):
         _wait_stopped(self)
 
     def wait(self, timeout=None):
         """Waits until a pipe serving in another thread (or in a main loop
         that another thread runs) stops, at most @timeout seconds (None: no
-        limit). Returns True if it stopped."""
+        limit). Returns True if it stopped. Ctrl-C interrupts the wait."""
+        server = self._server
+        if server is not None and server is not threading.current_thread():
+            return _join(server, timeout)
         return _wait_stopped(self, timeout)
 
 
