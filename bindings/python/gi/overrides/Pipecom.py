@@ -307,7 +307,12 @@ def _guard(handler):
     timeout."""
     def guarded(pipe, message, *args):
         try:
-            return handler(pipe, message, *args)
+            reply = handler(pipe, message, *args)
+            if _is_awaitable(reply):
+                # An async def handler: its result is the reply, str or bytes
+                _answer_later(pipe, message, reply, _raw_reply)
+                return None
+            return reply
         except Exception as exc:
             try:
                 _log.error('The message-received handler of pipe %r raised:\n%s',
@@ -318,6 +323,101 @@ def _guard(handler):
 
     guarded.__wrapped__ = handler
     return guarded
+
+
+def _is_awaitable(value):
+    return value is not None and hasattr(type(value), '__await__')
+
+
+def _raw_reply(value):
+    return value
+
+
+def _str_reply(value):
+    return None if value is None else str(value)
+
+
+def _running_loop():
+    """The asyncio loop running in this thread, or None."""
+    asyncio = sys.modules.get('asyncio')
+    if asyncio is None:
+        return None         # nobody imported asyncio: no loop runs
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+_background_loop_lock = threading.Lock()
+_background = None
+
+
+def _background_loop():
+    """An asyncio loop of the process's own, running in a daemon thread:
+    for the async def callbacks of pipes made where no loop runs."""
+    global _background
+    import asyncio
+    import os
+    with _background_loop_lock:
+        if _background is None or _background[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name='pipecom-asyncio',
+                                      daemon=True)
+            thread.start()
+            _background = (os.getpid(), loop)
+        return _background[1]
+
+
+async def _await(awaitable):
+    return await awaitable
+
+
+def _answer_later(pipe, message, awaitable, convert):
+    """Runs @awaitable, the result of an async def handler, on the asyncio
+    loop of @pipe, and answers @message with its result (converted by
+    @convert; None: no reply) or with its exception."""
+    import asyncio
+    loop = getattr(pipe, '_loop', None)
+    if loop is None or loop.is_closed():
+        loop = _background_loop()
+    message.hold()
+    name = pipe.get_name()
+    # The only reference to the message: dropped once answered, so that a
+    # message answered with no reply is acknowledged at once
+    box = [message]
+    del message
+
+    def done_cb(future):
+        message = box.pop()
+        try:
+            if future.cancelled():
+                raise asyncio.CancelledError('the handler was cancelled')
+            error = future.exception()
+            if error is not None:
+                raise error
+            reply = convert(future.result())
+            if reply is None:
+                return      # acknowledged as the message goes away
+            if isinstance(reply, str):
+                message.reply(reply)
+            elif isinstance(reply, GLib.Bytes):
+                message.reply_bytes(reply)
+            elif isinstance(reply, (bytes, bytearray, memoryview)):
+                message.reply_bytes(GLib.Bytes.new(bytes(reply)))
+            else:
+                raise TypeError('a message-received handler must give str, bytes '
+                                'or None, not %s' % type(reply).__name__)
+        except BaseException as exc:  # noqa: BLE001 - the sender gets it
+            _log.error('The async message-received handler of pipe %r raised:\n%s',
+                       name, ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            if not message.get_replied():
+                _handler_failed(message, exc)
+        finally:
+            del message
+
+    if not asyncio.iscoroutine(awaitable):
+        awaitable = _await(awaitable)
+    asyncio.run_coroutine_threadsafe(awaitable, loop).add_done_callback(done_cb)
 
 
 def _payload(message):
@@ -451,6 +551,14 @@ class Pipe(Pipecom.Pipe):
     thread that calls :meth:`listen`), and the pipe then serves, and calls
     the callback, in that main context, which the program's main loop runs.
 
+    asyncio: the callback may be an ``async def``; it then runs on the
+    asyncio loop that was running when the pipe was made (else the one
+    running when it starts listening, else a loop of the process's own, in
+    a thread), and the value it returns is the reply. (A raw
+    ``message-received`` handler may be ``async def`` as well, its result,
+    str or bytes, being the reply.) For the sending side, see
+    ``pipecom.aio``: ``await arequest()``, ``await asend()``, ``Client``.
+
     With ``daemon=False`` the process stays alive until the pipe stops (and
     Ctrl-C stops it cleanly, its FIFO removed); with ``daemon=True`` the pipe
     is stopped when the process exits.
@@ -481,6 +589,7 @@ class Pipe(Pipecom.Pipe):
     _server = None
     _serve_in_thread = False
     _main_context = None
+    _loop = None
 
     def __init__(self, pipe_name=None, callback=None, *args, **kwargs):
         if pipe_name is None:
@@ -519,12 +628,19 @@ class Pipe(Pipecom.Pipe):
         # made and dropped per message; the pipe serves in a Python thread
         # instead (see listen()).
         Pipecom.Pipe.__init__(self, name=pipe_name, threaded=False, **options, **kwargs)
+        # The loop of async def callbacks: the one running now, else the one
+        # running when the pipe starts listening
+        self._loop = _running_loop()
         if callback is not None:
             self.connect('message-received', self._callback_cb, callback)
 
     @staticmethod
     def _callback_cb(pipe, message, callback):
         reply = callback(_payload(message))
+        if _is_awaitable(reply):
+            # An async def callback: it runs on the pipe's asyncio loop
+            _answer_later(pipe, message, reply, _str_reply)
+            return None
         return None if reply is None else str(reply)
 
     def connect(self, signal, handler, *args):
@@ -566,6 +682,8 @@ class Pipe(Pipecom.Pipe):
         main context, as pipecom_pipe_listen() does.
 
         Raises PipeError if the pipe cannot listen."""
+        if self._loop is None or self._loop.is_closed():
+            self._loop = _running_loop()
         if self._serve_in_thread:
             self._listen_in_thread()
         elif self._main_context is not None:
