@@ -90,3 +90,105 @@ def test_main_context_keyword_serves_in_that_context(name):
         iterate_until(lambda: not pipe.get_listening())
     with pytest.raises(TypeError):
         Pipecom.Pipe(name, handler, threaded=True, main_context=context)
+
+
+def _child(body):
+    """A Python child process running @body with Pipecom imported; SIGINT
+    raises KeyboardInterrupt there whatever the parent ignores."""
+    script = textwrap.dedent('''
+        import signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        import gi
+        gi.require_version('Pipecom', '1.0')
+        from gi.repository import Pipecom
+    ''') + textwrap.dedent(body)
+    return subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_main_thread_blocks(proc, wchan):
+    """Waits until the main thread of @proc sleeps in the kernel in a
+    function whose name contains @wchan ('poll': the wait of a blocking
+    call; 'futex': a lock of Python's), three looks in a row, 10 ms apart
+    (a short wait for the GIL is not what the test means)."""
+    deadline = time.monotonic() + DEADLINE
+    task = '/proc/%d/task/%d/' % (proc.pid, proc.pid)
+    seen = 0
+    while time.monotonic() < deadline:
+        with open(task + 'stat') as f:
+            state = f.read().rsplit(')', 1)[1].split()[0]
+        with open(task + 'wchan') as f:
+            where = f.read()
+        seen = seen + 1 if state == 'S' and wchan in where else 0
+        if seen == 3:
+            return
+        time.sleep(0.01)
+    pytest.fail('the child never blocked in %s' % wchan)
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='needs /proc')
+@pytest.mark.parametrize('call', [
+    "Pipecom.send(name, 'x')",
+    "Pipecom.send(name, b'x', timeout=0, max_attempts=0)",
+    "Pipecom.request(name, 'x')",
+    "Pipecom.request(name, b'x', 0, 0)",
+])
+def test_ctrl_c_interrupts_a_blocking_call(name, call):
+    # Nobody listens, timeout 0 and attempts 0: the call would wait forever
+    proc = _child('''
+        name = %r
+        print('calling', flush=True)
+        %s
+        print('returned', flush=True)
+    ''' % (name, call))
+    try:
+        assert proc.stdout.readline() == 'calling\n'
+        _wait_main_thread_blocks(proc, 'poll')
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
+    assert err.rstrip().endswith('KeyboardInterrupt'), err
+    assert proc.returncode == -signal.SIGINT
+    assert out == ''
+    assert elapsed < 1, 'exited %.2f s after SIGINT' % elapsed
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='needs /proc')
+@pytest.mark.parametrize('tail', ['', 'pipe.wait()'])
+def test_ctrl_c_stops_a_non_daemon_listener(name, tail):
+    # The main thread is done (or waits for the pipe): Ctrl-C stops the pipe
+    # cleanly, FIFO removed, without "Exception ignored in: <module
+    # 'threading'>"
+    proc = _child('''
+        pipe = Pipecom.Pipe(%r, lambda m: 'got ' + m, daemon=False)
+        pipe.listen()
+        print(pipe.get_path(), flush=True)
+        %s
+        print('main done', flush=True)
+    ''' % (name, tail or 'pass'))
+    try:
+        path = proc.stdout.readline().strip()
+        assert os.path.exists(path)
+        assert Pipecom.request(name, 'ping', timeout=DEADLINE) == 'got ping'
+        if not tail:
+            # The main thread is done: Python waits for the pipe at exit
+            assert proc.stdout.readline() == 'main done\n'
+        _wait_main_thread_blocks(proc, 'futex')
+        assert proc.poll() is None
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
+    assert 'Exception ignored' not in err, err
+    assert not os.path.exists(path), err
+    assert not os.path.exists(path + '.lock')
+    assert elapsed < 5, 'exited %.2f s after SIGINT' % elapsed
+    if not tail:
+        assert err == ''

@@ -33,6 +33,7 @@ import atexit
 import errno
 import functools
 import logging
+import math
 import os
 import re
 import sys
@@ -41,7 +42,7 @@ import time
 import traceback
 import weakref
 
-from gi.repository import GLib, GObject
+from gi.repository import Gio, GLib, GObject
 
 from ..module import get_introspection_module
 from ..overrides import override
@@ -787,6 +788,85 @@ def _bytes(message):
     return GLib.Bytes.new(bytes(message))
 
 
+def _interruptible():
+    """Whether a blocking call must let Ctrl-C through: Python runs its
+    signal handlers in the main thread only, and only between two
+    bytecodes, never while a C call blocks."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    import signal
+    return callable(signal.getsignal(signal.SIGINT))
+
+
+_interruptible_context = None
+
+
+def _call_interruptibly(start, finish):
+    """Runs a call as its async variant, start(cancellable, callback), in a
+    main context that this thread iterates in slices: a KeyboardInterrupt
+    (Ctrl-C) cancels the call, waits until it has ended, and propagates.
+    Returns finish(result)."""
+    global _interruptible_context
+    context = _interruptible_context
+    if context is None:
+        # One for the main thread, kept: a context costs an eventfd
+        context = _interruptible_context = GLib.MainContext.new()
+    cancellable = Gio.Cancellable.new()
+    results = []
+
+    def ready_cb(source, result, *unused):
+        results.append(result)
+
+    # Wakes the context up, so that Python looks at its signals, even if the
+    # signal went to another thread
+    tick = GLib.timeout_source_new(int(_SLICE * 1000))
+    tick.set_callback(lambda *unused: GLib.SOURCE_CONTINUE)
+    tick.attach(context)
+    context.push_thread_default()
+    try:
+        start(cancellable, ready_cb)
+        try:
+            while not results:
+                context.iteration(True)
+        except KeyboardInterrupt:
+            cancellable.cancel()
+            while not results:
+                context.iteration(True)
+            raise
+    finally:
+        context.pop_thread_default()
+        tick.destroy()
+    return finish(results[0])
+
+
+def _oneshot(call, call_async, finish, name, message, timeout, max_attempts):
+    """A blocking one-shot call, call(name, message, timeout, max_attempts),
+    that Ctrl-C interrupts while it waits for a listener.
+
+    In the main thread, the first attempt is the blocking call itself,
+    limited to one attempt: the library's fastest path, which fails at once
+    if nobody listens. Then, nothing having been delivered, the call goes
+    on as call_async() in _call_interruptibly(). (Once a listener took the
+    message, the call waits for its handler's answer, for up to @timeout.)"""
+    if max_attempts == 1 or not _interruptible():
+        return call(name, message, timeout, max_attempts)
+    start = time.monotonic()
+    try:
+        return call(name, message, timeout, 1)
+    except GLib.Error as error:
+        if not error.matches(Pipecom.error_quark(), Pipecom.Error.CONNECTION_FAILED):
+            raise
+        if timeout > 0:
+            remaining = math.ceil(timeout - (time.monotonic() - start))
+            if remaining <= 0:
+                raise
+            timeout = remaining
+        if max_attempts > 1:
+            max_attempts -= 1
+    return _call_interruptibly(
+        lambda c, cb: call_async(name, message, timeout, max_attempts, c, cb), finish)
+
+
 @_raising_pipe_error(_call_context)
 def send(pipe, message, timeout=0, max_attempts=0):
     """Sends @message (str or bytes) to @pipe (a name, a path or a
@@ -795,12 +875,16 @@ def send(pipe, message, timeout=0, max_attempts=0):
     @timeout is the whole call's budget in seconds (0: none);
     @max_attempts bounds the connection attempts (0: unlimited).
     Raises PipeError on failure (error_code "TIMEOUT" if no listener was
-    reached within @timeout)."""
+    reached within @timeout). In the main thread, Ctrl-C interrupts the wait
+    for a listener (KeyboardInterrupt; the message is then not delivered)."""
     name = _pipe_name(pipe)
     if isinstance(message, str):
-        return Pipecom.send(name, message, timeout, max_attempts)
+        return _oneshot(Pipecom.send, Pipecom.send_async, Pipecom.send_finish,
+                        name, message, timeout, max_attempts)
     if isinstance(message, (bytes, bytearray, memoryview, GLib.Bytes)):
-        return Pipecom.send_bytes(name, _bytes(message), timeout, max_attempts)
+        return _oneshot(Pipecom.send_bytes, Pipecom.send_bytes_async,
+                        Pipecom.send_bytes_finish,
+                        name, _bytes(message), timeout, max_attempts)
     raise TypeError('message must be str or bytes, not %s'
                     % type(message).__name__)
 
@@ -812,13 +896,16 @@ __all__.append('send')
 def request(pipe, message, timeout=0, max_attempts=0):
     """Like send(), and returns the handler's reply: str for a str
     @message, bytes for a bytes @message, or None if the handler gave no
-    reply. Raises PipeError on failure."""
+    reply. Raises PipeError on failure; in the main thread, Ctrl-C
+    interrupts the wait for a listener (KeyboardInterrupt)."""
     name = _pipe_name(pipe)
     if isinstance(message, str):
-        return Pipecom.request(name, message, timeout, max_attempts)
+        return _oneshot(Pipecom.request, Pipecom.request_async, Pipecom.request_finish,
+                        name, message, timeout, max_attempts)
     if isinstance(message, (bytes, bytearray, memoryview, GLib.Bytes)):
-        reply = Pipecom.request_bytes(name, _bytes(message), timeout,
-                                      max_attempts)
+        reply = _oneshot(Pipecom.request_bytes, Pipecom.request_bytes_async,
+                         Pipecom.request_bytes_finish,
+                         name, _bytes(message), timeout, max_attempts)
         return None if reply is None else reply.get_data()
     raise TypeError('message must be str or bytes, not %s'
                     % type(message).__name__)
