@@ -15,7 +15,9 @@ With these overrides, PipeCom reads like the original Python library::
         return "thanks"             # the reply; None acknowledges only
 
     pipe = Pipecom.Pipe("my_pipe", handler)
-    pipe.listen()                   # serves in the background
+    pipe.listen()                   # serves in a thread of its own: handler()
+                                    # runs there (GTK programs pass
+                                    # main_context=GLib.MainContext.default())
 
     Pipecom.send("my_pipe", "Hello, World!", timeout=5, max_attempts=3)
 
@@ -562,7 +564,8 @@ class Pipe(Pipecom.Pipe):
 
     With ``daemon=False`` the process stays alive until the pipe stops (and
     Ctrl-C stops it cleanly, its FIFO removed); with ``daemon=True`` the pipe
-    is stopped when the process exits.
+    is stopped when the process exits. (A pipe that serves in a main context
+    lives as long as the program runs that context's loop.)
 
     An exception raised by the callback, or by any ``message-received``
     handler, is logged with its traceback and the sender gets a
