@@ -636,16 +636,29 @@ class Pipe(Pipecom.Pipe):
         # running when the pipe starts listening
         self._loop = _running_loop()
         if callback is not None:
-            self.connect('message-received', self._callback_cb, callback)
+            # Not through _guard(): this handler is on every message's path,
+            # and does the same itself
+            Pipecom.Pipe.connect(self, 'message-received', self._callback_cb, callback)
 
     @staticmethod
     def _callback_cb(pipe, message, callback):
-        reply = callback(_payload(message))
-        if _is_awaitable(reply):
-            # An async def callback: it runs on the pipe's asyncio loop
-            _answer_later(pipe, message, reply, _str_reply)
+        try:
+            text = message.get_text()
+            reply = callback(text if text is not None else message.get_bytes().get_data())
+            if reply is None or type(reply) is str:
+                return reply
+            if hasattr(type(reply), '__await__'):
+                # An async def callback: it runs on the pipe's asyncio loop
+                _answer_later(pipe, message, reply, _str_reply)
+                return None
+            return str(reply)
+        except Exception as exc:
+            try:
+                _log.error('The callback of pipe %r raised:\n%s',
+                           pipe.get_name(), traceback.format_exc())
+            finally:
+                _handler_failed(message, exc)
             return None
-        return None if reply is None else str(reply)
 
     def connect(self, signal, handler, *args):
         if signal in _MESSAGE_RECEIVED:
