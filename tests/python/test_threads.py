@@ -119,7 +119,9 @@ def _wait_main_thread_blocks(proc, wchan):
             state = f.read().rsplit(')', 1)[1].split()[0]
         with open(task + 'wchan') as f:
             where = f.read()
-        seen = seen + 1 if state == 'S' and wchan in where else 0
+        # Some kernels hide wchan ('0'): then the state has to do
+        known = where not in ('', '0')
+        seen = seen + 1 if state == 'S' and (wchan in where or not known) else 0
         if seen == 3:
             return
         time.sleep(0.01)
