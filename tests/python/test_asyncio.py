@@ -227,3 +227,14 @@ def test_async_def_callback_blocking_sender(name):
         context.iteration(False)
     pipe.stop()
     assert pipe.wait(DEADLINE)
+
+
+def test_pipecom_package_exports_aio():
+    # import pipecom gives arequest() and asend() (imported when first used)
+    import os
+    import pipecom
+    assert pipecom.arequest is aio.arequest
+    assert pipecom.asend is aio.asend
+    assert 'arequest' in dir(pipecom)
+    stub = os.path.join(os.path.dirname(aio.__file__), 'aio.pyi')
+    compile(open(stub).read(), 'aio.pyi', 'exec')

@@ -73,7 +73,15 @@ __all__ = ['Pipe', 'send', 'request', 'Client', 'PipeError', 'Error',
            'StopReason', 'Message', 'error_quark', 'DEFAULT_DIE_CODE']
 
 
+# asyncio (pipecom.aio), imported when first used: importing asyncio costs
+# what a script without it need not pay
+_AIO_NAMES = ('arequest', 'asend')
+
+
 def __getattr__(name):
+    if name in _AIO_NAMES:
+        from . import aio
+        return getattr(aio, name)
     # Everything else of gi.repository.Pipecom
     try:
         return getattr(_Pipecom, name)
@@ -82,7 +90,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(dir(_Pipecom)))
+    return sorted(set(globals()) | set(dir(_Pipecom)) | set(_AIO_NAMES))
 
 
 del _locate
