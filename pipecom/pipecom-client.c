@@ -2293,6 +2293,7 @@ _pipecom_oneshot_direct (const char            *pipe_name,
                          const char            *path,
                          GBytes                *message,
                          guint                  timeout,
+                         GCancellable          *cancellable,
                          PipecomOneshotResume  *resume,
                          gboolean              *ok,
                          GBytes               **reply,
@@ -2301,11 +2302,19 @@ _pipecom_oneshot_direct (const char            *pipe_name,
   OneshotDirect od = { pipe_name, NULL, FALSE, FALSE, NULL, NULL };
   g_autoptr(PipecomConnection) conn = NULL;
   GError *local_error = NULL;
+  GPollFD cancel_fd = { -1, 0, 0 };
   gint64 next_probe;
   gsize size;
   const guint8 *data = g_bytes_get_data (message, &size);
 
   *resume = (PipecomOneshotResume) { 0, FALSE, FALSE, 0 };
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      *ok = FALSE;
+      *reply = NULL;
+      return TRUE;
+    }
 
   if (!oneshot_inline_allowed (pipe_name, path, data, size) ||
       _pipecom_registry_is_served_here (path))
@@ -2342,12 +2351,23 @@ _pipecom_oneshot_direct (const char            *pipe_name,
   /* Waits as the engine does: checking every 100 ms, until the HELLO, that
    * the listener that read the record still lives. */
   next_probe = g_get_monotonic_time () + 100 * 1000;
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
+    cancel_fd.events = G_IO_IN;
 
   while (!od.done)
     {
-      struct pollfd pfd = { -1, POLLIN, 0 };
+      struct pollfd pfd[2] = { { -1, POLLIN, 0 }, { cancel_fd.fd, POLLIN, 0 } };
       gint64 now, until;
       int out_fd;
+
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          /* Given up: the listener may have handled the message, but no
+           * answer will come. */
+          g_cancellable_set_error_if_cancelled (cancellable, &local_error);
+          oneshot_direct_finish (&od, NULL, local_error);
+          break;
+        }
 
       if (_pipecom_connection_is_closed (conn))
         {
@@ -2394,11 +2414,15 @@ _pipecom_oneshot_direct (const char            *pipe_name,
       if (resume->deadline > 0)
         until = MIN (until, resume->deadline);
 
-      _pipecom_connection_get_poll_fds (conn, &pfd.fd, &out_fd);
-      if (poll (&pfd, 1, until > 0 ? (int) MIN ((MAX (until - now, 0) + 999) / 1000, G_MAXINT) : -1) > 0)
+      _pipecom_connection_get_poll_fds (conn, &pfd[0].fd, &out_fd);
+      if (poll (pfd, cancel_fd.fd >= 0 ? 2 : 1,
+                until > 0 ? (int) MIN ((MAX (until - now, 0) + 999) / 1000, G_MAXINT) : -1) > 0 &&
+          pfd[0].revents != 0)
         _pipecom_connection_pump (conn);
     }
 
+  if (cancel_fd.fd >= 0)
+    g_cancellable_release_fd (cancellable);
   _pipecom_connection_close (conn);
   _pipecom_dial_free (od.dial);  /* removes the channel files, if still there */
 

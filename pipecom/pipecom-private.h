@@ -408,6 +408,7 @@ gboolean      _pipecom_oneshot_direct       (const char                 *pipe_na
                                              const char                 *path,
                                              GBytes                     *message,
                                              guint                       timeout,
+                                             GCancellable               *cancellable,
                                              PipecomOneshotResume       *resume,
                                              gboolean                   *ok,
                                              GBytes                    **reply,

@@ -27,6 +27,14 @@
  * nobody listens on keeps trying until a listener appears. A message that
  * has been delivered is never sent twice.
  *
+ * The synchronous calls take no #GCancellable argument, but, like GIO's,
+ * honour the one pushed with g_cancellable_push_current() in the calling
+ * thread: cancelling it (from any thread, or a signal handler's thread)
+ * makes the call fail at once with %G_IO_ERROR_CANCELLED. A message the
+ * listener had already taken may then have been handled; one it had not
+ * taken never will be. The Python overrides use this to let Ctrl-C
+ * interrupt pipecom_send() and pipecom_request().
+ *
  * |[<!-- language="C" -->
  * g_autoptr(GError) error = NULL;
  * g_autofree char *reply = pipecom_request ("task_queue", "{\"id\": 1}", 10, 3, &error);
@@ -48,6 +56,8 @@ oneshot_sync (const char  *pipe_name,
   g_autofree char *path = NULL;
   PipecomOneshotResume resume = { 0, FALSE, FALSE, 0 };
   PipecomSyncWait wait;
+  /* As GIO's synchronous calls without a cancellable argument do */
+  GCancellable *cancellable = g_cancellable_get_current ();
 
   *ok = FALSE;
   *reply = NULL;
@@ -57,12 +67,14 @@ oneshot_sync (const char  *pipe_name,
 
 #ifdef G_OS_UNIX
   /* The calling thread does the exchange itself when it can. */
-  if (_pipecom_oneshot_direct (pipe_name, path, message, timeout, &resume, ok, reply, error))
+  if (_pipecom_oneshot_direct (pipe_name, path, message, timeout, cancellable, &resume, ok,
+                               reply, error))
     return;
 #endif
 
   _pipecom_sync_wait_begin (&wait, path);
-  _pipecom_client_oneshot_async (pipe_name, path, message, timeout, max_attempts, &resume, NULL,
+  _pipecom_client_oneshot_async (pipe_name, path, message, timeout, max_attempts, &resume,
+                                 cancellable,
                                  _pipecom_sync_wait_cb, &wait, oneshot_sync);
   _pipecom_sync_wait_run (&wait);
   *reply = _pipecom_client_op_finish (wait.result, ok, error);
@@ -79,6 +91,8 @@ oneshot_sync (const char  *pipe_name,
  *
  * Sends @message to the listener of @pipe_name and waits until its
  * handler has run.
+ *
+ * It honours the current #GCancellable (see g_cancellable_push_current()).
  *
  * Returns: %TRUE if the listener handled the message
  *
@@ -112,6 +126,8 @@ pipecom_send_bytes (const char  *pipe_name,
  * Sends the string @message (without its trailing NUL) to the listener of
  * @pipe_name and waits until its handler has run.
  *
+ * It honours the current #GCancellable (see g_cancellable_push_current()).
+ *
  * Returns: %TRUE if the listener handled the message
  *
  * Since: 1.0
@@ -142,6 +158,8 @@ pipecom_send (const char  *pipe_name,
  *
  * Sends @message to the listener of @pipe_name and waits for its
  * handler's reply.
+ *
+ * It honours the current #GCancellable (see g_cancellable_push_current()).
  *
  * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
  *   gave none (then @error is not set) or on error
@@ -177,6 +195,8 @@ pipecom_request_bytes (const char  *pipe_name,
  * Sends the string @message to the listener of @pipe_name and waits for
  * its handler's reply. A reply containing a NUL byte is cut there; use
  * pipecom_request_bytes() for binary replies.
+ *
+ * It honours the current #GCancellable (see g_cancellable_push_current()).
  *
  * Returns: (transfer full) (nullable): the reply, or %NULL if the handler
  *   gave none (then @error is not set) or on error

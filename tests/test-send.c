@@ -1345,6 +1345,79 @@ test_cancel_before (void)
   seen_clear (&seen);
 }
 
+typedef struct
+{
+  GCancellable   *cancellable;
+  PipecomMessage *held;       /* (owned) */
+  guint           calls;
+} HoldAndCancel;
+
+/* In the listener's thread: keeps the message unanswered, and cancels the
+ * sender's current cancellable, as a Ctrl-C handler would. */
+static char *
+hold_and_cancel_cb (PipecomPipe    *pipe,
+                    PipecomMessage *message,
+                    gpointer        user_data)
+{
+  HoldAndCancel *hc = user_data;
+
+  hc->calls++;
+  if (g_strcmp0 (pipecom_message_get_text (message), "hold") != 0)
+    return g_strconcat ("ack:", pipecom_message_get_text (message), NULL);
+  g_clear_object (&hc->held);
+  hc->held = g_object_ref (message);
+  g_cancellable_cancel (hc->cancellable);
+  return NULL;
+}
+
+static void
+test_cancel_current_sync (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("cancel-current");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  HoldAndCancel hc = { cancellable, NULL, 0 };
+  PipecomTestWatchdog *watchdog;
+
+  g_test_summary ("The synchronous calls honour the current cancellable "
+                  "(g_cancellable_push_current()): cancelled while the listener "
+                  "holds the message, a request with no timeout fails with CANCELLED");
+
+  pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (hold_and_cancel_cb), &hc);
+
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "cancelled pipecom_request()");
+  g_cancellable_push_current (cancellable);
+  reply = pipecom_request (name, "hold", 0, 0, &error);
+  g_cancellable_pop_current (cancellable);
+  pipecom_test_watchdog_stop (watchdog);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (reply);
+  g_clear_error (&error);
+
+  /* The same with pipecom_send(), and an already cancelled one: nothing
+   * is delivered. */
+  g_cancellable_reset (cancellable);
+  g_cancellable_push_current (cancellable);
+  g_assert_false (pipecom_send (name, "hold", 0, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_false (pipecom_send (name, "never", 20, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_cancellable_pop_current (cancellable);
+
+  /* Without a current cancellable nothing changes; the listener serves on. */
+  reply = pipecom_request (name, "after", 20, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "ack:after");
+
+  pipecom_test_stop_and_wait (pipe);
+  g_assert_cmpuint (hc.calls, ==, 3);
+  g_clear_object (&hc.held);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Synchronous sends on the listener's own thread                           */
 /* ------------------------------------------------------------------------ */
@@ -1454,6 +1527,7 @@ main (int   argc,
   g_test_add_func ("/send/listener-killed", test_listener_killed);
 #ifdef G_OS_UNIX
   g_test_add_func ("/send/direct/lost-before-hello", test_direct_lost_before_hello);
+  g_test_add_func ("/send/cancel/current-sync", test_cancel_current_sync);
   g_test_add_func ("/send/direct/no-hello-timeout", test_direct_no_hello_timeout);
   g_test_add_func ("/send/direct/listener-killed", test_direct_listener_killed);
   g_test_add_func ("/send/direct/large-reply", test_direct_large_reply);
