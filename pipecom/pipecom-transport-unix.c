@@ -299,67 +299,6 @@ _pipecom_transport_open_fifo (const char *path,
   return fd;
 }
 
-/* Creates the FIFO @name in the directory @dfd and opens it with @flags
- * (O_RDONLY: it has no reader yet). The descriptor is checked to be of the
- * FIFO just made, ours, with one link, and only then gets the mode @mode
- * with fchmod(): whoever can write the directory may have replaced the
- * name by a link to another file meanwhile, and nothing is ever changed by
- * name. The FIFO's device and inode go to @made. Fails with *saved_errno
- * EEXIST when the name is taken, EPERM when it was replaced (the caller
- * removes the name). */
-static int
-make_fifo_at (int          dfd,
-              const char  *name,
-              int          flags,
-              mode_t       mode,
-              struct stat *made,
-              int         *saved_errno)
-{
-  struct stat st;
-  int fd;
-
-  if (mkfifoat (dfd, name, 0600) != 0)
-    {
-      *saved_errno = errno;
-      return -1;
-    }
-
-  if (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made))
-    {
-      *saved_errno = EPERM;
-      return -1;
-    }
-
-  do
-    fd = openat (dfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
-
-  if (fd < 0)
-    {
-      *saved_errno = errno;
-      return -1;
-    }
-
-  if (fstat (fd, &st) != 0 || !is_own_fifo (&st) ||
-      st.st_dev != made->st_dev || st.st_ino != made->st_ino)
-    {
-      close (fd);
-      *saved_errno = EPERM;
-      return -1;
-    }
-
-  /* mkfifoat() applied the umask. */
-  if (fchmod (fd, mode) != 0)
-    {
-      *saved_errno = errno;
-      close (fd);
-      return -1;
-    }
-
-  *saved_errno = 0;
-  return fd;
-}
-
 /* Opens the FIFO @name in @dfd with @flags, if it is still the FIFO
  * @made (same device and inode, ours, one link). It is checked before
  * opening too: opening a FIFO is seen by the processes at its other end. */
@@ -405,6 +344,51 @@ reopen_fifo_at (int                dfd,
   *saved_errno = 0;
   return fd;
 }
+
+/* Creates the FIFO @name in the directory @dfd and opens it with @flags
+ * (O_RDONLY: it has no reader yet). The descriptor is checked to be of the
+ * FIFO just made, ours, with one link, and only then gets the mode @mode
+ * with fchmod(): whoever can write the directory may have replaced the
+ * name by a link to another file meanwhile, and nothing is ever changed by
+ * name. The FIFO's device and inode go to @made. Fails with *saved_errno
+ * EEXIST when the name is taken, EPERM when it was replaced (the caller
+ * removes the name). */
+static int
+make_fifo_at (int          dfd,
+              const char  *name,
+              int          flags,
+              mode_t       mode,
+              struct stat *made,
+              int         *saved_errno)
+{
+  int fd;
+
+  if (mkfifoat (dfd, name, 0600) != 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made))
+    {
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  if ((fd = reopen_fifo_at (dfd, name, flags, made, saved_errno)) < 0)
+    return -1;
+
+  /* mkfifoat() applied the umask. */
+  if (fchmod (fd, mode) != 0)
+    {
+      *saved_errno = errno;
+      close (fd);
+      return -1;
+    }
+
+  return fd;
+}
+
 
 /* ---- Shared pipes (PipecomPipe:access, SECURITY.md) ----
  *
