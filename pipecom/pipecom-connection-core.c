@@ -491,9 +491,9 @@ check_deadlines (PipecomConnection *conn,
  * its pipe then just sees EOF). Takes @text. */
 void
 _pipecom_connection_say_goodbye (PipecomConnection *conn,
-                                 char              *text)
+                                 char              *text_owned)
 {
-  g_autofree char *owned_text = text;
+  g_autofree char *text = text_owned;
 
   if (conn->closed)
     return;

@@ -1328,7 +1328,6 @@ test_idle_goodbye_after_epipe (gconstpointer data)
 {
   gboolean goodbye = GPOINTER_TO_INT (data);
   g_autoptr(PipecomClient) client = NULL;
-  g_autoptr(GBytes) text = NULL;
   PipecomTestResult result = { 0, };
   FakeListener fl;
   guint8 header[PIPECOM_FRAME_HEADER_SIZE];
