@@ -120,6 +120,9 @@ guint64        _pipecom_pipe_get_memory_peak (PipecomPipe *pipe);
 #ifdef G_OS_UNIX
 /* How many truncated announcement records listeners dropped (for tests). */
 extern gint   _pipecom_truncated_records;
+/* Called, if set, by a sender right after it opened a pipe's FIFO, with
+ * its path (for tests: a listener removing it then). */
+extern void (*_pipecom_opened_pipe_fifo_hook) (const char *path);
 #endif
 
 /* How long a stopping listener waits for pending replies and forwards. */

@@ -1291,6 +1291,8 @@ _pipecom_transport_remove_channel (const char *base)
 /* Records dropped incomplete (or foreign bytes ending a read) once the
  * FIFO read empty. */
 gint _pipecom_truncated_records = 0;
+/* Set by tests only (see pipecom-private.h). */
+void (*_pipecom_opened_pipe_fifo_hook) (const char *path) = NULL;
 
 struct _PipecomIntake
 {
@@ -1927,8 +1929,20 @@ open_pipe_fifo (PipecomDial  *dial,
       return -1;
     }
 
+  if (G_UNLIKELY (_pipecom_opened_pipe_fifo_hook != NULL))
+    _pipecom_opened_pipe_fifo_hook (dial->path);
+
   if (fstat (fd, &st) != 0 || !S_ISFIFO (st.st_mode))
     goto refuse;
+
+  /* No name left: a stopping listener removed it after we opened it, so
+   * nobody listens there any more. */
+  if (st.st_nlink == 0)
+    {
+      close (fd);
+      *saved_errno = ENOENT;
+      return -1;
+    }
 
   if (st.st_nlink != 1)
     {

@@ -573,6 +573,33 @@ test_hardlink_lock (gconstpointer data)
 /* Hard links to a live private FIFO of ours: as another pipe's name, a
  * sender must not deliver to the listener of the first (nor may a
  * listener take the name); as a channel, a listener must not write to it. */
+/* Removes the pipe's FIFO once, as its listener does when it stops, right
+ * after the sender opened it. */
+static void
+unlink_once_cb (const char *path)
+{
+  _pipecom_opened_pipe_fifo_hook = NULL;
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+static void
+test_fifo_removed_while_opening (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("removed");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A FIFO removed (no name left, not several) between a sender's open() and "
+                  "its fstat() means no listener, not a hard link");
+
+  pipe = pipecom_test_listen_new (name, FALSE, NULL);
+  _pipecom_opened_pipe_fifo_hook = unlink_once_cb;
+  g_assert_false (pipecom_send (name, "anyone?", 0, 1, &error));
+  g_assert_null (_pipecom_opened_pipe_fifo_hook);
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED);
+  pipecom_test_stop_and_wait (pipe);
+}
+
 static void
 test_hardlink_fifo (void)
 {
@@ -785,6 +812,7 @@ main (int   argc,
   g_test_add_data_func ("/security/hardlink/lock-file-0755", GUINT_TO_POINTER (0755),
                         test_hardlink_lock);
   g_test_add_func ("/security/hardlink/fifo", test_hardlink_fifo);
+  g_test_add_func ("/security/hardlink/removed-while-opening", test_fifo_removed_while_opening);
   g_test_add_func ("/security/second-user", test_second_user);
 
   return g_test_run ();
