@@ -194,3 +194,130 @@ def test_ctrl_c_stops_a_non_daemon_listener(name, tail):
     assert elapsed < 5, 'exited %.2f s after SIGINT' % elapsed
     if not tail:
         assert err == ''
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='needs /proc')
+@pytest.mark.parametrize('call', [
+    "Pipecom.send(name, 'x')",
+    "Pipecom.request(name, b'x', 0, 0)",
+    "Pipecom.Client.new(name).request('x', None)",
+    "Pipecom.Client.new(name).send_bytes(GLib.Bytes.new(b'x'))",
+])
+def test_ctrl_c_interrupts_a_call_the_listener_holds(name, call):
+    # The listener took the message and does not answer (no timeout): Ctrl-C
+    # still interrupts the wait for its answer
+    entered = threading.Event()
+    release = threading.Event()
+
+    def handler(message):
+        entered.set()
+        release.wait(DEADLINE)
+        return 'late'
+
+    pipe = Pipecom.Pipe(name, handler)
+    pipe.listen()
+    proc = _child('''
+        from gi.repository import GLib
+        name = %r
+        print('calling', flush=True)
+        %s
+        print('returned', flush=True)
+    ''' % (name, call))
+    try:
+        assert proc.stdout.readline() == 'calling\n'
+        assert entered.wait(DEADLINE)
+        _wait_main_thread_blocks(proc, 'poll')
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE)
+        elapsed = time.monotonic() - start
+    finally:
+        release.set()
+        proc.kill()
+        proc.wait()
+        pipe.stop()
+        pipe.wait(DEADLINE)
+    assert err.rstrip().endswith('KeyboardInterrupt'), err
+    assert proc.returncode == -signal.SIGINT
+    assert out == ''
+    assert elapsed < 1, 'exited %.2f s after SIGINT' % elapsed
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='needs /proc')
+def test_ctrl_c_stops_a_pipe_run_in_the_main_thread(name):
+    # pipecom_pipe_run() blocks in C: Ctrl-C stops the pipe, which removes
+    # its FIFO, then raises KeyboardInterrupt
+    proc = _child('''
+        pipe = Pipecom.Pipe(name=%r)
+        pipe.connect('message-received', lambda pipe, message: pipe.get_path())
+        print('running', flush=True)
+        pipe.run()
+        print('returned', flush=True)
+    ''' % name)
+    try:
+        assert proc.stdout.readline() == 'running\n'
+        path = Pipecom.request(name, 'path?', timeout=DEADLINE)
+        assert os.path.exists(path)
+        _wait_main_thread_blocks(proc, 'poll')
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
+    assert err.rstrip().endswith('KeyboardInterrupt'), err
+    assert proc.returncode == -signal.SIGINT
+    assert out == ''
+    assert not os.path.exists(path)
+    assert not os.path.exists(path + '.lock')
+    assert elapsed < 1, 'exited %.2f s after SIGINT' % elapsed
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='needs /proc')
+def test_ctrl_c_leaves_a_handler_of_the_programs_own(name):
+    # With a SIGINT handler of its own, a program gets it called once the
+    # call returned, and the call is not cancelled
+    entered = threading.Event()
+    release = threading.Event()
+
+    def handler(message):
+        entered.set()
+        release.wait(DEADLINE)
+        return 'answer'
+
+    pipe = Pipecom.Pipe(name, handler)
+    pipe.listen()
+    proc = subprocess.Popen([sys.executable, '-c', textwrap.dedent('''
+        import signal, sys
+        import gi
+        gi.require_version('Pipecom', '1.0')
+        from gi.repository import Pipecom
+        signal.signal(signal.SIGINT, lambda signum, frame: print('handler', flush=True))
+        print('calling', flush=True)
+        print(Pipecom.request(sys.argv[1], 'x'), flush=True)
+    '''), name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == 'calling\n'
+        assert entered.wait(DEADLINE)
+        _wait_main_thread_blocks(proc, 'poll')
+        proc.send_signal(signal.SIGINT)
+        # The SIGINT reached the process before the answer is let go
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            with open('/proc/%d/status' % proc.pid) as f:
+                pending = [line for line in f if line.startswith(('ShdPnd:', 'SigPnd:'))]
+            if all(int(line.split()[1], 16) == 0 for line in pending):
+                break
+            time.sleep(0.01)
+        release.set()
+        out, err = proc.communicate(timeout=DEADLINE)
+    finally:
+        release.set()
+        proc.kill()
+        proc.wait()
+        pipe.stop()
+        pipe.wait(DEADLINE)
+    assert proc.returncode == 0, err
+    # (Python runs the handler between the call's return and the print)
+    assert out in ('handler\nanswer\n', 'answer\nhandler\n'), out

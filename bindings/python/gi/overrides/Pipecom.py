@@ -35,9 +35,9 @@ import atexit
 import errno
 import functools
 import logging
-import math
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -726,7 +726,9 @@ class Pipe(Pipecom.Pipe):
     def run(self):
         """Listens and serves until the pipe stops (pipecom_pipe_run()).
         Raises PipeError if the pipe cannot listen."""
-        return Pipecom.Pipe.run(self)
+        # In the main thread, Ctrl-C stops the pipe, gracefully, then
+        # raises KeyboardInterrupt
+        return _on_sigint(self.stop, Pipecom.Pipe.run, self)
 
     def _listen_in_context(self, context):
         # pipecom_pipe_listen() serves in the thread-default main context
@@ -805,82 +807,161 @@ def _bytes(message):
 
 
 def _interruptible():
-    """Whether a blocking call must let Ctrl-C through: Python runs its
-    signal handlers in the main thread only, and only between two
-    bytecodes, never while a C call blocks."""
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    import signal
-    return callable(signal.getsignal(signal.SIGINT))
+    """Whether a blocking call must let Ctrl-C through: in the main thread,
+    the only one where Python runs its signal handlers (and never while a C
+    call blocks). Only while SIGINT raises KeyboardInterrupt (Python's
+    default handler, see _SigintWatch): a handler of the program's own runs
+    once the call returned."""
+    return threading.get_ident() == _MAIN_THREAD
 
 
-_interruptible_context = None
+_MAIN_THREAD = threading.main_thread().ident
 
 
-def _call_interruptibly(start, finish):
-    """Runs a call as its async variant, start(cancellable, callback), in a
-    main context that this thread iterates in slices: a KeyboardInterrupt
-    (Ctrl-C) cancels the call, waits until it has ended, and propagates.
-    Returns finish(result)."""
-    global _interruptible_context
-    context = _interruptible_context
-    if context is None:
-        # One for the main thread, kept: a context costs an eventfd
-        context = _interruptible_context = GLib.MainContext.new()
-    cancellable = Gio.Cancellable.new()
-    results = []
+class _SigintWatch:
+    """Turns Ctrl-C into an action of our own while the main thread blocks
+    in C, where Python cannot run its SIGINT handler: Python's C-level
+    handler writes the signal's number to the wakeup fd
+    (signal.set_wakeup_fd()), and a thread of ours, blocked reading it, runs
+    the action (cancelling the call's GCancellable, or stopping the pipe).
+    The C call then returns, and Python's handler raises KeyboardInterrupt
+    as usual."""
 
-    def ready_cb(source, result, *unused):
-        results.append(result)
+    def __init__(self):
+        import socket
+        self._lock = threading.Lock()
+        self._action = None
+        self._fired = False
+        self._excepthook = None
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(True)
+        self._write.setblocking(False)
+        self._fd = self._write.fileno()
+        threading.Thread(target=self._watch, name='pipecom-sigint', daemon=True).start()
 
-    # Wakes the context up, so that Python looks at its signals, even if the
-    # signal went to another thread
-    tick = GLib.timeout_source_new(int(_SLICE * 1000))
-    tick.set_callback(lambda *unused: GLib.SOURCE_CONTINUE)
-    tick.attach(context)
-    context.push_thread_default()
-    try:
-        start(cancellable, ready_cb)
+    def _watch(self):
+        while True:
+            data = self._read.recv(64)
+            if not data:
+                return
+            if (signal.SIGINT not in data or
+                    signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+                continue
+            with self._lock:
+                action = self._action
+                if action is None or self._fired:
+                    continue
+                self._fired = True
+                # PyGObject prints (with sys.excepthook) a KeyboardInterrupt
+                # that meets its making of the call's error, then raises
+                # RuntimeError: run() raises the KeyboardInterrupt instead
+                self._excepthook = sys.excepthook
+                sys.excepthook = self._quiet_excepthook
+            action()
+
+    def _quiet_excepthook(self, kind, value, traceback):
+        if not issubclass(kind, KeyboardInterrupt):
+            (self._excepthook or sys.__excepthook__)(kind, value, traceback)
+
+    def run(self, action, call, *args):
+        """Returns call(*args), during which Ctrl-C runs action() (from
+        another thread). Just call(*args) if Python's wakeup fd is taken
+        (an asyncio loop runs in this thread)."""
+        # Ours stays set between calls (Python writes there the signals it
+        # handles; _watch() acts on SIGINT only): one call less per call
         try:
-            while not results:
-                context.iteration(True)
-        except KeyboardInterrupt:
-            cancellable.cancel()
-            while not results:
-                context.iteration(True)
-            raise
-    finally:
-        context.pop_thread_default()
-        tick.destroy()
-    return finish(results[0])
-
-
-def _oneshot(call, call_async, finish, name, message, timeout, max_attempts):
-    """A blocking one-shot call, call(name, message, timeout, max_attempts),
-    that Ctrl-C interrupts while it waits for a listener.
-
-    In the main thread, the first attempt is the blocking call itself,
-    limited to one attempt: the library's fastest path, which fails at once
-    if nobody listens. Then, nothing having been delivered, the call goes
-    on as call_async() in _call_interruptibly(). (Once a listener took the
-    message, the call waits for its handler's answer, for up to @timeout.)"""
-    if max_attempts == 1 or not _interruptible():
-        return call(name, message, timeout, max_attempts)
-    start = time.monotonic()
-    try:
-        return call(name, message, timeout, 1)
-    except GLib.Error as error:
-        if not error.matches(Pipecom.error_quark(), Pipecom.Error.CONNECTION_FAILED):
-            raise
-        if timeout > 0:
-            remaining = math.ceil(timeout - (time.monotonic() - start))
-            if remaining <= 0:
+            previous = signal.set_wakeup_fd(self._fd, warn_on_full_buffer=False)
+        except ValueError:
+            return call(*args)
+        if previous not in (-1, self._fd):
+            # An asyncio loop's: leave it alone
+            signal.set_wakeup_fd(previous)
+            return call(*args)
+        self._action = action
+        try:
+            return call(*args)
+        except RuntimeError:
+            if not self._fired:
                 raise
-            timeout = remaining
-        if max_attempts > 1:
-            max_attempts -= 1
-    return _call_interruptibly(
-        lambda c, cb: call_async(name, message, timeout, max_attempts, c, cb), finish)
+            # PyGObject met the KeyboardInterrupt making the call's error
+            raise KeyboardInterrupt from None
+        except GLib.Error:
+            if not self._fired:
+                raise
+            # The call was cancelled: Python's handler is due, let it raise
+            try:
+                _run_signal_handlers()
+            except KeyboardInterrupt as interrupt:
+                raise interrupt from None
+            raise
+        finally:
+            with self._lock:
+                self._action = None
+                if self._fired:
+                    sys.excepthook = self._excepthook
+                    self._excepthook = None
+                    self._fired = False
+
+
+def _run_signal_handlers():
+    """Python runs the signal handlers due when a function starts."""
+    pass
+
+
+_sigint_watch = None
+_sigint_watch_lock = threading.Lock()
+
+
+def _on_sigint(action, call, *args):
+    """call(*args); in the main thread, with Python's SIGINT handler in
+    place, Ctrl-C runs action() meanwhile (see _SigintWatch)."""
+    global _sigint_watch
+    if not _interruptible():
+        return call(*args)
+    with _sigint_watch_lock:
+        if _sigint_watch is None:
+            _sigint_watch = _SigintWatch()
+    return _sigint_watch.run(action, call, *args)
+
+
+def _cancelled_by_sigint(call, *args):
+    """call(*args), a synchronous PipeCom call, which Ctrl-C interrupts at
+    any point: it cancels the call's current GCancellable
+    (g_cancellable_push_current(), which the library's synchronous calls
+    honour), and the call returns (G_IO_ERROR_CANCELLED) before Python
+    raises KeyboardInterrupt."""
+    if not _interruptible():
+        return call(*args)
+    cancellable = _main_thread_cancellable()
+    cancellable.push_current()
+    try:
+        return _on_sigint(cancellable.cancel, call, *args)
+    finally:
+        cancellable.pop_current()
+        if cancellable.is_cancelled():
+            cancellable.reset()
+
+
+_main_cancellable = None
+
+
+def _main_thread_cancellable():
+    """The main thread's cancellable for its blocking calls, reset after
+    each that Ctrl-C cancelled. Its file descriptor stays open, so that the
+    calls that poll it do not make and close one each."""
+    global _main_cancellable
+    if _main_cancellable is None:
+        _main_cancellable = Gio.Cancellable.new()
+        _main_cancellable.get_fd()
+    return _main_cancellable
+
+
+def _oneshot(call, name, message, timeout, max_attempts):
+    """A blocking one-shot call, call(name, message, timeout, max_attempts),
+    which Ctrl-C interrupts in the main thread, whether it waits for a
+    listener (the message is then not delivered) or for the answer of one
+    that took the message."""
+    return _cancelled_by_sigint(call, name, message, timeout, max_attempts)
 
 
 @_raising_pipe_error(_call_context)
@@ -891,16 +972,14 @@ def send(pipe, message, timeout=0, max_attempts=0):
     @timeout is the whole call's budget in seconds (0: none);
     @max_attempts bounds the connection attempts (0: unlimited).
     Raises PipeError on failure (error_code "TIMEOUT" if no listener was
-    reached within @timeout). In the main thread, Ctrl-C interrupts the wait
-    for a listener (KeyboardInterrupt; the message is then not delivered)."""
+    reached within @timeout). In the main thread, Ctrl-C interrupts the call
+    (KeyboardInterrupt): while it waits for a listener, the message is then
+    not delivered; once a listener took it, its handler may still run."""
     name = _pipe_name(pipe)
     if isinstance(message, str):
-        return _oneshot(Pipecom.send, Pipecom.send_async, Pipecom.send_finish,
-                        name, message, timeout, max_attempts)
+        return _oneshot(Pipecom.send, name, message, timeout, max_attempts)
     if isinstance(message, (bytes, bytearray, memoryview, GLib.Bytes)):
-        return _oneshot(Pipecom.send_bytes, Pipecom.send_bytes_async,
-                        Pipecom.send_bytes_finish,
-                        name, _bytes(message), timeout, max_attempts)
+        return _oneshot(Pipecom.send_bytes, name, _bytes(message), timeout, max_attempts)
     raise TypeError('message must be str or bytes, not %s'
                     % type(message).__name__)
 
@@ -913,15 +992,12 @@ def request(pipe, message, timeout=0, max_attempts=0):
     """Like send(), and returns the handler's reply: str for a str
     @message, bytes for a bytes @message, or None if the handler gave no
     reply. Raises PipeError on failure; in the main thread, Ctrl-C
-    interrupts the wait for a listener (KeyboardInterrupt)."""
+    interrupts the call (KeyboardInterrupt), as for send()."""
     name = _pipe_name(pipe)
     if isinstance(message, str):
-        return _oneshot(Pipecom.request, Pipecom.request_async, Pipecom.request_finish,
-                        name, message, timeout, max_attempts)
+        return _oneshot(Pipecom.request, name, message, timeout, max_attempts)
     if isinstance(message, (bytes, bytearray, memoryview, GLib.Bytes)):
-        reply = _oneshot(Pipecom.request_bytes, Pipecom.request_bytes_async,
-                         Pipecom.request_bytes_finish,
-                         name, _bytes(message), timeout, max_attempts)
+        reply = _oneshot(Pipecom.request_bytes, name, _bytes(message), timeout, max_attempts)
         return None if reply is None else reply.get_data()
     raise TypeError('message must be str or bytes, not %s'
                     % type(message).__name__)
@@ -996,10 +1072,39 @@ def _client_async(func, callback_position):
 
 
 # name: position of the callback among the _async() call's arguments
+def _client_sync(func, position):
+    """A synchronous call of the client, func(self, [message,] cancellable),
+    @position being the cancellable's among the arguments after self, which
+    Ctrl-C interrupts at any point (through a cancellable of ours when the
+    caller passed none)."""
+    @functools.wraps(func)
+    def wrapper(self, *args, **kwargs):
+        if not _interruptible():
+            return func(self, *args, **kwargs)
+        args = list(args)
+        if len(args) > position:
+            given = args[position]
+        else:
+            given = kwargs.get('cancellable')
+        if given is not None:
+            return _on_sigint(given.cancel, lambda: func(self, *args, **kwargs))
+        cancellable = _main_thread_cancellable()
+        if len(args) > position:
+            args[position] = cancellable
+        else:
+            kwargs['cancellable'] = cancellable
+        try:
+            return _on_sigint(cancellable.cancel, lambda: func(self, *args, **kwargs))
+        finally:
+            if cancellable.is_cancelled():
+                cancellable.reset()
+    return wrapper
+
+
 for _name, _position in (('connect', 1), ('send', 2), ('send_bytes', 2),
                          ('request', 2), ('request_bytes', 2)):
     setattr(Client, _name, _raising_pipe_error(_client_context)(
-        getattr(Pipecom.Client, _name)))
+        _client_sync(getattr(Pipecom.Client, _name), _position - 1)))
     setattr(Client, _name + '_async', _client_async(
         getattr(Pipecom.Client, _name + '_async'), _position))
     setattr(Client, _name + '_finish', _raising_pipe_error_at_finish(
