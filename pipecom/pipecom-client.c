@@ -52,6 +52,24 @@
  * pipecom_client_set_timeout (client, 5);
  * reply = pipecom_client_request (client, "status", NULL, &error);
  * ]|
+ *
+ * |[<!-- language="Python" -->
+ * import pipecom
+ *
+ * client = pipecom.Client.new("my_pipe")
+ * client.set_timeout(5)
+ * reply = client.request("status", None)
+ * ]|
+ *
+ * |[<!-- language="JavaScript" -->
+ * const {Gio, Pipecom} = imports.gi;
+ *
+ * Gio._promisify(Pipecom.Client.prototype, 'request_async', 'request_finish');
+ *
+ * const client = Pipecom.Client.new('my_pipe');
+ * client.set_timeout(5);
+ * client.request_async('status', null).then(reply => print(reply));
+ * ]|
  */
 
 /* A one-shot message up to this size may travel inside the announcement,

@@ -28,6 +28,31 @@
  *       g_printerr ("Nobody listens: %s\n", error->message);
  *   }
  * ]|
+ *
+ * From Python, every call raises `pipecom.PipeError`, a #GError subclass
+ * with the original Python library's `error_code` and `context`
+ * (docs/porting-from-python.md); from JavaScript, a `GLib.Error`:
+ *
+ * |[<!-- language="Python" -->
+ * import pipecom
+ *
+ * try:
+ *     pipecom.send("my_pipe", "Hello", timeout=5, max_attempts=3)
+ * except pipecom.PipeError as e:
+ *     if e.error_code in (pipecom.PipeError.CONNECTION_FAILED, pipecom.PipeError.TIMEOUT):
+ *         print("Nobody listens:", e.context)
+ * ]|
+ *
+ * |[<!-- language="JavaScript" -->
+ * const {Pipecom} = imports.gi;
+ *
+ * try {
+ *     Pipecom.send('my_pipe', 'Hello', 5, 3);
+ * } catch (e) {
+ *     if (e.matches(Pipecom.error_quark(), Pipecom.Error.CONNECTION_FAILED))
+ *         printerr(`Nobody listens: ${e.message}`);
+ * }
+ * ]|
  */
 
 /**

@@ -54,6 +54,25 @@
  *   return g_strdup_printf ("ACK: %s", text);
  * }
  * ]|
+ *
+ * |[<!-- language="Python" -->
+ * def on_message(message):      # pipecom.Pipe(name, on_message): the text
+ *     return "ACK: " + message
+ *
+ * def on_message_received(pipe, message):   # the "message-received" signal
+ *     if message.get_text() is None:
+ *         return None                       # binary: acknowledged
+ *     return "ACK: " + message.get_text()
+ * ]|
+ *
+ * |[<!-- language="JavaScript" -->
+ * pipe.connect('message-received', (_pipe, message) => {
+ *     const text = message.get_text();
+ *     if (text === null)
+ *         return null;                      // binary: acknowledged
+ *     return `ACK: ${text}`;
+ * });
+ * ]|
  */
 
 /**

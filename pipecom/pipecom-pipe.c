@@ -66,6 +66,36 @@
  *   return error ? 1 : 0;
  * }
  * ]|
+ *
+ * The same in Python (the overrides serve such a pipe in a thread of its
+ * own; pass `main_context=GLib.MainContext.default()` in a GTK program) and
+ * in JavaScript (GJS serves in its main loop):
+ *
+ * |[<!-- language="Python" -->
+ * import pipecom
+ *
+ * def on_message(message):
+ *     print("Received:", message)
+ *     return "thanks"
+ *
+ * pipe = pipecom.Pipe("my_pipe", on_message)
+ * pipe.listen()
+ * pipe.wait()      # until the die code, or Ctrl-C
+ * ]|
+ *
+ * |[<!-- language="JavaScript" -->
+ * const {GLib, Pipecom} = imports.gi;
+ *
+ * const loop = new GLib.MainLoop(null, false);
+ * const pipe = new Pipecom.Pipe({name: 'my_pipe'});
+ * pipe.connect('message-received', (_pipe, message) => {
+ *     print(`Received: ${message.get_text()}`);
+ *     return 'thanks';
+ * });
+ * pipe.connect('stopped', () => loop.quit());
+ * pipe.listen();
+ * loop.run();
+ * ]|
  */
 
 #define DEFAULT_BUFFER_SIZE 65536

@@ -42,6 +42,25 @@
  * if (error != NULL)
  *   g_printerr ("%s\n", error->message);
  * ]|
+ *
+ * |[<!-- language="Python" -->
+ * import pipecom
+ *
+ * try:
+ *     reply = pipecom.request("task_queue", '{"id": 1}', timeout=10, max_attempts=3)
+ * except pipecom.PipeError as e:
+ *     print(e)      # PipeError (Code: TIMEOUT): ... [Context: pipe_name=task_queue, ...]
+ * ]|
+ *
+ * |[<!-- language="JavaScript" -->
+ * const {Pipecom} = imports.gi;
+ *
+ * try {
+ *     const reply = Pipecom.request('task_queue', '{"id": 1}', 10, 3);
+ * } catch (e) {     // a GLib.Error
+ *     printerr(e.message);
+ * }
+ * ]|
  */
 
 static void
