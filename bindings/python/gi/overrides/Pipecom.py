@@ -806,15 +806,8 @@ def _bytes(message):
     return GLib.Bytes.new(bytes(message))
 
 
-def _interruptible():
-    """Whether a blocking call must let Ctrl-C through: in the main thread,
-    the only one where Python runs its signal handlers (and never while a C
-    call blocks). Only while SIGINT raises KeyboardInterrupt (Python's
-    default handler, see _SigintWatch): a handler of the program's own runs
-    once the call returned."""
-    return threading.get_ident() == _MAIN_THREAD
-
-
+# Python runs its signal handlers in the main thread only (and never while a
+# C call blocks): the blocking calls made there let Ctrl-C through.
 _MAIN_THREAD = threading.main_thread().ident
 
 
@@ -833,6 +826,7 @@ class _SigintWatch:
         self._action = None
         self._fired = False
         self._excepthook = None
+        self._checked = -1.0
         self._read, self._write = socket.socketpair()
         self._read.setblocking(True)
         self._write.setblocking(False)
@@ -863,20 +857,25 @@ class _SigintWatch:
         if not issubclass(kind, KeyboardInterrupt):
             (self._excepthook or sys.__excepthook__)(kind, value, traceback)
 
-    def run(self, action, call, *args):
+    def run(self, action, call, *args, cancellable=None):
         """Returns call(*args), during which Ctrl-C runs action() (from
-        another thread). Just call(*args) if Python's wakeup fd is taken
-        (an asyncio loop runs in this thread)."""
+        another thread), then resets @cancellable if it did. Just
+        call(*args) if Python's wakeup fd is another's (an asyncio loop
+        runs in this thread)."""
         # Ours stays set between calls (Python writes there the signals it
-        # handles; _watch() acts on SIGINT only): one call less per call
-        try:
-            previous = signal.set_wakeup_fd(self._fd, warn_on_full_buffer=False)
-        except ValueError:
-            return call(*args)
-        if previous not in (-1, self._fd):
-            # An asyncio loop's: leave it alone
-            signal.set_wakeup_fd(previous)
-            return call(*args)
+        # handles; _watch() acts on SIGINT only), and is checked again at
+        # most every 100 ms: setting it costs a system call
+        now = time.monotonic()
+        if now - self._checked > 0.1:
+            try:
+                previous = signal.set_wakeup_fd(self._fd, warn_on_full_buffer=False)
+            except ValueError:
+                return call(*args)
+            if previous not in (-1, self._fd):
+                # An asyncio loop's: leave it alone
+                signal.set_wakeup_fd(previous)
+                return call(*args)
+            self._checked = now
         self._action = action
         try:
             return call(*args)
@@ -897,10 +896,13 @@ class _SigintWatch:
         finally:
             with self._lock:
                 self._action = None
-                if self._fired:
+                fired = self._fired
+                if fired:
                     sys.excepthook = self._excepthook
                     self._excepthook = None
                     self._fired = False
+            if fired and cancellable is not None:
+                cancellable.reset()
 
 
 def _run_signal_handlers():
@@ -912,16 +914,21 @@ _sigint_watch = None
 _sigint_watch_lock = threading.Lock()
 
 
-def _on_sigint(action, call, *args):
-    """call(*args); in the main thread, with Python's SIGINT handler in
-    place, Ctrl-C runs action() meanwhile (see _SigintWatch)."""
+def _sigint_watch_get():
     global _sigint_watch
-    if not _interruptible():
+    if _sigint_watch is None:
+        with _sigint_watch_lock:
+            if _sigint_watch is None:
+                _sigint_watch = _SigintWatch()
+    return _sigint_watch
+
+
+def _on_sigint(action, call, *args):
+    """call(*args); in the main thread, Ctrl-C runs action() meanwhile (see
+    _SigintWatch)."""
+    if threading.get_ident() != _MAIN_THREAD:
         return call(*args)
-    with _sigint_watch_lock:
-        if _sigint_watch is None:
-            _sigint_watch = _SigintWatch()
-    return _sigint_watch.run(action, call, *args)
+    return _sigint_watch_get().run(action, call, *args)
 
 
 def _cancelled_by_sigint(call, *args):
@@ -930,29 +937,29 @@ def _cancelled_by_sigint(call, *args):
     (g_cancellable_push_current(), which the library's synchronous calls
     honour), and the call returns (G_IO_ERROR_CANCELLED) before Python
     raises KeyboardInterrupt."""
-    if not _interruptible():
+    if threading.get_ident() != _MAIN_THREAD:
         return call(*args)
     cancellable = _main_thread_cancellable()
     cancellable.push_current()
     try:
-        return _on_sigint(cancellable.cancel, call, *args)
+        return _sigint_watch_get().run(_main_cancel, call, *args, cancellable=cancellable)
     finally:
         cancellable.pop_current()
-        if cancellable.is_cancelled():
-            cancellable.reset()
 
 
 _main_cancellable = None
+_main_cancel = None
 
 
 def _main_thread_cancellable():
     """The main thread's cancellable for its blocking calls, reset after
     each that Ctrl-C cancelled. Its file descriptor stays open, so that the
     calls that poll it do not make and close one each."""
-    global _main_cancellable
+    global _main_cancellable, _main_cancel
     if _main_cancellable is None:
         _main_cancellable = Gio.Cancellable.new()
         _main_cancellable.get_fd()
+        _main_cancel = _main_cancellable.cancel
     return _main_cancellable
 
 
@@ -1072,6 +1079,14 @@ def _client_async(func, callback_position):
 
 
 # name: position of the callback among the _async() call's arguments
+def _positional(args, kwargs, position):
+    """Moves a cancellable= keyword (the argument at @position) among @args."""
+    kwargs = dict(kwargs)
+    if 'cancellable' in kwargs and len(args) == position:
+        args = args + (kwargs.pop('cancellable'),)
+    return args, kwargs
+
+
 def _client_sync(func, position):
     """A synchronous call of the client, func(self, [message,] cancellable),
     @position being the cancellable's among the arguments after self, which
@@ -1079,25 +1094,19 @@ def _client_sync(func, position):
     caller passed none)."""
     @functools.wraps(func)
     def wrapper(self, *args, **kwargs):
-        if not _interruptible():
+        if threading.get_ident() != _MAIN_THREAD:
             return func(self, *args, **kwargs)
-        args = list(args)
-        if len(args) > position:
-            given = args[position]
-        else:
-            given = kwargs.get('cancellable')
+        if kwargs:
+            args, kwargs = _positional(args, kwargs, position)
+            if kwargs:
+                return func(self, *args, **kwargs)
+        given = args[position] if len(args) > position else None
         if given is not None:
-            return _on_sigint(given.cancel, lambda: func(self, *args, **kwargs))
+            return _sigint_watch_get().run(given.cancel, func, self, *args)
         cancellable = _main_thread_cancellable()
-        if len(args) > position:
-            args[position] = cancellable
-        else:
-            kwargs['cancellable'] = cancellable
-        try:
-            return _on_sigint(cancellable.cancel, lambda: func(self, *args, **kwargs))
-        finally:
-            if cancellable.is_cancelled():
-                cancellable.reset()
+        args = args[:position] + (cancellable,) + args[position + 1:]
+        return _sigint_watch_get().run(_main_cancel, func, self, *args,
+                                       cancellable=cancellable)
     return wrapper
 
 
