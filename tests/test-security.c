@@ -690,7 +690,7 @@ test_second_user (void)
   g_autofree char *env_arg = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  g_autofree char *self = NULL;
+  const char *helper = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PipecomPipe) pipe = NULL;
   struct passwd *pw;
@@ -725,17 +725,17 @@ test_second_user (void)
   pipe = pipecom_test_listen_new (victim, TRUE, &handled);
 
   /* The other user needs a runtime directory of its own, and a copy of
-   * this program it may execute. */
+   * the helper program it may execute. */
   runtime = g_build_filename (shared, "other-runtime", NULL);
   g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
   g_assert_cmpint (chown (runtime, pw->pw_uid, pw->pw_gid), ==, 0);
-  binary = g_build_filename (shared, "test-security", NULL);
-  self = g_file_read_link ("/proc/self/exe", NULL);
+  binary = g_build_filename (shared, "helper-child", NULL);
+  helper = pipecom_test_get_helper_path ();
   {
     g_autofree char *contents = NULL;
     gsize len;
 
-    g_assert_true (g_file_get_contents (self, &contents, &len, NULL));
+    g_assert_true (g_file_get_contents (helper, &contents, &len, NULL));
     g_assert_true (g_file_set_contents_full (binary, contents, len, G_FILE_SET_CONTENTS_NONE,
                                              0755, NULL));
   }

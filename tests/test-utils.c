@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,554 +17,16 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#ifdef G_OS_UNIX
-# include <poll.h>
-# include <sys/resource.h>
-# include <glib-unix.h>
-#endif
-#ifndef O_CLOEXEC
-# define O_CLOEXEC 0
-#endif
 
 #include "test-utils.h"
-#include "pipecom-private.h"
 
 #ifdef G_OS_WIN32
 # include <windows.h>
 #endif
 
 static char *test_runtime_dir;   /* (owned) */
-static char *test_self_path;     /* (owned) */
+static char *test_helper_path;   /* (owned) */
 static guint name_counter;
-
-/* ------------------------------------------------------------------------ */
-/* Helper-process modes                                                     */
-/* ------------------------------------------------------------------------ */
-
-/* The child watches its stdin (a pipe from the parent test) and exits as soon
- * as the parent goes away, so no helper outlives a crashed test. */
-static gpointer
-child_stdin_watch_thread (gpointer data)
-{
-  char buf[64];
-
-  for (;;)
-    {
-      ssize_t n = read (STDIN_FILENO, buf, sizeof buf);
-
-      if (n == 0 || (n < 0 && errno != EINTR))
-        _exit (3);
-    }
-
-  return NULL;
-}
-
-static gboolean
-child_watchdog_cb (gpointer data)
-{
-  g_printerr ("child helper: watchdog expired, exiting\n");
-  _exit (4);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-child_common_setup (void)
-{
-  g_thread_unref (g_thread_new ("stdin-watch", child_stdin_watch_thread, NULL));
-  /* Last resort: never outlive the suite's own timeout. */
-  g_timeout_add_seconds_full (G_PRIORITY_HIGH, 240, child_watchdog_cb, NULL, NULL);
-}
-
-static int child_log_fd = -1;
-
-static char *
-child_listener_message_cb (PipecomPipe    *pipe,
-                           PipecomMessage *message,
-                           gpointer        user_data)
-{
-  const char *text = pipecom_message_get_text (message);
-
-  /* "log=FILE": every message handled is logged, before it is answered
-   * (one write(): it survives a SIGKILL of this process). */
-  if (child_log_fd >= 0 && text != NULL)
-    {
-      g_autofree char *line = g_strconcat (text, "\n", NULL);
-      g_assert (write (child_log_fd, line, strlen (line)) == (ssize_t) strlen (line));
-    }
-
-  if (g_strcmp0 (text, "block") == 0)
-    {
-      /* Simulates a handler stuck forever: the parent kills us. */
-      g_print ("GOT block\n");
-      fflush (stdout);
-      for (;;)
-        g_usleep (G_USEC_PER_SEC / 10);
-    }
-
-  /* "big:N": a reply of N bytes. */
-  if (text != NULL && g_str_has_prefix (text, "big:"))
-    return g_strnfill ((gsize) g_ascii_strtoull (text + 4, NULL, 10), 'r');
-
-  /* The most memory the pipe's budget held at once. */
-  if (g_strcmp0 (text, "memory-peak") == 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT, _pipecom_pipe_get_memory_peak (pipe));
-
-  if (g_strcmp0 (text, "hold") == 0)
-    {
-      /* Keep the message, never answer it. */
-      g_object_ref (message);
-      g_print ("GOT hold\n");
-      fflush (stdout);
-      return NULL;
-    }
-
-  return g_strconcat ("ack:", text ? text : "(binary)", NULL);
-}
-
-/* "NAME=VALUE" for --child-listener: "deadline=S" sets the connection
- * deadline, "nofile=N" lowers RLIMIT_NOFILE (Unix), anything else is an
- * unsigned integer property of the pipe; one this version of the library
- * does not have is skipped with a note on stderr, so that a test can show
- * what a build without it does. */
-static void
-child_listener_option (PipecomPipe *pipe,
-                       const char  *option)
-{
-  g_auto(GStrv) kv = g_strsplit (option, "=", 2);
-  guint64 value = g_ascii_strtoull (kv[1], NULL, 10);
-  GParamSpec *pspec;
-
-  if (g_str_equal (kv[0], "deadline"))
-    _pipecom_connection_deadline_usec = (gint64) value * G_USEC_PER_SEC;
-#ifdef G_OS_UNIX
-  else if (g_str_equal (kv[0], "nofile"))
-    {
-      struct rlimit rl = { value, value };
-
-      g_assert (setrlimit (RLIMIT_NOFILE, &rl) == 0);
-    }
-#endif
-  else if ((pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (pipe), kv[0])) == NULL)
-    g_printerr ("child listener: no property %s, ignored\n", kv[0]);
-  else if (pspec->value_type == G_TYPE_UINT64)
-    g_object_set (pipe, kv[0], value, NULL);
-  else
-    g_object_set (pipe, kv[0], (guint) value, NULL);
-}
-
-static int
-child_listener_main (int    argc,
-                     char **argv)
-{
-  g_autoptr(PipecomPipe) pipe = NULL;
-  g_autoptr(GError) error = NULL;
-  gboolean threaded = FALSE;
-
-  if (argc < 3)
-    return 2;
-  for (int i = 3; i < argc; i++)
-    {
-      if (g_strcmp0 (argv[i], "threaded") == 0)
-        threaded = TRUE;
-      else if (g_str_has_prefix (argv[i], "log="))
-        child_log_fd = g_open (argv[i] + 4, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    }
-
-  child_common_setup ();
-
-  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", argv[2], "threaded", threaded, NULL);
-  g_signal_connect (pipe, "message-received", G_CALLBACK (child_listener_message_cb), NULL);
-  for (int i = 3; i < argc; i++)
-    if (strchr (argv[i], '=') != NULL && !g_str_has_prefix (argv[i], "log="))
-      child_listener_option (pipe, argv[i]);
-
-  if (!pipecom_pipe_listen (pipe, &error))
-    {
-      g_print ("ERROR %d %s\n", error->code, error->message);
-      fflush (stdout);
-      return 2;
-    }
-
-  g_print ("READY\n");
-  fflush (stdout);
-
-  if (!pipecom_pipe_run (pipe, &error))
-    {
-      g_print ("RUN-ERROR %d %s\n", error->code, error->message);
-      fflush (stdout);
-      return 1;
-    }
-
-  g_print ("STOPPED %d\n", pipecom_pipe_get_stop_reason (pipe));
-  fflush (stdout);
-  return 0;
-}
-
-#ifdef G_OS_UNIX
-/* A listener in a process out of file descriptors: RLIMIT_NOFILE lowered to
- * 64, then every free descriptor taken once it listens ("FULL"). SIGUSR1
- * gives them back ("FREED"), SIGUSR2 takes them again ("FULL"). */
-static GArray *child_hog_fds;
-
-static void
-child_hog_fds_take (void)
-{
-  int fd;
-
-  while ((fd = dup (STDERR_FILENO)) >= 0)
-    g_array_append_val (child_hog_fds, fd);
-  g_assert (errno == EMFILE);
-}
-
-static gboolean
-child_hog_signal_cb (gpointer user_data)
-{
-  if (GPOINTER_TO_INT (user_data) == SIGUSR1)
-    {
-      for (guint i = 0; i < child_hog_fds->len; i++)
-        close (g_array_index (child_hog_fds, int, i));
-      g_array_set_size (child_hog_fds, 0);
-      g_print ("FREED\n");
-    }
-  else
-    {
-      child_hog_fds_take ();
-      g_print ("FULL\n");
-    }
-  fflush (stdout);
-  return G_SOURCE_CONTINUE;
-}
-
-static int
-child_listener_no_fds_main (int    argc,
-                            char **argv)
-{
-  g_autoptr(PipecomPipe) pipe = NULL;
-  g_autoptr(GError) error = NULL;
-  struct rlimit rl = { 64, 64 };
-
-  if (argc < 3)
-    return 2;
-
-  child_common_setup ();
-  g_assert (setrlimit (RLIMIT_NOFILE, &rl) == 0);
-
-  pipe = pipecom_pipe_new (argv[2]);
-  g_signal_connect (pipe, "message-received", G_CALLBACK (child_listener_message_cb), NULL);
-  if (!pipecom_pipe_listen (pipe, &error))
-    {
-      g_print ("ERROR %d %s\n", error->code, error->message);
-      fflush (stdout);
-      return 2;
-    }
-
-  g_unix_signal_add_full (G_PRIORITY_HIGH, SIGUSR1, child_hog_signal_cb,
-                          GINT_TO_POINTER (SIGUSR1), NULL);
-  g_unix_signal_add_full (G_PRIORITY_HIGH, SIGUSR2, child_hog_signal_cb,
-                          GINT_TO_POINTER (SIGUSR2), NULL);
-  child_hog_fds = g_array_new (FALSE, FALSE, sizeof (int));
-  child_hog_fds_take ();
-  g_print ("FULL\n");
-  fflush (stdout);
-
-  if (!pipecom_pipe_run (pipe, &error))
-    {
-      g_print ("RUN-ERROR %d %s\n", error->code, error->message);
-      fflush (stdout);
-      return 1;
-    }
-
-  g_print ("STOPPED %d\n", pipecom_pipe_get_stop_reason (pipe));
-  fflush (stdout);
-  return 0;
-}
-
-/* A client speaking the raw protocol that stops at a stage (argv[3]) and
- * waits there to be killed: "announced" (record written, HELLO not read),
- * "mid-frame" (connected, 10 of a 1000-byte MESSAGE written) or "awaiting"
- * (a whole MESSAGE "hold" written, waiting for its reply). */
-static int
-child_raw_client_main (int    argc,
-                       char **argv)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *base = NULL;
-  g_autofree char *req = NULL;
-  g_autofree char *rep = NULL;
-  guint8 buf[PIPECOM_ANNOUNCE_MAX];
-  gsize len;
-  int rep_fd, req_fd, fifo_fd;
-
-  if (argc < 4)
-    return 2;
-  child_common_setup ();
-
-  base = _pipecom_transport_new_channel (TRUE, &rep_fd, &error);
-  g_assert_no_error (error);
-  req = g_strconcat (base, ".req", NULL);
-  rep = g_strconcat (base, ".rep", NULL);
-
-  len = _pipecom_encode_announce (buf, PIPECOM_ANNOUNCE_CONNECT, base, NULL, 0);
-  fifo_fd = open (argv[2], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  g_assert (fifo_fd >= 0);
-  g_assert (write (fifo_fd, buf, len) == (ssize_t) len);
-  close (fifo_fd);
-
-  if (g_strcmp0 (argv[3], "announced") != 0)
-    {
-      struct pollfd pfd = { rep_fd, POLLIN, 0 };
-      guint8 hello[PIPECOM_FRAME_HEADER_SIZE + PIPECOM_HELLO_SIZE];
-
-      g_assert (poll (&pfd, 1, 30000) == 1);
-      g_assert (read (rep_fd, hello, sizeof hello) == sizeof hello);
-      req_fd = open (req, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-      g_assert (req_fd >= 0);
-      g_unlink (req);
-      g_unlink (rep);
-
-      if (g_strcmp0 (argv[3], "mid-frame") == 0)
-        {
-          memset (buf, 'x', sizeof buf);
-          _pipecom_encode_frame_header (buf, 1000, PIPECOM_FRAME_MESSAGE, 1);
-          g_assert (write (req_fd, buf, PIPECOM_FRAME_HEADER_SIZE + 10) == PIPECOM_FRAME_HEADER_SIZE + 10);
-        }
-      else
-        {
-          _pipecom_encode_frame_header (buf, 4, PIPECOM_FRAME_MESSAGE, 1);
-          memcpy (buf + PIPECOM_FRAME_HEADER_SIZE, "hold", 4);
-          g_assert (write (req_fd, buf, PIPECOM_FRAME_HEADER_SIZE + 4) == PIPECOM_FRAME_HEADER_SIZE + 4);
-        }
-    }
-
-  g_print ("AT %s\n", argv[3]);
-  fflush (stdout);
-  for (;;)
-    pause ();
-  return 0;
-}
-
-/* Run as another user against argv[2], a pipe of the test's user in a
- * shared directory: reports what each attempt gave ("SEND <code>", ...,
- * "READ denied" when the FIFO could not be opened for reading, ...). */
-static void
-report_error (const char *what,
-              GError     *error)
-{
-  g_print ("%s %d%s\n", what, error ? error->code : -1, error ? "" : " (succeeded!)");
-  if (error)
-    g_printerr ("%s: %s\n", what, error->message);
-}
-
-static void
-report_errno (const char *what,
-              int         ret)
-{
-  g_print ("%s %s\n", what, ret < 0 && (errno == EACCES || errno == EPERM) ? "denied" : "ALLOWED");
-}
-
-static int
-child_other_user_main (int    argc,
-                       char **argv)
-{
-  g_autofree char *lock = NULL;
-  g_autofree char *mine = NULL;
-  const char *victim;
-  GError *error = NULL;
-  int fd;
-
-  if (argc < 3)
-    return 2;
-  victim = argv[2];
-  lock = g_strconcat (victim, ".lock", NULL);
-
-  pipecom_send (victim, "from another user", 5, 1, &error);
-  report_error ("SEND", error);
-  g_clear_error (&error);
-
-  g_free (pipecom_request (victim, "from another user", 5, 1, &error));
-  report_error ("REQUEST", error);
-  g_clear_error (&error);
-
-  {
-    g_autoptr(PipecomClient) client = pipecom_client_new (victim);
-
-    pipecom_client_set_timeout (client, 5);
-    pipecom_client_set_max_attempts (client, 1);
-    pipecom_client_connect (client, NULL, &error);
-    report_error ("CONNECT", error);
-    g_clear_error (&error);
-  }
-
-  {
-    g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (victim);
-
-    pipecom_pipe_listen (pipe, &error);
-    report_error ("LISTEN", error);
-    g_clear_error (&error);
-  }
-
-  fd = open (victim, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  report_errno ("READ", fd);
-  if (fd >= 0)
-    close (fd);
-
-  fd = open (lock, O_RDWR | O_CLOEXEC);
-  report_errno ("LOCK", fd);
-  if (fd >= 0)
-    close (fd);
-
-  report_errno ("UNLINK", unlink (victim));
-
-  mine = g_strconcat (victim, ".mine", NULL);
-  g_assert (mkfifo (mine, 0666) == 0);
-  report_errno ("RENAME", rename (mine, victim));
-  unlink (mine);
-
-  return 0;
-}
-
-#endif /* G_OS_UNIX */
-
-static int
-child_send_main (int    argc,
-                 char **argv)
-{
-  g_autoptr(GError) error = NULL;
-  guint max_attempts = 0;
-
-  if (argc < 4)
-    return 2;
-  if (argc > 4)
-    max_attempts = (guint) g_ascii_strtoull (argv[4], NULL, 10);
-
-  child_common_setup ();
-
-  if (!pipecom_send (argv[2], argv[3], 20, max_attempts, &error))
-    {
-      g_print ("child send: %s\n", error->message);
-      return 1;
-    }
-  return 0;
-}
-
-typedef struct
-{
-  const char *path;
-  const char *id;
-  guint       thread_no;
-  guint       n_messages;
-  guint       failures;
-} ChildClientThread;
-
-static gpointer
-child_client_thread (gpointer data)
-{
-  ChildClientThread *t = data;
-  g_autoptr(PipecomClient) client = pipecom_client_new (t->path);
-  g_autoptr(GError) error = NULL;
-
-  pipecom_client_set_timeout (client, 120);
-
-  if (!pipecom_client_connect (client, NULL, &error))
-    {
-      g_printerr ("child client %s/%u: connect: %s\n", t->id, t->thread_no, error->message);
-      t->failures = t->n_messages;
-      return NULL;
-    }
-
-  for (guint i = 0; i < t->n_messages; i++)
-    {
-      g_autofree char *payload = g_strdup_printf ("proc%s-t%u-m%u", t->id, t->thread_no, i);
-      g_autofree char *expected = g_strconcat ("ack:", payload, NULL);
-      g_autofree char *reply = NULL;
-
-      reply = pipecom_client_request (client, payload, NULL, &error);
-      if (g_strcmp0 (reply, expected) != 0)
-        {
-          g_printerr ("child client %s/%u: message %u: expected %s, got %s (%s)\n",
-                      t->id, t->thread_no, i, expected, reply ? reply : "NULL",
-                      error ? error->message : "no error");
-          g_clear_error (&error);
-          t->failures++;
-        }
-    }
-
-  pipecom_client_close (client);
-  return NULL;
-}
-
-static int
-child_clients_main (int    argc,
-                    char **argv)
-{
-  guint n_threads, n_messages, failures = 0;
-  g_autofree ChildClientThread *threads = NULL;
-  g_autofree GThread **handles = NULL;
-
-  if (argc < 6)
-    return 2;
-
-  child_common_setup ();
-
-  n_threads = (guint) g_ascii_strtoull (argv[3], NULL, 10);
-  n_messages = (guint) g_ascii_strtoull (argv[4], NULL, 10);
-  threads = g_new0 (ChildClientThread, n_threads);
-  handles = g_new0 (GThread *, n_threads);
-
-  for (guint i = 0; i < n_threads; i++)
-    {
-      threads[i].path = argv[2];
-      threads[i].id = argv[5];
-      threads[i].thread_no = i;
-      threads[i].n_messages = n_messages;
-      handles[i] = g_thread_new ("child-client", child_client_thread, &threads[i]);
-    }
-
-  for (guint i = 0; i < n_threads; i++)
-    {
-      g_thread_join (handles[i]);
-      failures += threads[i].failures;
-    }
-
-  return failures == 0 ? 0 : 1;
-}
-
-static void
-maybe_run_child (int    argc,
-                 char **argv)
-{
-  int status;
-
-  if (argc < 2 || !g_str_has_prefix (argv[1], "--child-"))
-    return;
-
-  /* GLib computes it once, under a lock ThreadSanitizer cannot see: do it
-   * before any thread. */
-  (void) g_get_user_runtime_dir ();
-
-  if (g_strcmp0 (argv[1], "--child-listener") == 0)
-    status = child_listener_main (argc, argv);
-#ifdef G_OS_UNIX
-  else if (g_strcmp0 (argv[1], "--child-listener-no-fds") == 0)
-    status = child_listener_no_fds_main (argc, argv);
-  else if (g_strcmp0 (argv[1], "--child-other-user") == 0)
-    status = child_other_user_main (argc, argv);
-  else if (g_strcmp0 (argv[1], "--child-raw-client") == 0)
-    status = child_raw_client_main (argc, argv);
-#endif
-  else if (g_strcmp0 (argv[1], "--child-send") == 0)
-    status = child_send_main (argc, argv);
-  else if (g_strcmp0 (argv[1], "--child-clients") == 0)
-    status = child_clients_main (argc, argv);
-  else
-    {
-      g_printerr ("unknown helper mode %s\n", argv[1]);
-      status = 2;
-    }
-
-  fflush (stdout);
-  _exit (status);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Init and temporary runtime directory                                     */
@@ -639,6 +100,33 @@ remove_stale_runtime_dirs (void)
 #endif
 }
 
+/* The helper program of pipecom_test_child_spawn(): $PIPECOM_TEST_HELPER_CHILD
+ * (an absolute path, set by tests/meson.build for the Unix builds), else
+ * helper-child next to the test program, which is where meson builds it and
+ * where it still is when the test runs under valgrind or Wine (the variable
+ * would hold a Unix path there, so the Windows build does not set it). */
+static char *
+find_helper (const char *argv0)
+{
+  const char *env = g_getenv ("PIPECOM_TEST_HELPER_CHILD");
+  g_autofree char *self = NULL;
+  g_autofree char *dir = NULL;
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+
+  if (g_path_is_absolute (argv0))
+    self = g_strdup (argv0);
+  else
+    self = g_canonicalize_filename (argv0, NULL);
+  dir = g_path_get_dirname (self);
+#ifdef G_OS_WIN32
+  return g_build_filename (dir, "helper-child.exe", NULL);
+#else
+  return g_build_filename (dir, "helper-child", NULL);
+#endif
+}
+
 static void
 cleanup_runtime_dir (void)
 {
@@ -649,7 +137,7 @@ cleanup_runtime_dir (void)
       remove_tree (test_runtime_dir);
       g_clear_pointer (&test_runtime_dir, g_free);
     }
-  g_clear_pointer (&test_self_path, g_free);
+  g_clear_pointer (&test_helper_path, g_free);
 }
 
 void
@@ -659,16 +147,14 @@ pipecom_test_init (int    *argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *tmpl = NULL;
 
-  /* Initialise the library's classes here, before any thread (in helper
-   * processes too): GType does it under a lock of its own that
+  /* Initialise the library's classes here, before any thread (helper-child
+   * does the same): GType does it under a lock of its own that
    * ThreadSanitizer cannot see (GLib is not instrumented), so a class first
    * initialised by one thread and used by another is reported as a race in
    * a -Db_sanitize=thread build. */
   g_type_class_unref (g_type_class_ref (PIPECOM_TYPE_PIPE));
   g_type_class_unref (g_type_class_ref (PIPECOM_TYPE_CLIENT));
   g_type_class_unref (g_type_class_ref (PIPECOM_TYPE_MESSAGE));
-
-  maybe_run_child (*argc, *argv);
 
   /* Must happen before anything calls g_get_user_runtime_dir(), which
    * caches its result. */
@@ -684,10 +170,7 @@ pipecom_test_init (int    *argc,
   (void) g_get_user_runtime_dir ();
   atexit (cleanup_runtime_dir);
 
-  if (g_path_is_absolute ((*argv)[0]))
-    test_self_path = g_strdup ((*argv)[0]);
-  else
-    test_self_path = g_canonicalize_filename ((*argv)[0], NULL);
+  test_helper_path = find_helper ((*argv)[0]);
 
   g_test_init (argc, argv, NULL);
 
@@ -698,6 +181,12 @@ const char *
 pipecom_test_get_runtime_dir (void)
 {
   return test_runtime_dir;
+}
+
+const char *
+pipecom_test_get_helper_path (void)
+{
+  return test_helper_path;
 }
 
 char *
@@ -1140,7 +629,11 @@ pipecom_test_child_spawn (const char *mode,
   const char *arg;
   va_list ap;
 
-  g_ptr_array_add (args, test_self_path);
+  if (!g_file_test (test_helper_path, G_FILE_TEST_IS_REGULAR))
+    g_error ("no helper program %s (build tests/helper-child, or set "
+             "PIPECOM_TEST_HELPER_CHILD to its path)", test_helper_path);
+
+  g_ptr_array_add (args, test_helper_path);
   g_ptr_array_add (args, (char *) mode);
   va_start (ap, mode);
   while ((arg = va_arg (ap, const char *)) != NULL)

@@ -20,6 +20,7 @@ void          pipecom_test_init               (int          *argc,
                                                char       ***argv);
 
 const char   *pipecom_test_get_runtime_dir    (void);
+const char   *pipecom_test_get_helper_path    (void);
 char         *pipecom_test_get_pipecom_dir    (void);
 char         *pipecom_test_make_name          (const char   *tag);
 char         *pipecom_test_make_path          (const char   *tag);
@@ -128,8 +129,10 @@ char         *pipecom_test_request            (const char     *name,
                                                const char     *message,
                                                GError        **error);
 
-/* Helper processes: the test binary itself started with a special first
- * argument (see test-utils.c). */
+/* Helper processes: the program helper-child (tests/helper-child.c) started
+ * with a mode as its first argument ("--child-listener", ...), its standard
+ * input a pipe from the test and its standard output read line by line.
+ * pipecom_test_get_helper_path() gives the program's path. */
 typedef struct _PipecomTestChild PipecomTestChild;
 
 PipecomTestChild *pipecom_test_child_spawn     (const char       *mode,
