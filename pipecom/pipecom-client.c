@@ -72,20 +72,17 @@
  * ]|
  */
 
-/* A one-shot message up to this size may travel inside the announcement,
- * if it fits there with the channel's path and holds no record magic
- * (oneshot_inline_allowed()). */
-#define ONESHOT_INLINE_MAX (PIPECOM_ANNOUNCE_MAX - PIPECOM_ANNOUNCE_HEADER_SIZE - 160)
-
 /* Whether the one-shot message @data goes inline in the announcement to
- * @path, or else by a channel. */
+ * @path, or else by a channel: it must be within the inline budget, fit
+ * there with the channel's path and hold no record magic
+ * (_pipecom_announce_inline_allowed()). */
 static gboolean
 oneshot_inline_allowed (const char   *name,
                         const char   *path,
                         const guint8 *data,
                         gsize         size)
 {
-  return size <= ONESHOT_INLINE_MAX &&
+  return size <= PIPECOM_ANNOUNCE_INLINE_MAX &&
          _pipecom_announce_inline_allowed (data, size,
                                            _pipecom_transport_max_base_len (name, path));
 }
@@ -1004,14 +1001,13 @@ parse_hello (const char  *name,
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
 
-  if (size < PIPECOM_HELLO_SIZE || _pipecom_get_u32 (data) != PIPECOM_PROTOCOL_VERSION)
+  if (!_pipecom_decode_hello (data, size, max_size, NULL))
     {
       g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
                    "The listener of pipe “%s” speaks an unknown protocol version", name);
       return FALSE;
     }
 
-  *max_size = ((guint64) _pipecom_get_u32 (data + 12) << 32) | _pipecom_get_u32 (data + 8);
   return TRUE;
 }
 

@@ -261,6 +261,9 @@ parse_frames (PipecomConnection *conn)
     {
       gsize avail = conn->rend - conn->rstart;
       const guint8 *h = conn->rbuf + conn->rstart;
+      PipecomFrameHeaderResult result;
+      PipecomFrameHeader header;
+      GError *error = NULL;
       guint32 len, id;
       guint8 type;
 
@@ -275,23 +278,23 @@ parse_frames (PipecomConnection *conn)
           continue;
         }
 
-      if (avail < PIPECOM_FRAME_HEADER_SIZE)
+      result = _pipecom_decode_frame_header (h, avail, conn->max_frame, &header, &error);
+      if (result == PIPECOM_FRAME_HEADER_INCOMPLETE)
         break;
-
-      len = _pipecom_get_u32 (h);
-      type = h[4];
-      id = _pipecom_get_u32 (h + 8);
-
-      if (h[5] != 0 || h[6] != 0 || h[7] != 0 || type < PIPECOM_FRAME_HELLO || type > PIPECOM_FRAME_ERROR)
+      if (result == PIPECOM_FRAME_HEADER_MALFORMED)
         {
-          _pipecom_connection_fail (conn, g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
-                                                       "Malformed frame header (type %u, flags %u)",
-                                                       type, h[5]));
+          _pipecom_connection_fail (conn, error);
           return;
         }
 
-      if (conn->max_frame > 0 && len > conn->max_frame)
+      len = header.length;
+      type = header.type;
+      id = header.id;
+
+      if (result == PIPECOM_FRAME_HEADER_OVERSIZE)
         {
+          /* Skipped, and answered by funcs->oversize. */
+          g_clear_error (&error);
           conn->rstart += PIPECOM_FRAME_HEADER_SIZE;
           conn->skip = len;
           if (conn->funcs->oversize != NULL)

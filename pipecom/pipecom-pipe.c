@@ -582,7 +582,7 @@ accept_connection (PipecomPipe         *self,
                    gsize                inline_len)
 {
   PipecomConnection *conn;
-  guint8 hello[PIPECOM_HELLO_SIZE] = { 0, };
+  guint8 hello[PIPECOM_HELLO_SIZE];
   guint64 max = self->max_message_size;
   gboolean lazy = FALSE;
 
@@ -620,9 +620,7 @@ accept_connection (PipecomPipe         *self,
   /* The handler may stop the pipe, which drops every connection. */
   _pipecom_connection_ref (conn);
 
-  _pipecom_put_u32 (hello, PIPECOM_PROTOCOL_VERSION);
-  _pipecom_put_u32 (hello + 8, max & 0xffffffff);
-  _pipecom_put_u32 (hello + 12, max >> 32);
+  _pipecom_encode_hello (hello, max);
   if (_pipecom_connection_send_data (conn, PIPECOM_FRAME_HELLO, 0, hello, sizeof hello) &&
       kind == PIPECOM_ANNOUNCE_ONESHOT)
     {

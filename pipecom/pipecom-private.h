@@ -8,73 +8,9 @@
 #pragma once
 
 #include "pipecom.h"
+#include "pipecom-protocol.h"
 
 G_BEGIN_DECLS
-
-/* Wire protocol, see docs/protocol.md */
-#define PIPECOM_PROTOCOL_VERSION     1
-#define PIPECOM_ANNOUNCE_MAX         512
-#define PIPECOM_ANNOUNCE_HEADER_SIZE 12
-#define PIPECOM_FRAME_HEADER_SIZE    12
-#define PIPECOM_HELLO_SIZE           16
-#define PIPECOM_MAX_PATH_LEN         4000
-
-typedef enum
-{
-  PIPECOM_ANNOUNCE_CONNECT = 1,
-  PIPECOM_ANNOUNCE_ONESHOT = 2,
-} PipecomAnnounceKind;
-
-typedef enum
-{
-  PIPECOM_FRAME_HELLO   = 1,
-  PIPECOM_FRAME_MESSAGE = 2,
-  PIPECOM_FRAME_ACK     = 3,
-  PIPECOM_FRAME_REPLY   = 4,
-  PIPECOM_FRAME_ERROR   = 5,
-} PipecomFrameType;
-
-/* Little-endian integers, as everywhere on the wire. */
-static inline guint16
-_pipecom_get_u16 (const guint8 *p)
-{
-  return (guint16) (p[0] | (p[1] << 8));
-}
-
-static inline void
-_pipecom_put_u16 (guint8  *p,
-                  guint16  v)
-{
-  p[0] = v & 0xff;
-  p[1] = v >> 8;
-}
-
-static inline guint32
-_pipecom_get_u32 (const guint8 *p)
-{
-  return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) | ((guint32) p[3] << 24);
-}
-
-static inline void
-_pipecom_put_u32 (guint8  *p,
-                  guint32  v)
-{
-  p[0] = v & 0xff;
-  p[1] = (v >> 8) & 0xff;
-  p[2] = (v >> 16) & 0xff;
-  p[3] = (v >> 24) & 0xff;
-}
-
-void      _pipecom_encode_frame_header  (guint8       *buf,
-                                         guint32       len,
-                                         guint8        type,
-                                         guint32       id);
-GBytes   *_pipecom_error_payload_new    (guint32       code,
-                                         const char   *text);
-char     *_pipecom_error_payload_parse  (GBytes       *payload,
-                                         guint32      *code);
-gboolean  _pipecom_check_name_chars    (const char   *name,
-                                         GError      **error);
 
 /* What a listener allows each connection (docs/protocol.md, "Limits"):
  * a partial frame or a queue of replies must move PIPECOM_MIN_PROGRESS_BYTES
@@ -89,12 +25,6 @@ gboolean  _pipecom_check_name_chars    (const char   *name,
 extern gint64 _pipecom_connection_deadline_usec;
 extern gsize  _pipecom_min_progress_bytes;
 extern gsize  _pipecom_max_queued_bytes;
-
-/* The goodbye (docs/protocol.md, "Idle connections"): an ERROR frame with
- * id 0 and code CLOSED, after the HELLO, whose description starts with
- * this. The listener read nothing after it; see
- * _pipecom_connection_say_goodbye(). */
-#define PIPECOM_GOODBYE_TEXT "idle"
 
 /* Defaults of PipecomPipe:memory-budget and PipecomPipe:idle-timeout. */
 #define PIPECOM_DEFAULT_MEMORY_BUDGET    (G_GUINT64_CONSTANT (256) * 1024 * 1024)
@@ -217,30 +147,6 @@ gboolean           _pipecom_dial_established (PipecomDial              *dial,
                                               PipecomConnection        *conn,
                                               GError                  **error);
 void               _pipecom_dial_free        (PipecomDial              *dial);
-
-/* A decoded announcement record; see _pipecom_decode_announce(). */
-typedef struct
-{
-  guint8        version;
-  guint8        kind;
-  char         *base;          /* (owned) (nullable) */
-  const guint8 *inline_data;   /* into the decoded bytes */
-  gsize         inline_len;
-} PipecomAnnounce;
-
-gsize              _pipecom_decode_announce  (const guint8             *data,
-                                              gsize                     len,
-                                              gboolean                  at_end,
-                                              PipecomAnnounce          *record);
-gsize              _pipecom_encode_announce  (guint8                   *buf,
-                                              PipecomAnnounceKind       kind,
-                                              const char               *base,
-                                              const guint8             *inline_data,
-                                              gsize                     inline_len);
-gsize              _pipecom_announce_record_size (const guint8         *header);
-gboolean           _pipecom_announce_inline_allowed (const guint8      *data,
-                                                     gsize              len,
-                                                     gsize              max_base_len);
 
 #ifdef G_OS_WIN32
 PipecomError _pipecom_error_code_from_win32 (guint32   code,

@@ -1065,7 +1065,7 @@ make_channel (int           dfd,
   struct stat made;
   int fd, saved_errno;
 
-  if (strlen (base) + 4 + PIPECOM_ANNOUNCE_HEADER_SIZE > PIPECOM_ANNOUNCE_MAX - 64)
+  if (strlen (base) > PIPECOM_ANNOUNCE_BASE_MAX)
     {
       g_autofree char *dir = g_path_get_dirname (base);
 

@@ -738,15 +738,14 @@ _pipecom_peer_refuse (PipecomPeer  *peer,
                       const char   *text)
 {
   g_autoptr(GBytes) payload = _pipecom_error_payload_new (code, text);
+  g_autoptr(GBytes) frame = _pipecom_encode_frame (PIPECOM_FRAME_ERROR, 0,
+                                                   g_bytes_get_data (payload, NULL),
+                                                   g_bytes_get_size (payload));
   gsize len;
-  const guint8 *data = g_bytes_get_data (payload, &len);
-  g_autofree guint8 *frame = g_malloc (PIPECOM_FRAME_HEADER_SIZE + len);
+  const guint8 *data = g_bytes_get_data (frame, &len);
   DWORD err;
 
-  _pipecom_encode_frame_header (frame, len, PIPECOM_FRAME_ERROR, 0);
-  memcpy (frame + PIPECOM_FRAME_HEADER_SIZE, data, len);
-  if (!write_all_wait (peer->handle, frame, PIPECOM_FRAME_HEADER_SIZE + len,
-                       REFUSE_WAIT_MS, &err))
+  if (!write_all_wait (peer->handle, data, len, REFUSE_WAIT_MS, &err))
     g_debug ("Cannot refuse a connection: %lu", err);
   /* Closing (without DisconnectNamedPipe) leaves the frame readable. */
   CloseHandle (peer->handle);

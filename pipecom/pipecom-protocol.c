@@ -1,4 +1,4 @@
-/* pipecom-wire.c: the wire format, shared by both transports
+/* pipecom-protocol.c: the wire protocol codec, shared by both transports
  *
  * Copyright 2026 The PipeCom Developers
  *
@@ -9,11 +9,17 @@
 
 #include <string.h>
 
-#include "pipecom-private.h"
+#include "pipecom-protocol.h"
 
 /* Encoding and decoding of what travels on the wire (docs/protocol.md):
- * frame headers, ERROR payloads and announcement records. Nothing here does
- * I/O, so the Unix and Windows transports share all of it. */
+ * announcement records, frame headers, HELLO and ERROR payloads. Nothing
+ * here does I/O (see pipecom-protocol.h for the contract). */
+
+G_STATIC_ASSERT (PIPECOM_ANNOUNCE_HEADER_SIZE + PIPECOM_ANNOUNCE_BASE_MAX <= PIPECOM_ANNOUNCE_MAX);
+G_STATIC_ASSERT (PIPECOM_ANNOUNCE_HEADER_SIZE + PIPECOM_ANNOUNCE_INLINE_MAX < PIPECOM_ANNOUNCE_MAX);
+G_STATIC_ASSERT (sizeof PIPECOM_ANNOUNCE_MAGIC - 1 == 4);
+
+/* ---- Frames ---- */
 
 void
 _pipecom_encode_frame_header (guint8  *buf,
@@ -27,17 +33,129 @@ _pipecom_encode_frame_header (guint8  *buf,
   _pipecom_put_u32 (buf + 8, id);
 }
 
+/**
+ * _pipecom_decode_frame_header:
+ * @data: the bytes received, starting with a frame header
+ * @len: their length
+ * @max_len: the largest payload accepted, 0 for any
+ * @header: (out): the header decoded, unless the result is
+ *   %PIPECOM_FRAME_HEADER_INCOMPLETE or %PIPECOM_FRAME_HEADER_MALFORMED
+ * @error: set to a %PIPECOM_ERROR_PROTOCOL error when the header is
+ *   malformed, to %PIPECOM_ERROR_MESSAGE_TOO_LARGE when it is oversize
+ *
+ * Decodes the frame header at the start of @data. An oversize frame is
+ * still a valid one: its payload is to be skipped, and the connection
+ * goes on; a malformed one ends the connection.
+ */
+PipecomFrameHeaderResult
+_pipecom_decode_frame_header (const guint8        *data,
+                              gsize                len,
+                              guint64              max_len,
+                              PipecomFrameHeader  *header,
+                              GError             **error)
+{
+  guint8 type;
+
+  if (len < PIPECOM_FRAME_HEADER_SIZE)
+    return PIPECOM_FRAME_HEADER_INCOMPLETE;
+
+  type = data[4];
+  if (data[5] != 0 || data[6] != 0 || data[7] != 0 ||
+      type < PIPECOM_FRAME_HELLO || type > PIPECOM_FRAME_ERROR)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                   "Malformed frame header (type %u, flags %u)", type, data[5]);
+      return PIPECOM_FRAME_HEADER_MALFORMED;
+    }
+
+  header->length = _pipecom_get_u32 (data);
+  header->type = type;
+  header->id = _pipecom_get_u32 (data + 8);
+
+  if (max_len > 0 && header->length > max_len)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_MESSAGE_TOO_LARGE,
+                   "A frame of %u bytes exceeds the limit of %" G_GUINT64_FORMAT " bytes",
+                   header->length, max_len);
+      return PIPECOM_FRAME_HEADER_OVERSIZE;
+    }
+
+  return PIPECOM_FRAME_HEADER_VALID;
+}
+
+/* A whole frame: its header, then @len bytes of @payload. */
+GBytes *
+_pipecom_encode_frame (guint8      type,
+                       guint32     id,
+                       const void *payload,
+                       gsize       len)
+{
+  guint8 *frame;
+
+  g_return_val_if_fail ((guint64) len <= G_MAXUINT32, NULL);
+
+  frame = g_malloc (PIPECOM_FRAME_HEADER_SIZE + len);
+  _pipecom_encode_frame_header (frame, len, type, id);
+  if (len > 0)
+    memcpy (frame + PIPECOM_FRAME_HEADER_SIZE, payload, len);
+  return g_bytes_new_take (frame, PIPECOM_FRAME_HEADER_SIZE + len);
+}
+
+/* The HELLO payload, PIPECOM_HELLO_SIZE bytes at @buf: the version, a
+ * reserved word, the largest message accepted. */
+void
+_pipecom_encode_hello (guint8  *buf,
+                       guint64  max_message_size)
+{
+  memset (buf, 0, PIPECOM_HELLO_SIZE);
+  _pipecom_put_u32 (buf, PIPECOM_PROTOCOL_VERSION);
+  _pipecom_put_u32 (buf + 8, max_message_size & 0xffffffff);
+  _pipecom_put_u32 (buf + 12, max_message_size >> 32);
+}
+
+/* Checks a HELLO payload and gets the largest message the listener
+ * accepts; a short one or one of another version is a PROTOCOL error.
+ * Bytes after the first PIPECOM_HELLO_SIZE are ignored. */
+gboolean
+_pipecom_decode_hello (const guint8  *data,
+                       gsize          len,
+                       guint64       *max_message_size,
+                       GError       **error)
+{
+  guint32 version;
+
+  if (len < PIPECOM_HELLO_SIZE)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                   "Truncated HELLO (%" G_GSIZE_FORMAT " bytes, not %d)",
+                   len, PIPECOM_HELLO_SIZE);
+      return FALSE;
+    }
+
+  version = _pipecom_get_u32 (data);
+  if (version != PIPECOM_PROTOCOL_VERSION)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                   "Unknown protocol version %u in HELLO (expected %d)",
+                   version, PIPECOM_PROTOCOL_VERSION);
+      return FALSE;
+    }
+
+  *max_message_size = ((guint64) _pipecom_get_u32 (data + 12) << 32) | _pipecom_get_u32 (data + 8);
+  return TRUE;
+}
+
 /* The payload of an ERROR frame: the code, then the text (no NUL). */
 GBytes *
 _pipecom_error_payload_new (guint32     code,
                             const char *text)
 {
   gsize len = strlen (text);
-  guint8 *data = g_malloc (4 + len);
+  guint8 *data = g_malloc (PIPECOM_ERROR_CODE_SIZE + len);
 
   _pipecom_put_u32 (data, code);
-  memcpy (data + 4, text, len);
-  return g_bytes_new_take (data, 4 + len);
+  memcpy (data + PIPECOM_ERROR_CODE_SIZE, text, len);
+  return g_bytes_new_take (data, PIPECOM_ERROR_CODE_SIZE + len);
 }
 
 /* Parses an ERROR payload: returns its text, and its code in @code
@@ -49,14 +167,14 @@ _pipecom_error_payload_parse (GBytes  *payload,
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
 
-  if (size < 4)
+  if (size < PIPECOM_ERROR_CODE_SIZE)
     {
       *code = PIPECOM_ERROR_PROTOCOL;
       return g_strdup ("malformed error");
     }
 
   *code = _pipecom_get_u32 (data);
-  return g_strndup ((const char *) data + 4, size - 4);
+  return g_strndup ((const char *) data + PIPECOM_ERROR_CODE_SIZE, size - PIPECOM_ERROR_CODE_SIZE);
 }
 
 /* Checks what every platform requires of a pipe name: no control
@@ -90,6 +208,13 @@ _pipecom_check_name_chars (const char  *name,
   return TRUE;
 }
 
+/* ---- The announcement record ---- */
+
+/* Writes the record announcing @kind for the channel @base (with
+ * @inline_len bytes of @inline_data for a ONESHOT) at @buf, which has room
+ * for PIPECOM_ANNOUNCE_MAX bytes, and returns its length. The record must
+ * fit: callers keep to PIPECOM_ANNOUNCE_BASE_MAX and
+ * _pipecom_announce_inline_allowed(). */
 gsize
 _pipecom_encode_announce (guint8              *buf,
                           PipecomAnnounceKind  kind,
@@ -102,7 +227,7 @@ _pipecom_encode_announce (guint8              *buf,
 
   g_assert (total <= PIPECOM_ANNOUNCE_MAX);
 
-  memcpy (buf, "PCOM", 4);
+  memcpy (buf, PIPECOM_ANNOUNCE_MAGIC, 4);
   buf[4] = PIPECOM_PROTOCOL_VERSION;
   buf[5] = kind;
   _pipecom_put_u16 (buf + 6, total);
@@ -124,7 +249,7 @@ _pipecom_announce_record_size (const guint8 *header)
   guint16 plen = _pipecom_get_u16 (header + 8);
   guint16 mlen = _pipecom_get_u16 (header + 10);
 
-  if (memcmp (header, "PCOM", 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
+  if (memcmp (header, PIPECOM_ANNOUNCE_MAGIC, 4) != 0 || total < PIPECOM_ANNOUNCE_HEADER_SIZE ||
       total > PIPECOM_ANNOUNCE_MAX || total != PIPECOM_ANNOUNCE_HEADER_SIZE + plen + mlen ||
       plen == 0 || (header[5] != PIPECOM_ANNOUNCE_CONNECT && header[5] != PIPECOM_ANNOUNCE_ONESHOT))
     return 0;
@@ -142,7 +267,7 @@ resync_offset (const guint8 *data,
     {
       gsize left = len - i;
 
-      if (memcmp (data + i, "PCOM", MIN (left, 4)) == 0)
+      if (memcmp (data + i, PIPECOM_ANNOUNCE_MAGIC, MIN (left, 4)) == 0)
         return i;
     }
 
@@ -196,7 +321,7 @@ find_inner_record (const guint8 *data,
 
       i = p - data;
       left = len - i;
-      if (memcmp (p, "PCOM", MIN (left, 4)) != 0)
+      if (memcmp (p, PIPECOM_ANNOUNCE_MAGIC, MIN (left, 4)) != 0)
         continue;
 
       if (complete_record_size (p, left) > 0)
@@ -297,7 +422,8 @@ _pipecom_decode_announce (const guint8     *data,
 }
 
 /* Whether a sender may carry @len bytes of @data inline in its record,
- * with a BASE of at most @max_base_len bytes: the record must fit in
+ * with a BASE of at most @max_base_len bytes: the message must be within
+ * the inline budget (PIPECOM_ANNOUNCE_INLINE_MAX), the record must fit in
  * PIPECOM_ANNOUNCE_MAX bytes, and hold no "PCOM" but its magic, not even
  * one completed by the bytes of the next writer, or a listener could take
  * it for an inner record and drop the start of this one
@@ -312,11 +438,12 @@ _pipecom_announce_inline_allowed (const guint8 *data,
                                   gsize         len,
                                   gsize         max_base_len)
 {
-  if (PIPECOM_ANNOUNCE_HEADER_SIZE + max_base_len + len > PIPECOM_ANNOUNCE_MAX)
+  if (len > PIPECOM_ANNOUNCE_INLINE_MAX ||
+      PIPECOM_ANNOUNCE_HEADER_SIZE + max_base_len + len > PIPECOM_ANNOUNCE_MAX)
     return FALSE;
 
   for (gsize i = 0; i < len; i++)
-    if (data[i] == 'P' && memcmp (data + i, "PCOM", MIN (len - i, 4)) == 0)
+    if (data[i] == 'P' && memcmp (data + i, PIPECOM_ANNOUNCE_MAGIC, MIN (len - i, 4)) == 0)
       return FALSE;
 
   return TRUE;
