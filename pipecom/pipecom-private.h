@@ -291,41 +291,6 @@ void          _pipecom_sync_wait_cb     (GObject         *object,
                                          GAsyncResult    *result,
                                          gpointer         user_data);
 
-/* ---- Internal one-shot/persistent request engine ---- */
-
-/* What the direct path of a synchronous one-shot call tried before it
- * left the call to the engine (nothing was delivered). */
-typedef struct
-{
-  guint    attempts;   /* attempts made; 0: none, the rest is unused */
-  gboolean busy;       /* the last one found the pipe busy */
-  gboolean lost;       /* the listener went away before its HELLO */
-  gint64   deadline;   /* monotonic µs the call must end by, 0: none */
-} PipecomOneshotResume;
-
-void          _pipecom_client_oneshot_async (const char                 *pipe_name,
-                                             const char                 *path,
-                                             GBytes                     *message,
-                                             guint                       timeout,
-                                             guint                       max_attempts,
-                                             const PipecomOneshotResume *resume,
-                                             GCancellable               *cancellable,
-                                             GAsyncReadyCallback         callback,
-                                             gpointer                    user_data,
-                                             gpointer                    source_tag);
-gboolean      _pipecom_oneshot_direct       (const char                 *pipe_name,
-                                             const char                 *path,
-                                             GBytes                     *message,
-                                             guint                       timeout,
-                                             GCancellable               *cancellable,
-                                             PipecomOneshotResume       *resume,
-                                             gboolean                   *ok,
-                                             GBytes                    **reply,
-                                             GError                    **error);
-GBytes       *_pipecom_client_op_finish     (GAsyncResult        *result,
-                                             gboolean            *has_reply,
-                                             GError             **error);
-
 /* ---- Messages ---- */
 
 char           *_pipecom_bytes_to_string    (GBytes            *bytes);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pipecom-private.h"
+#include "pipecom-oneshot-private.h"
 
 /**
  * SECTION:pipecom-send
@@ -92,11 +93,10 @@ oneshot_sync (const char  *pipe_name,
 #endif
 
   _pipecom_sync_wait_begin (&wait, path);
-  _pipecom_client_oneshot_async (pipe_name, path, message, timeout, max_attempts, &resume,
-                                 cancellable,
-                                 _pipecom_sync_wait_cb, &wait, oneshot_sync);
+  _pipecom_oneshot_async (pipe_name, path, message, timeout, max_attempts, &resume, cancellable,
+                          _pipecom_sync_wait_cb, &wait, oneshot_sync);
   _pipecom_sync_wait_run (&wait);
-  *reply = _pipecom_client_op_finish (wait.result, ok, error);
+  *reply = _pipecom_oneshot_finish (wait.result, ok, error);
   _pipecom_sync_wait_end (&wait);
 }
 
@@ -268,8 +268,8 @@ pipecom_send_bytes_async (const char          *pipe_name,
   g_return_if_fail (message != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  _pipecom_client_oneshot_async (pipe_name, NULL, message, timeout, max_attempts, NULL,
-                                 cancellable, callback, user_data, pipecom_send_bytes_async);
+  _pipecom_oneshot_async (pipe_name, NULL, message, timeout, max_attempts, NULL, cancellable,
+                          callback, user_data, pipecom_send_bytes_async);
 }
 
 /**
@@ -290,7 +290,7 @@ pipecom_send_bytes_finish (GAsyncResult  *result,
   g_autoptr(GBytes) reply = NULL;
   gboolean ok;
 
-  reply = _pipecom_client_op_finish (result, &ok, error);
+  reply = _pipecom_oneshot_finish (result, &ok, error);
   return ok;
 }
 
@@ -324,8 +324,8 @@ pipecom_send_async (const char          *pipe_name,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   bytes = g_bytes_new (message, strlen (message));
-  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts, NULL,
-                                 cancellable, callback, user_data, pipecom_send_async);
+  _pipecom_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts, NULL, cancellable,
+                          callback, user_data, pipecom_send_async);
 }
 
 /**
@@ -373,8 +373,8 @@ pipecom_request_bytes_async (const char          *pipe_name,
   g_return_if_fail (message != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  _pipecom_client_oneshot_async (pipe_name, NULL, message, timeout, max_attempts, NULL,
-                                 cancellable, callback, user_data, pipecom_request_bytes_async);
+  _pipecom_oneshot_async (pipe_name, NULL, message, timeout, max_attempts, NULL, cancellable,
+                          callback, user_data, pipecom_request_bytes_async);
 }
 
 /**
@@ -395,7 +395,7 @@ pipecom_request_bytes_finish (GAsyncResult  *result,
 {
   gboolean ok;
 
-  return _pipecom_client_op_finish (result, &ok, error);
+  return _pipecom_oneshot_finish (result, &ok, error);
 }
 
 /**
@@ -429,8 +429,8 @@ pipecom_request_async (const char          *pipe_name,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   bytes = g_bytes_new (message, strlen (message));
-  _pipecom_client_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts, NULL,
-                                 cancellable, callback, user_data, pipecom_request_async);
+  _pipecom_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts, NULL, cancellable,
+                          callback, user_data, pipecom_request_async);
 }
 
 /**

@@ -1,0 +1,217 @@
+/* pipecom-session-sync.c: synchronous calls of a client session
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+/* A synchronous call either does the exchange in the calling thread (the
+ * direct path, with the session's lock held) or waits for the worker to do
+ * it. See pipecom-session-private.h for the thread contract. */
+
+#include "config.h"
+
+#include "pipecom-session-private.h"
+
+#ifdef G_OS_UNIX
+/* Waits up to @timeout_ms (-1: no limit) until @conn has something to
+ * read, or can write what it has queued, or @cancel_fd (if its fd is not
+ * -1) is readable; then writes and reads what it can. Returns %TRUE, having
+ * done no I/O, if @cancellable was cancelled. The one place where a
+ * caller's thread polls a connection (the direct paths here and in
+ * pipecom-oneshot.c); on other platforms the worker does all I/O. */
+gboolean
+_pipecom_session_wait_io (PipecomConnection *conn,
+                          GCancellable      *cancellable,
+                          const GPollFD     *cancel_fd,
+                          gint               timeout_ms)
+{
+  GPollFD fds[3];
+  guint n_fds = 0;
+  int in_fd, out_fd;
+
+  _pipecom_connection_get_poll_fds (conn, &in_fd, &out_fd);
+  fds[n_fds++] = (GPollFD) { in_fd, G_IO_IN, 0 };
+  if (out_fd >= 0)
+    fds[n_fds++] = (GPollFD) { out_fd, G_IO_OUT, 0 };
+  if (cancel_fd->fd >= 0)
+    fds[n_fds++] = *cancel_fd;
+
+  if (g_poll (fds, n_fds, timeout_ms) <= 0)
+    return FALSE;  /* EINTR, or the time is up */
+
+  if (cancel_fd->fd >= 0 && fds[n_fds - 1].revents != 0 &&
+      g_cancellable_is_cancelled (cancellable))
+    return TRUE;
+
+  if (out_fd >= 0 && fds[1].revents != 0)
+    _pipecom_connection_flush (conn);
+  if (fds[0].revents != 0)
+    _pipecom_connection_pump (conn);
+  return FALSE;
+}
+
+/* The fast path of a synchronous call: when the client is connected and
+ * idle, the calling thread does the exchange itself, with the session's lock
+ * held (the worker's dispatch of this connection takes it too, so the two
+ * never touch the fds at once). This saves two thread hand-offs per
+ * message. Returns FALSE when the slow path must be taken: having done
+ * nothing, or after the listener's goodbye (see session_goodbye()), which
+ * means that it did not handle the message; @deadline is then when the
+ * call must end (0: no limit, or nothing done). */
+static gboolean
+session_run_direct (PipecomSession  *session,
+                    GBytes          *message,
+                    guint            timeout,
+                    GCancellable    *cancellable,
+                    GBytes         **reply,
+                    gboolean        *ok,
+                    gint64          *resend_deadline,
+                    GError         **error)
+{
+  g_autoptr(PipecomConnection) conn = NULL;
+  PipecomSessionDirectWait wait = { FALSE, FALSE, NULL, NULL };
+  GPollFD cancel_fd = { -1, 0, 0 };
+  gint64 now = 0, deadline = -1;
+  gboolean first = TRUE;
+  PipecomSessionOp direct_op = { NULL, };
+  PipecomSessionOp *op = &direct_op;
+
+  g_rec_mutex_lock (&session->lock);
+
+  if (session->state != PIPECOM_SESSION_CONNECTED || session->conn == NULL ||
+      session->oneshot || session->direct_op != NULL ||
+      g_hash_table_size (session->pending) > 0 || !g_queue_is_empty (&session->waiting) ||
+      (session->max_size > 0 && g_bytes_get_size (message) > session->max_size))
+    {
+      g_rec_mutex_unlock (&session->lock);
+      return FALSE;
+    }
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_rec_mutex_unlock (&session->lock);
+      *ok = FALSE;
+      *reply = NULL;
+      return TRUE;
+    }
+
+  conn = _pipecom_connection_ref (session->conn);
+  if (timeout > 0)
+    {
+      now = g_get_monotonic_time ();
+      deadline = now + (gint64) timeout * G_USEC_PER_SEC;
+    }
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
+    cancel_fd.events = G_IO_IN;
+
+  _pipecom_connection_set_direct (conn, TRUE);
+
+  op->session = session;
+  op->payload = message;
+  op->timeout = timeout;
+  op->direct = &wait;
+  _pipecom_session_op_send (op);
+
+  while (!wait.done)
+    {
+      gint wait_ms = -1;
+
+      if (_pipecom_connection_is_closed (conn))
+        {
+          _pipecom_session_op_complete (op, NULL,
+                                        _pipecom_session_error_closed (session->name,
+                                                                       session->path, NULL));
+          break;
+        }
+
+      if (deadline >= 0)
+        {
+          gint64 left;
+
+          if (!first)
+            now = g_get_monotonic_time ();
+          left = deadline - now;
+
+          if (left <= 0)
+            {
+              _pipecom_session_op_complete (op, NULL,
+                                            _pipecom_session_error_no_answer (session->name,
+                                                                              session->path,
+                                                                              timeout));
+              break;
+            }
+          wait_ms = (gint) MIN ((left + 999) / 1000, G_MAXINT);
+        }
+
+      first = FALSE;
+      if (_pipecom_session_wait_io (conn, cancellable, &cancel_fd, wait_ms))
+        {
+          _pipecom_session_op_complete (op, NULL, _pipecom_session_error_cancelled ());
+          break;
+        }
+    }
+
+  /* An idle connection stays direct for the next synchronous call:
+   * switching back and forth would wake the worker up four times per call.
+   * The worker still sees a hang-up (poll() reports it for an fd watched
+   * for no events), and _pipecom_session_op_send() hands the connection
+   * back to it for an asynchronous call. A call that failed, or left bytes to write, hands
+   * it back at once. */
+  if (wait.error != NULL || !_pipecom_connection_is_flushed (conn))
+    _pipecom_connection_set_direct (conn, FALSE);
+  g_rec_mutex_unlock (&session->lock);
+
+  if (cancel_fd.fd >= 0)
+    g_cancellable_release_fd (cancellable);
+
+  if (wait.resend)
+    {
+      *resend_deadline = MAX (deadline, 0);
+      return FALSE;
+    }
+
+  *reply = wait.reply;
+  *ok = wait.error == NULL;
+  if (wait.error != NULL)
+    g_propagate_error (error, wait.error);
+  return TRUE;
+}
+#endif
+
+/* Runs one operation synchronously: directly when possible, otherwise as
+ * in _pipecom_sync_wait_begin(). @path is the session's
+ * pipe name resolved, or %NULL. */
+GBytes *
+_pipecom_session_run_sync (PipecomSession  *session,
+                           const char      *path,
+                           GBytes          *message,
+                           guint            timeout,
+                           guint            max_attempts,
+                           GCancellable    *cancellable,
+                           gpointer         source_object,
+                           gpointer         source_tag,
+                           gboolean        *ok,
+                           GError         **error)
+{
+  PipecomSyncWait wait;
+  gint64 deadline = 0;
+  GBytes *ret;
+
+#ifdef G_OS_UNIX
+  /* Polls the connection's fds itself; on Windows, the worker does all
+   * overlapped I/O. */
+  if (message != NULL && !_pipecom_registry_is_served_here (path) &&
+      session_run_direct (session, message, timeout, cancellable, &ret, ok, &deadline, error))
+    return ret;
+#endif
+
+  _pipecom_sync_wait_begin (&wait, path);
+  _pipecom_session_start (session, source_object, message, timeout, max_attempts, deadline,
+                          cancellable, _pipecom_sync_wait_cb, &wait, source_tag);
+  _pipecom_sync_wait_run (&wait);
+  ret = _pipecom_session_op_finish (source_object, wait.result, ok, error);
+  _pipecom_sync_wait_end (&wait);
+
+  return ret;
+}

@@ -1,0 +1,802 @@
+/* pipecom-session.c: the client session: send, match replies, finish requests
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+/* The engine behind #PipecomClient and the one-shot calls. The thread and
+ * main-context contract is in pipecom-session-private.h; connecting is in
+ * pipecom-session-connect.c, synchronous calls in pipecom-session-sync.c. */
+
+#include "config.h"
+
+#include "pipecom-session-private.h"
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+
+GError *
+_pipecom_session_error_cancelled (void)
+{
+  return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled");
+}
+
+/* The listener of @name closed the connection, because of @cause if not
+ * %NULL. */
+GError *
+_pipecom_session_error_closed (const char   *name,
+                               const char   *path,
+                               const GError *cause)
+{
+  return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                      "The listener of pipe “%s” (%s) closed the connection%s%s",
+                      name, path, cause ? ": " : "", cause ? cause->message : "");
+}
+
+/* The message was sent, but no answer came within @timeout seconds. */
+GError *
+_pipecom_session_error_no_answer (const char *name,
+                                  const char *path,
+                                  guint       timeout)
+{
+  return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
+                      "No answer from the listener of pipe “%s” (%s) within %u s",
+                      name, path, timeout);
+}
+
+/* A listener read the announcement, but sent no HELLO within @timeout
+ * seconds. */
+GError *
+_pipecom_session_error_not_accepted (const char *name,
+                                     const char *path,
+                                     guint       timeout)
+{
+  return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT,
+                      "The listener of pipe “%s” (%s) did not accept the connection "
+                      "within %u s", name, path, timeout);
+}
+
+static void session_goodbye (PipecomSession *session);
+
+/* ------------------------------------------------------------------ */
+/* Ops                                                                 */
+
+static void
+op_free (PipecomSessionOp *op)
+{
+  if (op->direct != NULL)
+    return;  /* nothing of its own */
+
+  if (op->timer)
+    {
+      g_source_destroy (op->timer);
+      g_source_unref (op->timer);
+    }
+  if (op->cancel_source)
+    {
+      g_source_destroy (op->cancel_source);
+      g_source_unref (op->cancel_source);
+    }
+  g_clear_pointer (&op->payload, g_bytes_unref);
+  g_clear_object (&op->task);
+  g_clear_pointer (&op->session, _pipecom_session_unref);
+  g_slice_free (PipecomSessionOp, op);
+}
+
+static void
+session_abort_connecting_if_unused (PipecomSession *session)
+{
+  if (session->state == PIPECOM_SESSION_CONNECTING && g_queue_is_empty (&session->waiting) &&
+      (session->connector->inline_op == NULL))
+    {
+      g_clear_pointer (&session->connector, _pipecom_connector_free);
+      session->state = PIPECOM_SESSION_IDLE;
+    }
+}
+
+/* Removes @op from wherever it is. */
+static void
+op_detach (PipecomSessionOp *op)
+{
+  PipecomSession *session = op->session;
+
+  if (op->detached)
+    return;
+  if (op->sent && session->direct_op == op)
+    session->direct_op = NULL;
+  else if (op->sent)
+    g_hash_table_remove (session->pending, GUINT_TO_POINTER (op->id));
+  else if (session->connector != NULL && session->connector->inline_op == op)
+    session->connector->inline_op = NULL;
+  else
+    g_queue_remove (&session->waiting, op);
+  op->detached = TRUE;
+}
+
+/* Completes the task of a detached @op and frees it. Takes @error. Callers
+ * clean up (channel files included) before, since a sync caller may exit
+ * as soon as the task returns. */
+static void
+op_return (PipecomSessionOp      *op,
+           GBytes  *reply,
+           GError  *error)
+{
+  if (op->direct != NULL)
+    {
+      op->direct->done = TRUE;
+      op->direct->reply = reply;
+      op->direct->error = error;
+    }
+  else if (error != NULL)
+    g_task_return_error (op->task, error);
+  else
+    g_task_return_pointer (op->task, reply, (GDestroyNotify) g_bytes_unref);
+
+  op_free (op);
+}
+
+void
+_pipecom_session_op_complete (PipecomSessionOp *op,
+                              GBytes           *reply,
+                              GError           *error)
+{
+  op_detach (op);
+  op_return (op, reply, error);
+}
+
+/* Fails every op of @session: pending replies, waiting for the connection,
+ * and the one inside the announcement. */
+void
+_pipecom_session_fail_all (PipecomSession *session,
+                           const GError   *error)
+{
+  GList *ops = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, session->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ops = g_list_prepend (ops, value);
+  g_hash_table_remove_all (session->pending);
+  if (session->direct_op != NULL)
+    ops = g_list_prepend (ops, g_steal_pointer (&session->direct_op));
+  while (!g_queue_is_empty (&session->waiting))
+    ops = g_list_prepend (ops, g_queue_pop_tail (&session->waiting));
+  if (session->connector != NULL && session->connector->inline_op != NULL)
+    ops = g_list_prepend (ops, g_steal_pointer (&session->connector->inline_op));
+
+  for (GList *l = ops; l; l = l->next)
+    ((PipecomSessionOp *) l->data)->detached = TRUE;
+  for (GList *l = ops; l; l = l->next)
+    _pipecom_session_op_complete (l->data, NULL, g_error_copy (error));
+  g_list_free (ops);
+}
+
+void
+_pipecom_session_op_send (PipecomSessionOp *op)
+{
+  PipecomSession *session = op->session;
+
+  if (op->payload == NULL)
+    {
+      /* connect: done as soon as the connection is up */
+      _pipecom_session_op_complete (op, NULL, NULL);
+      return;
+    }
+
+  if (session->max_size > 0 && g_bytes_get_size (op->payload) > session->max_size)
+    {
+      _pipecom_session_op_complete (op, NULL,
+                                    g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_MESSAGE_TOO_LARGE,
+                                                 "Message of %zu bytes is larger than the %"
+                                                 G_GUINT64_FORMAT " bytes the listener of “%s” "
+                                                 "accepts", g_bytes_get_size (op->payload),
+                                                 session->max_size, session->name));
+      return;
+    }
+
+  if (++session->next_id == 0)
+    session->next_id = 1;
+  op->id = session->next_id;
+  op->sent = TRUE;
+
+  /* A connection left direct by a synchronous call goes back to the worker
+   * for an asynchronous one (see _pipecom_session_run_sync()). */
+  if (op->direct != NULL)
+    session->direct_op = op;
+  else
+    {
+      g_hash_table_insert (session->pending, GUINT_TO_POINTER (op->id), op);
+      _pipecom_connection_set_direct (session->conn, FALSE);
+    }
+
+  /* On failure the connection reports itself closed, failing the op. */
+  _pipecom_connection_send (session->conn, PIPECOM_FRAME_MESSAGE, op->id, op->payload);
+}
+
+static GError *
+connecting_error (PipecomSession *session, guint timeout)
+{
+  PipecomConnector *connector = session->connector;
+  guint attempts = connector ? connector->attempts : 0;
+
+  if (connector != NULL && connector->announced)
+    return _pipecom_session_error_not_accepted (session->name, session->path, timeout);
+  if (connector != NULL && connector->last_busy)
+    return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_BUSY,
+                        "Pipe “%s” (%s) stayed busy for %u s (%u attempt%s)",
+                        session->name, session->path, timeout, attempts,
+                        attempts == 1 ? "" : "s");
+  return g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CONNECTION_FAILED,
+                      "No listener on pipe “%s” (%s) within %u s (%u attempt%s)",
+                      session->name, session->path ? session->path : session->name, timeout,
+                      attempts, attempts == 1 ? "" : "s");
+}
+
+static gboolean
+op_timeout_cb_locked (gpointer data)
+{
+  PipecomSessionOp *op = data;
+  PipecomSession *session = op->session;
+  GError *error;
+
+  if (op->sent)
+    error = _pipecom_session_error_no_answer (session->name, session->path, op->timeout);
+  else
+    error = connecting_error (session, op->timeout);
+
+  op_detach (op);
+  session_abort_connecting_if_unused (session);
+  op_return (op, NULL, error);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+op_timeout_cb (gpointer data)
+{
+  PipecomSession *session = ((PipecomSessionOp *) data)->session;
+  gboolean ret;
+
+  g_rec_mutex_lock (&session->lock);
+  ret = op_timeout_cb_locked (data);
+  g_rec_mutex_unlock (&session->lock);
+  return ret;
+}
+
+static gboolean
+op_cancelled_cb_locked (GCancellable *cancellable,
+                        gpointer      data)
+{
+  PipecomSessionOp *op = data;
+  PipecomSession *session = op->session;
+
+  op_detach (op);
+  session_abort_connecting_if_unused (session);
+  op_return (op, NULL, _pipecom_session_error_cancelled ());
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+op_cancelled_cb (GCancellable *cancellable,
+                 gpointer      data)
+{
+  PipecomSession *session = ((PipecomSessionOp *) data)->session;
+  gboolean ret;
+
+  g_rec_mutex_lock (&session->lock);
+  ret = op_cancelled_cb_locked (cancellable, data);
+  g_rec_mutex_unlock (&session->lock);
+  return ret;
+}
+
+static gboolean
+op_start_cb_locked (gpointer data)
+{
+  PipecomSessionOp *op = data;
+  PipecomSession *session = op->session;
+  GCancellable *cancellable = g_task_get_cancellable (op->task);
+  g_autoptr(GError) error = NULL;
+
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_task_return_error (op->task, _pipecom_session_error_cancelled ());
+      op_free (op);
+      return G_SOURCE_REMOVE;
+    }
+
+  if (session->path == NULL)
+    {
+      session->path = _pipecom_transport_resolve (session->name, &error);
+      if (session->path == NULL)
+        {
+          g_task_return_error (op->task, g_steal_pointer (&error));
+          op_free (op);
+          return G_SOURCE_REMOVE;
+        }
+    }
+
+  if (op->timeout > 0)
+    {
+      guint ms = op->timeout * 1000;
+
+      if (op->deadline > 0)
+        ms = (guint) CLAMP ((op->deadline - g_get_monotonic_time () + 999) / 1000, 0, ms);
+      else if (session->resume.deadline > 0)
+        ms = (guint) CLAMP ((session->resume.deadline - g_get_monotonic_time () + 999) / 1000,
+                            0, ms);
+      op->timer = g_timeout_source_new (ms);
+      g_source_set_static_name (op->timer, "[pipecom] operation timeout");
+      g_source_set_callback (op->timer, op_timeout_cb, op, NULL);
+      g_source_attach (op->timer, session->worker);
+    }
+
+  if (cancellable != NULL)
+    {
+      op->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (op->cancel_source, G_SOURCE_FUNC (op_cancelled_cb), op, NULL);
+      g_source_attach (op->cancel_source, session->worker);
+    }
+
+  session->max_attempts = op->max_attempts;
+
+  switch (session->state)
+    {
+    case PIPECOM_SESSION_CONNECTED:
+      _pipecom_session_op_send (op);
+      break;
+    case PIPECOM_SESSION_CONNECTING:
+      g_queue_push_tail (&session->waiting, op);
+      break;
+    case PIPECOM_SESSION_IDLE:
+    default:
+      _pipecom_session_start_connecting (session, op);
+      break;
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+op_start_cb (gpointer data)
+{
+  PipecomSession *session = ((PipecomSessionOp *) data)->session;
+  gboolean ret;
+
+  g_rec_mutex_lock (&session->lock);
+  ret = op_start_cb_locked (data);
+  g_rec_mutex_unlock (&session->lock);
+  return ret;
+}
+
+/* Starts a message (@payload, or a connection if %NULL) in the worker;
+ * the task, of @source_object, completes in the caller's thread-default
+ * main context. @deadline: the monotonic time the call must end by, within
+ * its @timeout; 0: the timeout from now. */
+void
+_pipecom_session_start (PipecomSession      *session,
+                        gpointer             source_object,
+                        GBytes              *payload,
+                        guint                timeout,
+                        guint                max_attempts,
+                        gint64               deadline,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data,
+                        gpointer             source_tag)
+{
+  PipecomSessionOp *op = g_slice_new0 (PipecomSessionOp);
+  GSource *idle;
+
+  op->session = _pipecom_session_ref (session);
+  op->task = g_task_new (source_object, cancellable, callback, user_data);
+  g_task_set_source_tag (op->task, source_tag);
+  g_task_set_name (op->task, "[pipecom] message");
+  op->payload = payload ? g_bytes_ref (payload) : NULL;
+  op->timeout = timeout;
+  op->max_attempts = max_attempts;
+  op->deadline = op->timeout > 0 ? deadline : 0;
+
+  idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (idle, "[pipecom] start operation");
+  g_source_set_callback (idle, op_start_cb, op, NULL);
+  g_source_attach (idle, session->worker);
+  g_source_unref (idle);
+}
+
+/* ------------------------------------------------------------------ */
+/* Frames from the listener                                            */
+
+void
+_pipecom_session_set_connected (PipecomSession *session,
+                                gboolean        connected)
+{
+  g_atomic_int_set (&session->connected, connected);
+}
+
+/* What a frame from the listener of @name says: for an answer, the reply
+ * (ACK: none) or the handler's error; for a refusal or an unexpected frame,
+ * the error to fail the connection with. */
+PipecomSessionFrame
+_pipecom_session_decode_frame (const char  *name,
+                               guint8       type,
+                               guint32      id,
+                               GBytes      *payload,
+                               GBytes     **reply,
+                               GError     **error)
+{
+  g_autofree char *text = NULL;
+  guint32 code;
+
+  *reply = NULL;
+  *error = NULL;
+
+  switch (type)
+    {
+    case PIPECOM_FRAME_ACK:
+      return PIPECOM_SESSION_FRAME_ANSWER;
+    case PIPECOM_FRAME_REPLY:
+      *reply = g_bytes_ref (payload);
+      return PIPECOM_SESSION_FRAME_ANSWER;
+    case PIPECOM_FRAME_ERROR:
+      text = _pipecom_error_payload_parse (payload, &code);
+      if (id == 0)
+        {
+          *error = g_error_new (PIPECOM_ERROR, code,
+                                "The listener of pipe “%s” refused the connection: %s",
+                                name, text);
+          return code == PIPECOM_ERROR_CLOSED ? PIPECOM_SESSION_FRAME_GOODBYE
+                                              : PIPECOM_SESSION_FRAME_REFUSAL;
+        }
+      *error = g_error_new_literal (PIPECOM_ERROR, code, text);
+      return PIPECOM_SESSION_FRAME_ANSWER;
+    default:
+      *error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                            "Unexpected frame of type %u from the listener of “%s”",
+                            type, name);
+      return PIPECOM_SESSION_FRAME_UNEXPECTED;
+    }
+}
+
+void
+_pipecom_session_frame_cb (PipecomConnection *conn,
+                           guint8             type,
+                           guint32            id,
+                           GBytes            *payload,
+                           gpointer           user_data)
+{
+  PipecomSession *session = user_data;
+  GBytes *reply;
+  GError *error;
+  PipecomSessionOp *op;
+
+  switch (_pipecom_session_decode_frame (session->name, type, id, payload, &reply, &error))
+    {
+    case PIPECOM_SESSION_FRAME_GOODBYE:
+      if (session->state == PIPECOM_SESSION_CONNECTED)
+        {
+          g_debug ("Pipe “%s”: the listener said goodbye (%s): sending %u unanswered "
+                   "message(s) again", session->name, error->message,
+                   g_hash_table_size (session->pending) + (session->direct_op != NULL));
+          g_error_free (error);
+          session_goodbye (session);
+          return;
+        }
+      G_GNUC_FALLTHROUGH;
+
+    case PIPECOM_SESSION_FRAME_REFUSAL:
+      if (session->state == PIPECOM_SESSION_CONNECTING)
+        _pipecom_connector_fail (session->connector, error);
+      else
+        {
+          _pipecom_session_connection_closed (session, error);
+          g_error_free (error);
+        }
+      return;
+
+    case PIPECOM_SESSION_FRAME_UNEXPECTED:
+      _pipecom_session_fail_all (session, error);
+      _pipecom_session_connection_closed (session, NULL);
+      g_error_free (error);
+      return;
+
+    case PIPECOM_SESSION_FRAME_ANSWER:
+    default:
+      if (session->direct_op != NULL && session->direct_op->id == id)
+        op = session->direct_op;
+      else
+        op = g_hash_table_lookup (session->pending, GUINT_TO_POINTER (id));
+      if (op != NULL)
+        _pipecom_session_op_complete (op, reply, error);
+      else
+        {
+          /* timed out or cancelled meanwhile */
+          g_clear_pointer (&reply, g_bytes_unref);
+          g_clear_error (&error);
+        }
+      return;
+    }
+}
+
+static gint
+op_compare_id (gconstpointer a,
+               gconstpointer b)
+{
+  guint32 ia = ((const PipecomSessionOp *) a)->id, ib = ((const PipecomSessionOp *) b)->id;
+
+  return ia < ib ? -1 : ia > ib;
+}
+
+/* The listener's goodbye (docs/protocol.md, "Idle connections"): it closes
+ * the connection and read nothing after its last answer, so no message
+ * still without an answer was handled. They go again, in their order, on a
+ * new connection, made as for the first message; their timeouts go on. A
+ * direct exchange's message is handed back to its caller for that. */
+static void
+session_goodbye (PipecomSession *session)
+{
+  GList *ops = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, session->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ops = g_list_prepend (ops, value);
+  g_hash_table_remove_all (session->pending);
+  ops = g_list_sort (ops, op_compare_id);
+  for (GList *l = g_list_last (ops); l != NULL; l = l->prev)
+    {
+      PipecomSessionOp *op = l->data;
+
+      op->sent = FALSE;
+      g_queue_push_head (&session->waiting, op);
+    }
+  g_list_free (ops);
+
+  if (session->direct_op != NULL)
+    {
+      PipecomSessionOp *op = g_steal_pointer (&session->direct_op);
+
+      op->sent = FALSE;
+      op->detached = TRUE;
+      op->direct->resend = TRUE;
+      op->direct->done = TRUE;
+    }
+
+  _pipecom_session_connection_closed (session, NULL);
+  if (!g_queue_is_empty (&session->waiting))
+    _pipecom_session_start_connecting (session, NULL);
+}
+
+void
+_pipecom_session_closed_cb (PipecomConnection *conn,
+                            const GError      *error,
+                            gpointer           user_data)
+{
+  PipecomSession *session = user_data;
+  g_autoptr(GError) closed = NULL;
+
+  if (session->state == PIPECOM_SESSION_CONNECTING)
+    {
+      /* Closed before HELLO: the listener died or refused our channel.
+       * Nothing was handled: announce again on a fresh channel. */
+      _pipecom_connector_reannounce (session->connector);
+      return;
+    }
+
+  closed = _pipecom_session_error_closed (session->name, session->path, error);
+  _pipecom_session_connection_closed (session, closed);
+}
+
+static gboolean
+release_conn_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;  /* the destroy notify drops the reference */
+}
+
+void
+_pipecom_session_connection_closed (PipecomSession *session,
+                                    const GError   *error)
+{
+  if (session->conn != NULL)
+    {
+      _pipecom_connection_close (session->conn);
+      if (g_main_context_is_owner (session->worker))
+        g_clear_pointer (&session->conn, _pipecom_connection_unref);
+      else
+        {
+          /* A direct exchange closed it (a goodbye, a refusal): the
+           * worker's dispatch of the connection may be waiting for the
+           * session's lock right now, and must find it alive. Drop our
+           * reference in the worker, after that dispatch. */
+          GSource *source = g_idle_source_new ();
+
+          g_source_set_priority (source, G_PRIORITY_DEFAULT);
+          g_source_set_static_name (source, "[pipecom] release connection");
+          g_source_set_callback (source, release_conn_cb, g_steal_pointer (&session->conn),
+                                 (GDestroyNotify) _pipecom_connection_unref);
+          g_source_attach (source, session->worker);
+          g_source_unref (source);
+        }
+    }
+  g_clear_pointer (&session->connector, _pipecom_connector_free);
+  session->state = PIPECOM_SESSION_IDLE;
+  _pipecom_session_set_connected (session, FALSE);
+  if (error != NULL)
+    _pipecom_session_fail_all (session, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifetime                                                            */
+
+/* @path: @name resolved, if the caller has it already, or %NULL. */
+PipecomSession *
+_pipecom_session_new (const char *name,
+                      const char *path,
+                      gboolean    oneshot)
+{
+  PipecomSession *session = g_slice_new0 (PipecomSession);
+
+  _pipecom_init_once ();
+  session->ref_count = 1;
+  g_rec_mutex_init (&session->lock);
+  session->worker = _pipecom_worker_ref ();
+  session->name = g_strdup (name);
+  session->path = g_strdup (path);
+  session->oneshot = oneshot;
+  session->pending = g_hash_table_new (NULL, NULL);
+  g_queue_init (&session->waiting);
+  return session;
+}
+
+PipecomSession *
+_pipecom_session_ref (PipecomSession *session)
+{
+  g_atomic_int_inc (&session->ref_count);
+  return session;
+}
+
+static gboolean
+session_free_cb (gpointer data)
+{
+  PipecomSession *session = data;
+
+  /* No op can be pending, and no direct exchange running: each holds a
+   * reference to the session. */
+  g_rec_mutex_lock (&session->lock);
+  if (session->conn != NULL)
+    {
+      _pipecom_connection_close (session->conn);
+      g_clear_pointer (&session->conn, _pipecom_connection_unref);
+    }
+  g_clear_pointer (&session->connector, _pipecom_connector_free);
+  g_rec_mutex_unlock (&session->lock);
+
+  g_rec_mutex_clear (&session->lock);
+  g_hash_table_unref (session->pending);
+  g_free (session->name);
+  g_free (session->path);
+  g_slice_free (PipecomSession, session);
+  _pipecom_worker_unref ();
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Tears the session down in the worker, where it lives. */
+void
+_pipecom_session_unref (PipecomSession *session)
+{
+  GSource *source;
+
+  if (!g_atomic_int_dec_and_test (&session->ref_count))
+    return;
+
+  source = g_idle_source_new ();
+  g_source_set_static_name (source, "[pipecom] free client");
+  g_source_set_callback (source, session_free_cb, session, NULL);
+  g_source_attach (source, session->worker);
+  g_source_unref (source);
+}
+
+gboolean
+_pipecom_session_get_connected (PipecomSession *session)
+{
+  return g_atomic_int_get (&session->connected);
+}
+
+static gboolean
+session_close_cb (gpointer data)
+{
+  PipecomSession *session = data;
+  g_autoptr(GError) error = NULL;
+
+  g_rec_mutex_lock (&session->lock);
+  error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_CLOSED,
+                       "The connection to pipe “%s” was closed", session->name);
+  _pipecom_session_connection_closed (session, error);
+  g_rec_mutex_unlock (&session->lock);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  PipecomSession *session;
+  GMutex          lock;
+  GCond           cond;
+  gboolean        done;
+} CloseWait;
+
+static gboolean
+close_wait_cb (gpointer data)
+{
+  CloseWait *wait = data;
+
+  session_close_cb (wait->session);
+
+  g_mutex_lock (&wait->lock);
+  wait->done = TRUE;
+  g_cond_signal (&wait->cond);
+  g_mutex_unlock (&wait->lock);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Closes the connection and fails what is in flight; returns once done. */
+void
+_pipecom_session_close (PipecomSession *session)
+{
+  CloseWait wait = { session, { 0 }, { 0 }, FALSE };
+  GSource *source;
+
+  /* The connection lives in the worker thread: close it there, and wait,
+   * as nothing of the caller's runs in the worker that could hold it up. */
+  if (g_main_context_is_owner (session->worker))
+    {
+      session_close_cb (session);
+      return;
+    }
+
+  g_mutex_init (&wait.lock);
+  g_cond_init (&wait.cond);
+
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_static_name (source, "[pipecom] close client");
+  g_source_set_callback (source, close_wait_cb, &wait, NULL);
+  g_source_attach (source, session->worker);
+  g_source_unref (source);
+
+  g_mutex_lock (&wait.lock);
+  while (!wait.done)
+    g_cond_wait (&wait.cond, &wait.lock);
+  g_mutex_unlock (&wait.lock);
+
+  g_mutex_clear (&wait.lock);
+  g_cond_clear (&wait.cond);
+}
+
+/* Gets the outcome of a task of _pipecom_session_start(): @ok says whether
+ * it succeeded, whether or not it has a reply. */
+GBytes *
+_pipecom_session_op_finish (gpointer       source_object,
+                            GAsyncResult  *result,
+                            gboolean      *ok,
+                            GError       **error)
+{
+  GError *local_error = NULL;
+  GBytes *ret;
+
+  g_return_val_if_fail (g_task_is_valid (result, source_object), NULL);
+
+  ret = g_task_propagate_pointer (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      *ok = FALSE;
+      return NULL;
+    }
+
+  *ok = TRUE;
+  return ret;
+}
