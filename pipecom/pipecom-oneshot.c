@@ -5,138 +5,50 @@
  * SPDX-License-Identifier: MIT
  */
 
-/* A one-shot message runs on a private client session, made for it
- * (_pipecom_oneshot_async()); a synchronous one first tries the direct path
- * (_pipecom_oneshot_direct()). See pipecom-oneshot-private.h for the
- * thread contract. */
+/* A one-shot message runs on a private client session, made for it, with
+ * the session's code wherever it runs: in the worker, or first in the
+ * calling thread for a synchronous call (oneshot_run_direct()). See
+ * pipecom-oneshot-private.h for the thread contract. */
 
 #include "config.h"
 
 #include "pipecom-oneshot-private.h"
 #include "pipecom-session-private.h"
 
-/* Whether the one-shot message @data goes inline in the announcement to
- * @path, or else by a channel: it must be within the inline budget, fit
- * there with the channel's path and hold no record magic
- * (_pipecom_announce_inline_allowed()). */
-gboolean
-_pipecom_oneshot_inline_allowed (const char   *name,
-                                 const char   *path,
-                                 const guint8 *data,
-                                 gsize         size)
-{
-  return size <= PIPECOM_ANNOUNCE_INLINE_MAX &&
-         _pipecom_announce_inline_allowed (data, size,
-                                           _pipecom_transport_max_base_len (name, path));
-}
-
 #ifdef G_OS_UNIX
-typedef struct
-{
-  const char  *name;
-  PipecomDial *dial;
-  gboolean     hello;
-  gboolean     done;
-  GBytes      *reply;   /* (owned) (nullable) */
-  GError      *error;   /* (owned) (nullable) */
-} OneshotDirect;
-
-static void
-oneshot_direct_finish (OneshotDirect *od,
-                       GBytes        *reply,
-                       GError        *error)
-{
-  od->done = TRUE;
-  od->reply = reply;
-  od->error = error;
-}
-
-static void
-oneshot_direct_frame_cb (PipecomConnection *conn,
-                         guint8             type,
-                         guint32            id,
-                         GBytes            *payload,
-                         gpointer           user_data)
-{
-  OneshotDirect *od = user_data;
-  GBytes *reply;
-  GError *error = NULL;
-  guint64 max_size;
-
-  if (od->done)
-    return;
-
-  if (!od->hello && type == PIPECOM_FRAME_HELLO)
-    {
-      if (_pipecom_session_parse_hello (od->name, payload, &max_size, &error) &&
-          _pipecom_dial_established (od->dial, conn, &error))
-        od->hello = TRUE;
-      else
-        oneshot_direct_finish (od, NULL, error);
-      return;
-    }
-
-  switch (_pipecom_session_decode_frame (od->name, type, id, payload, &reply, &error))
-    {
-    case PIPECOM_SESSION_FRAME_ANSWER:
-      if (!od->hello || id != 1)
-        {
-          g_clear_pointer (&reply, g_bytes_unref);
-          g_clear_error (&error);
-          error = g_error_new (PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
-                               "Unexpected answer to message %u from the listener of “%s”",
-                               id, od->name);
-        }
-      oneshot_direct_finish (od, reply, error);
-      return;
-    case PIPECOM_SESSION_FRAME_GOODBYE:  /* a listener never closes a one-shot connection
-                                          * for idling */
-    case PIPECOM_SESSION_FRAME_REFUSAL:
-    case PIPECOM_SESSION_FRAME_UNEXPECTED:
-    default:
-      oneshot_direct_finish (od, NULL, error);
-      return;
-    }
-}
-
-static const PipecomConnectionFuncs oneshot_direct_funcs = {
-  oneshot_direct_frame_cb,
-  NULL,
-  NULL,
-};
-
-/* The fast path of the synchronous one-shot calls: the calling thread
- * announces the message (inline) and reads the listener's HELLO and answer
- * itself, on a connection without a source. Going through the worker
- * instead costs two thread hand-offs, a #GTask and five sources per call,
- * five times the instructions of the exchange itself (bench/README.md).
+/* The fast path of the synchronous one-shot calls: the calling thread runs
+ * the session's connector and answer matching itself, announcing the
+ * message inline and reading the listener's HELLO and answer on a
+ * connection without a source, and polling it with
+ * _pipecom_session_wait_io(). Going through the worker instead costs two
+ * thread hand-offs, a #GTask and five sources per call, five times the
+ * instructions of the exchange itself (bench/README.md).
  *
  * It covers the common case, one announcement that is answered, and
  * returns %TRUE with the outcome in @ok, @reply and @error. It returns
- * %FALSE when the engine must go on: the message does not fit inline, the
+ * %FALSE when the worker must go on: the message does not fit inline, the
  * listener is served by this thread's own context, or it was absent, busy,
- * or went away before its HELLO; then nothing was delivered, and @resume
- * says what was tried. */
-gboolean
-_pipecom_oneshot_direct (const char            *pipe_name,
-                         const char            *path,
-                         GBytes                *message,
-                         guint                  timeout,
-                         GCancellable          *cancellable,
-                         PipecomOneshotResume  *resume,
-                         gboolean              *ok,
-                         GBytes               **reply,
-                         GError               **error)
+ * or went away before its HELLO; then nothing was delivered, and the
+ * session's @resume says what was tried. */
+static gboolean
+oneshot_run_direct (PipecomSession  *session,
+                    GBytes          *message,
+                    guint            timeout,
+                    guint            max_attempts,
+                    GCancellable    *cancellable,
+                    gboolean        *ok,
+                    GBytes         **reply,
+                    GError         **error)
 {
-  OneshotDirect od = { pipe_name, NULL, FALSE, FALSE, NULL, NULL };
+  PipecomSessionDirectWait wait = { FALSE, FALSE, NULL, NULL };
+  PipecomSessionOp direct_op = { NULL, };
+  PipecomSessionOp *op = &direct_op;
+  PipecomConnector *connector;
   g_autoptr(PipecomConnection) conn = NULL;
-  GError *local_error = NULL;
   GPollFD cancel_fd = { -1, 0, 0 };
-  gint64 next_probe;
+  gint64 deadline = 0, next_probe;
   gsize size;
   const guint8 *data = g_bytes_get_data (message, &size);
-
-  *resume = (PipecomOneshotResume) { 0, FALSE, FALSE, 0 };
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     {
@@ -145,94 +57,69 @@ _pipecom_oneshot_direct (const char            *pipe_name,
       return TRUE;
     }
 
-  if (!_pipecom_oneshot_inline_allowed (pipe_name, path, data, size) ||
-      _pipecom_registry_is_served_here (path))
+  if (!_pipecom_session_inline_allowed (session->name, session->path, data, size) ||
+      _pipecom_registry_is_served_here (session->path))
     return FALSE;
 
-  _pipecom_init_once ();
   if (timeout > 0)
-    resume->deadline = g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC;
+    deadline = g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC;
 
-  od.dial = _pipecom_dial_new (pipe_name, path, FALSE);
-  resume->attempts = 1;
+  op->session = session;
+  op->payload = message;
+  op->timeout = timeout;
+  op->direct = &wait;
 
-  switch (_pipecom_dial_attempt (od.dial, PIPECOM_ANNOUNCE_ONESHOT, data, size, &conn,
-                                 &oneshot_direct_funcs, &od, NULL, &local_error))
-    {
-    case PIPECOM_DIAL_ANNOUNCED:
-      break;
-    case PIPECOM_DIAL_BUSY:
-      resume->busy = TRUE;
-      _pipecom_dial_free (od.dial);
-      return FALSE;
-    case PIPECOM_DIAL_ABSENT:
-      _pipecom_dial_free (od.dial);
-      return FALSE;
-    case PIPECOM_DIAL_FAILED:
-    default:
-      _pipecom_dial_free (od.dial);
-      *ok = FALSE;
-      *reply = NULL;
-      g_propagate_error (error, local_error);
-      return TRUE;
-    }
+  g_rec_mutex_lock (&session->lock);
+  session->max_attempts = max_attempts;
+  _pipecom_session_start_connecting (session, op);  /* a direct connector: one attempt */
+  if (!wait.done && !session->connector->handoff)
+    conn = _pipecom_connection_ref (session->connector->conn);
 
   /* Waits as the engine does: checking every PIPECOM_SESSION_PROBE_MS, until
    * the HELLO, that the listener that read the record still lives. */
   next_probe = g_get_monotonic_time () + PIPECOM_SESSION_PROBE_MS * 1000;
-  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
+  if (conn != NULL && cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
     cancel_fd.events = G_IO_IN;
 
-  while (!od.done)
+  while (conn != NULL && !wait.done && session->state != PIPECOM_SESSION_IDLE &&
+         !(session->connector != NULL && session->connector->handoff))
     {
+      gboolean hello = session->state == PIPECOM_SESSION_CONNECTED;
       gint64 now, until;
 
       if (g_cancellable_is_cancelled (cancellable))
         {
           /* Given up: the listener may have handled the message, but no
            * answer will come. */
-          oneshot_direct_finish (&od, NULL, _pipecom_session_error_cancelled ());
+          _pipecom_session_op_cancel (op);
           break;
         }
 
+      /* A connection without a source does not report its end: as the
+       * worker would hear it. */
       if (_pipecom_connection_is_closed (conn))
         {
-          if (!od.hello)
-            {
-              /* The listener dropped the channel without a HELLO: nothing
-               * was handled, the engine announces again. */
-              resume->lost = TRUE;
-              break;
-            }
-          oneshot_direct_finish (&od, NULL,
-                                 _pipecom_session_error_closed (pipe_name, path, NULL));
-          break;
+          _pipecom_session_closed_cb (conn, NULL, session);
+          continue;
         }
 
       now = g_get_monotonic_time ();
-      if (resume->deadline > 0 && now >= resume->deadline)
+      if (deadline > 0 && now >= deadline)
         {
-          if (od.hello)
-            local_error = _pipecom_session_error_no_answer (pipe_name, path, timeout);
-          else
-            local_error = _pipecom_session_error_not_accepted (pipe_name, path, timeout);
-          oneshot_direct_finish (&od, NULL, local_error);
+          _pipecom_session_op_timeout (op);
           break;
         }
 
-      if (!od.hello && now >= next_probe)
+      if (!hello && now >= next_probe)
         {
-          if (_pipecom_dial_lost (od.dial, conn))
-            {
-              resume->lost = TRUE;
-              break;
-            }
+          if (_pipecom_connector_check_lost (session->connector))
+            continue;
           next_probe = now + PIPECOM_SESSION_PROBE_MS * 1000;
         }
 
-      until = od.hello ? resume->deadline : next_probe;
-      if (resume->deadline > 0)
-        until = MIN (until, resume->deadline);
+      until = hello ? deadline : next_probe;
+      if (deadline > 0)
+        until = MIN (until, deadline);
 
       /* A cancellation is seen at the top of the loop. */
       _pipecom_session_wait_io (conn, cancellable, &cancel_fd,
@@ -242,39 +129,94 @@ _pipecom_oneshot_direct (const char            *pipe_name,
 
   if (cancel_fd.fd >= 0)
     g_cancellable_release_fd (cancellable);
-  _pipecom_connection_close (conn);
-  _pipecom_dial_free (od.dial);  /* removes the channel files, if still there */
 
-  if (!od.done)
+  if (!wait.done || wait.resend)
+    {
+      /* Nothing was delivered: the worker goes on from here. */
+      connector = session->connector;
+      session->resume = (PipecomSessionResume) {
+        connector ? connector->attempts : 1,
+        connector ? connector->last_busy : FALSE,
+        connector ? connector->lost : TRUE,
+        deadline,
+      };
+      if (connector != NULL)
+        connector->inline_op = NULL;
+    }
+
+  /* Closes the connection, and removes the channel files if still there. */
+  _pipecom_session_connection_closed (session, NULL);
+  g_rec_mutex_unlock (&session->lock);
+
+  if (!wait.done || wait.resend)
     return FALSE;
 
-  *ok = od.error == NULL;
-  *reply = od.reply;
-  if (od.error != NULL)
-    g_propagate_error (error, od.error);
+  *ok = wait.error == NULL;
+  *reply = wait.reply;
+  if (wait.error != NULL)
+    g_propagate_error (error, wait.error);
   return TRUE;
 }
 #endif
 
-/* The one-shot functions: a private session whose first message travels in
- * the announcement when it fits. The task has no source object. @path is
- * the resolved @pipe_name when the caller already has it, or %NULL. */
+/* The synchronous one-shot functions: a private session whose message
+ * travels in the announcement when it fits, run directly when possible,
+ * else by the worker. */
 void
-_pipecom_oneshot_async (const char                 *pipe_name,
-                        const char                 *path,
-                        GBytes                     *message,
-                        guint                       timeout,
-                        guint                       max_attempts,
-                        const PipecomOneshotResume *resume,
-                        GCancellable               *cancellable,
-                        GAsyncReadyCallback         callback,
-                        gpointer                    user_data,
-                        gpointer                    source_tag)
+_pipecom_oneshot_run_sync (const char    *pipe_name,
+                           GBytes        *message,
+                           guint          timeout,
+                           guint          max_attempts,
+                           GCancellable  *cancellable,
+                           gboolean      *ok,
+                           GBytes       **reply,
+                           GError       **error)
 {
-  PipecomSession *session = _pipecom_session_new (pipe_name, path, TRUE);
+  g_autofree char *path = NULL;
+  PipecomSession *session;
+  PipecomSyncWait wait;
 
-  if (resume != NULL)
-    session->resume = *resume;  /* before the start: the worker reads it */
+  *ok = FALSE;
+  *reply = NULL;
+
+  if (!(path = _pipecom_transport_resolve (pipe_name, error)))
+    return;
+
+  session = _pipecom_session_new (pipe_name, path, TRUE);
+
+#ifdef G_OS_UNIX
+  /* The calling thread does the exchange itself when it can. */
+  if (oneshot_run_direct (session, message, timeout, max_attempts, cancellable, ok, reply, error))
+    {
+      _pipecom_session_unref (session);
+      return;
+    }
+#endif
+
+  _pipecom_sync_wait_begin (&wait, path);
+  _pipecom_session_start (session, NULL, message, timeout, max_attempts, 0, cancellable,
+                          _pipecom_sync_wait_cb, &wait, _pipecom_oneshot_run_sync);
+  _pipecom_session_unref (session);
+  _pipecom_sync_wait_run (&wait);
+  *reply = _pipecom_session_op_finish (NULL, wait.result, ok, error);
+  _pipecom_sync_wait_end (&wait);
+}
+
+/* The asynchronous one-shot functions: a private session whose message
+ * travels in the announcement when it fits. The task has no source
+ * object. */
+void
+_pipecom_oneshot_async (const char          *pipe_name,
+                        GBytes              *message,
+                        guint                timeout,
+                        guint                max_attempts,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data,
+                        gpointer             source_tag)
+{
+  PipecomSession *session = _pipecom_session_new (pipe_name, NULL, TRUE);
+
   _pipecom_session_start (session, NULL, message, timeout, max_attempts, 0, cancellable,
                           callback, user_data, source_tag);
   _pipecom_session_unref (session);

@@ -73,31 +73,9 @@ oneshot_sync (const char  *pipe_name,
               GBytes     **reply,
               GError     **error)
 {
-  g_autofree char *path = NULL;
-  PipecomOneshotResume resume = { 0, FALSE, FALSE, 0 };
-  PipecomSyncWait wait;
   /* As GIO's synchronous calls without a cancellable argument do */
-  GCancellable *cancellable = g_cancellable_get_current ();
-
-  *ok = FALSE;
-  *reply = NULL;
-
-  if (!(path = _pipecom_transport_resolve (pipe_name, error)))
-    return;
-
-#ifdef G_OS_UNIX
-  /* The calling thread does the exchange itself when it can. */
-  if (_pipecom_oneshot_direct (pipe_name, path, message, timeout, cancellable, &resume, ok,
-                               reply, error))
-    return;
-#endif
-
-  _pipecom_sync_wait_begin (&wait, path);
-  _pipecom_oneshot_async (pipe_name, path, message, timeout, max_attempts, &resume, cancellable,
-                          _pipecom_sync_wait_cb, &wait, oneshot_sync);
-  _pipecom_sync_wait_run (&wait);
-  *reply = _pipecom_oneshot_finish (wait.result, ok, error);
-  _pipecom_sync_wait_end (&wait);
+  _pipecom_oneshot_run_sync (pipe_name, message, timeout, max_attempts,
+                             g_cancellable_get_current (), ok, reply, error);
 }
 
 /**
@@ -268,7 +246,7 @@ pipecom_send_bytes_async (const char          *pipe_name,
   g_return_if_fail (message != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  _pipecom_oneshot_async (pipe_name, NULL, message, timeout, max_attempts, NULL, cancellable,
+  _pipecom_oneshot_async (pipe_name, message, timeout, max_attempts, cancellable,
                           callback, user_data, pipecom_send_bytes_async);
 }
 
@@ -324,7 +302,7 @@ pipecom_send_async (const char          *pipe_name,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   bytes = g_bytes_new (message, strlen (message));
-  _pipecom_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts, NULL, cancellable,
+  _pipecom_oneshot_async (pipe_name, bytes, timeout, max_attempts, cancellable,
                           callback, user_data, pipecom_send_async);
 }
 
@@ -373,7 +351,7 @@ pipecom_request_bytes_async (const char          *pipe_name,
   g_return_if_fail (message != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  _pipecom_oneshot_async (pipe_name, NULL, message, timeout, max_attempts, NULL, cancellable,
+  _pipecom_oneshot_async (pipe_name, message, timeout, max_attempts, cancellable,
                           callback, user_data, pipecom_request_bytes_async);
 }
 
@@ -429,7 +407,7 @@ pipecom_request_async (const char          *pipe_name,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   bytes = g_bytes_new (message, strlen (message));
-  _pipecom_oneshot_async (pipe_name, NULL, bytes, timeout, max_attempts, NULL, cancellable,
+  _pipecom_oneshot_async (pipe_name, bytes, timeout, max_attempts, cancellable,
                           callback, user_data, pipecom_request_async);
 }
 

@@ -18,6 +18,20 @@ static void connector_attempt (PipecomConnector *connector);
 static void connector_backoff (PipecomConnector *connector, gboolean busy);
 static const PipecomConnectionFuncs connector_funcs;
 
+/* Whether the one-shot message @data goes inline in the announcement to
+ * @path, or else by a channel: it must be within the inline budget, fit
+ * there with the channel's path and hold no record magic
+ * (_pipecom_announce_inline_allowed()). */
+gboolean
+_pipecom_session_inline_allowed (const char   *name,
+                                 const char   *path,
+                                 const guint8 *data,
+                                 gsize         size)
+{
+  return size <= PIPECOM_ANNOUNCE_INLINE_MAX &&
+         _pipecom_announce_inline_allowed (data, size,
+                                           _pipecom_transport_max_base_len (name, path));
+}
 
 /* ------------------------------------------------------------------ */
 /* Connecting                                                          */
@@ -85,30 +99,43 @@ connector_retry_cb (gpointer data)
   return ret;
 }
 
-static gboolean
-connector_probe_cb_locked (gpointer data)
+/* Probes, until its HELLO, the listener that read the announcement: if it
+ * is gone, announces again and returns %TRUE. Called by the probe source
+ * every PIPECOM_SESSION_PROBE_MS, or by a direct path as often. */
+gboolean
+_pipecom_connector_check_lost (PipecomConnector *connector)
 {
-  PipecomConnector *connector = data;
-
   if (connector->conn == NULL || !_pipecom_dial_lost (connector->dial, connector->conn))
-    return G_SOURCE_CONTINUE;
+    return FALSE;
 
   /* The listener that read our record is gone without answering: nothing
    * was handled, so announcing again is safe. */
   g_clear_pointer (&connector->probe_source, g_source_unref);
   _pipecom_connector_reannounce (connector);
-  return G_SOURCE_REMOVE;
+  return TRUE;
+}
+
+static gboolean
+connector_probe_cb_locked (gpointer data)
+{
+  return _pipecom_connector_check_lost (data) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 }
 
 /* The listener that read the announcement went away before its HELLO, or
  * closed the channel: nothing was handled, announce again on a fresh
- * channel. */
+ * channel (a direct connector leaves that to the worker). */
 void
 _pipecom_connector_reannounce (PipecomConnector *connector)
 {
   g_clear_pointer (&connector->conn, _pipecom_connection_unref);
   _pipecom_dial_reset (connector->dial);
   connector->announced = FALSE;
+  if (connector->direct)
+    {
+      connector->lost = TRUE;
+      connector->handoff = TRUE;
+      return;
+    }
   connector_attempt (connector);
 }
 
@@ -173,6 +200,8 @@ connector_attempt (PipecomConnector *connector)
           /* EPIPE: the listener's goodbye may wait to be read. */
           _pipecom_connection_set_read_to_eof (connector->conn);
         }
+      if (connector->direct)
+        return;  /* its caller probes */
       connector->probe_source = g_timeout_source_new (PIPECOM_SESSION_PROBE_MS);
       g_source_set_static_name (connector->probe_source, "[pipecom] listener probe");
       g_source_set_callback (connector->probe_source, connector_probe_cb, connector, NULL);
@@ -200,6 +229,11 @@ connector_backoff (PipecomConnector *connector,
   PipecomSession *session = connector->session;
 
   connector->last_busy = busy;
+  if (connector->direct)
+    {
+      connector->handoff = TRUE;  /* the worker backs off */
+      return;
+    }
   connector->backoff_ms = connector->backoff_ms ? MIN (connector->backoff_ms * 2, 250) : 5;
 
   if (session->max_attempts > 0 && connector->attempts >= session->max_attempts)
@@ -269,7 +303,10 @@ connector_hello (PipecomConnector *connector,
       PipecomSessionOp *op = g_steal_pointer (&connector->inline_op);
       op->id = session->next_id = 1;
       op->sent = TRUE;
-      g_hash_table_insert (session->pending, GUINT_TO_POINTER (op->id), op);
+      if (op->direct != NULL)
+        session->direct_op = op;
+      else
+        g_hash_table_insert (session->pending, GUINT_TO_POINTER (op->id), op);
     }
 
   session->connector = NULL;
@@ -307,6 +344,7 @@ _pipecom_session_start_connecting (PipecomSession   *session,
   PipecomConnector *connector = g_slice_new0 (PipecomConnector);
 
   connector->session = session;
+  connector->direct = first != NULL && first->direct != NULL;
   session->connector = connector;
   session->state = PIPECOM_SESSION_CONNECTING;
 
@@ -315,7 +353,7 @@ _pipecom_session_start_connecting (PipecomSession   *session,
   if (first == NULL)
     ;
   else if (session->oneshot && first->payload != NULL &&
-           _pipecom_oneshot_inline_allowed (session->name, session->path,
+           _pipecom_session_inline_allowed (session->name, session->path,
                                             g_bytes_get_data (first->payload, NULL),
                                             g_bytes_get_size (first->payload)))
     {
@@ -325,8 +363,8 @@ _pipecom_session_start_connecting (PipecomSession   *session,
   else
     g_queue_push_tail (&session->waiting, first);
 
-  /* Taking over from _pipecom_oneshot_direct(), which made the first
-   * attempt. */
+  /* Taking over from the direct path of a one-shot call (pipecom-oneshot.c),
+   * which made the first attempt. */
   if (session->resume.attempts > 0)
     {
       connector->attempts = session->resume.attempts;

@@ -24,16 +24,22 @@
  * - _pipecom_session_run_sync() may do the exchange in the calling thread
  *   (the direct path, Unix only), with @lock held, so that the worker's
  *   dispatch of the same connection waits; else it waits for the worker.
+ * - A one-shot session (pipecom-oneshot.c) has no @worker until it is first
+ *   started: a synchronous call first runs it in the calling thread, with
+ *   a direct connector (no sources, one attempt) and a connection without
+ *   a source, polled by _pipecom_session_wait_io(); the same functions
+ *   then connect, match the answer and finish the request as in the
+ *   worker.
  * - Every other function here is internal to the session's files and is
  *   called with @lock held, in the worker or in a caller doing a direct
  *   exchange.
- * - The _pipecom_session_error_*() helpers only build errors: any thread.
+ * - The _pipecom_session_error_*() helpers only build errors, and
+ *   _pipecom_session_inline_allowed() only computes: any thread.
  */
 
 #pragma once
 
 #include "pipecom-private.h"
-#include "pipecom-oneshot-private.h"
 
 G_BEGIN_DECLS
 
@@ -65,7 +71,22 @@ typedef struct
   gboolean           last_busy;
   GSource           *retry_source;
   GSource           *probe_source;
+  gboolean           direct;      /* driven by its caller's thread (a one-shot
+                                   * call's direct path): no sources; what
+                                   * would wait sets @handoff instead */
+  gboolean           handoff;     /* direct: the worker must go on */
+  gboolean           lost;        /* direct: the listener went away before its HELLO */
 } PipecomConnector;
+
+/* What the direct path of a synchronous one-shot call tried before it
+ * left the call to the worker (nothing was delivered). */
+typedef struct
+{
+  guint    attempts;   /* attempts made; 0: none, the rest is unused */
+  gboolean busy;       /* the last one found the pipe busy */
+  gboolean lost;       /* the listener went away before its HELLO */
+  gint64   deadline;   /* monotonic µs the call must end by, 0: none */
+} PipecomSessionResume;
 
 /* Worker-side state of a client: touched in the worker thread, and by a
  * synchronous call doing a direct exchange (_pipecom_session_run_sync()),
@@ -74,7 +95,7 @@ struct _PipecomSession
 {
   gint                 ref_count;    /* atomic */
   GRecMutex            lock;
-  GMainContext        *worker;
+  GMainContext        *worker;       /* (nullable) only for a one-shot session never started */
   char                *name;
   char                *path;
   guint                max_attempts;
@@ -88,7 +109,7 @@ struct _PipecomSession
   guint32              next_id;
   guint64              max_size;
   gint                 connected;    /* atomic, read by the client */
-  PipecomOneshotResume resume;       /* one-shot: what was tried before */
+  PipecomSessionResume resume;       /* one-shot: what its direct path tried */
 };
 
 struct _PipecomSessionOp
@@ -174,6 +195,8 @@ GError *_pipecom_session_error_not_accepted (const char   *name,
 /* ---- With the session's lock held ---- */
 
 void     _pipecom_session_op_send           (PipecomSessionOp  *op);
+void     _pipecom_session_op_timeout        (PipecomSessionOp  *op);
+void     _pipecom_session_op_cancel         (PipecomSessionOp  *op);
 void     _pipecom_session_op_complete       (PipecomSessionOp  *op,
                                              GBytes            *reply,
                                              GError            *error);
@@ -203,12 +226,17 @@ gboolean _pipecom_session_parse_hello       (const char        *name,
                                              GError           **error);
 
 /* pipecom-session-connect.c */
+gboolean _pipecom_session_inline_allowed    (const char        *name,
+                                             const char        *path,
+                                             const guint8      *data,
+                                             gsize              size);
 void     _pipecom_session_start_connecting  (PipecomSession    *session,
                                              PipecomSessionOp  *first);
 void     _pipecom_connector_free            (PipecomConnector  *connector);
 void     _pipecom_connector_fail            (PipecomConnector  *connector,
                                              GError            *error);
 void     _pipecom_connector_reannounce      (PipecomConnector  *connector);
+gboolean _pipecom_connector_check_lost      (PipecomConnector  *connector);
 
 /* pipecom-session-sync.c: the one place a caller's thread waits for I/O */
 gboolean _pipecom_session_wait_io           (PipecomConnection *conn,

@@ -135,10 +135,7 @@ session_run_direct (PipecomSession  *session,
 
           if (left <= 0)
             {
-              _pipecom_session_op_complete (op, NULL,
-                                            _pipecom_session_error_no_answer (session->name,
-                                                                              session->path,
-                                                                              timeout));
+              _pipecom_session_op_timeout (op);
               break;
             }
           wait_ms = (gint) MIN ((left + 999) / 1000, G_MAXINT);
@@ -147,7 +144,7 @@ session_run_direct (PipecomSession  *session,
       first = FALSE;
       if (_pipecom_session_wait_io (conn, cancellable, &cancel_fd, wait_ms))
         {
-          _pipecom_session_op_complete (op, NULL, _pipecom_session_error_cancelled ());
+          _pipecom_session_op_cancel (op);
           break;
         }
     }

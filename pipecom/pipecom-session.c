@@ -234,10 +234,11 @@ connecting_error (PipecomSession *session, guint timeout)
                       attempts, attempts == 1 ? "" : "s");
 }
 
-static gboolean
-op_timeout_cb_locked (gpointer data)
+/* The time of @op is up: fails it, as the worker's timer or a direct
+ * exchange's wait does. */
+void
+_pipecom_session_op_timeout (PipecomSessionOp *op)
 {
-  PipecomSessionOp *op = data;
   PipecomSession *session = op->session;
   GError *error;
 
@@ -249,32 +250,28 @@ op_timeout_cb_locked (gpointer data)
   op_detach (op);
   session_abort_connecting_if_unused (session);
   op_return (op, NULL, error);
-  return G_SOURCE_REMOVE;
 }
 
 static gboolean
 op_timeout_cb (gpointer data)
 {
   PipecomSession *session = ((PipecomSessionOp *) data)->session;
-  gboolean ret;
 
   g_rec_mutex_lock (&session->lock);
-  ret = op_timeout_cb_locked (data);
+  _pipecom_session_op_timeout (data);
   g_rec_mutex_unlock (&session->lock);
-  return ret;
+  return G_SOURCE_REMOVE;
 }
 
-static gboolean
-op_cancelled_cb_locked (GCancellable *cancellable,
-                        gpointer      data)
+/* The cancellable of @op was cancelled: fails it. */
+void
+_pipecom_session_op_cancel (PipecomSessionOp *op)
 {
-  PipecomSessionOp *op = data;
   PipecomSession *session = op->session;
 
   op_detach (op);
   session_abort_connecting_if_unused (session);
   op_return (op, NULL, _pipecom_session_error_cancelled ());
-  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -282,12 +279,11 @@ op_cancelled_cb (GCancellable *cancellable,
                  gpointer      data)
 {
   PipecomSession *session = ((PipecomSessionOp *) data)->session;
-  gboolean ret;
 
   g_rec_mutex_lock (&session->lock);
-  ret = op_cancelled_cb_locked (cancellable, data);
+  _pipecom_session_op_cancel (data);
   g_rec_mutex_unlock (&session->lock);
-  return ret;
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -396,6 +392,10 @@ _pipecom_session_start (PipecomSession      *session,
   op->timeout = timeout;
   op->max_attempts = max_attempts;
   op->deadline = op->timeout > 0 ? deadline : 0;
+
+  /* A one-shot session joins the worker when first started there. */
+  if (session->worker == NULL)
+    session->worker = _pipecom_worker_ref ();
 
   idle = g_idle_source_new ();
   g_source_set_priority (idle, G_PRIORITY_DEFAULT);
@@ -602,7 +602,7 @@ _pipecom_session_connection_closed (PipecomSession *session,
   if (session->conn != NULL)
     {
       _pipecom_connection_close (session->conn);
-      if (g_main_context_is_owner (session->worker))
+      if (session->worker == NULL || g_main_context_is_owner (session->worker))
         g_clear_pointer (&session->conn, _pipecom_connection_unref);
       else
         {
@@ -630,7 +630,9 @@ _pipecom_session_connection_closed (PipecomSession *session,
 /* ------------------------------------------------------------------ */
 /* Lifetime                                                            */
 
-/* @path: @name resolved, if the caller has it already, or %NULL. */
+/* @path: @name resolved, if the caller has it already, or %NULL. A
+ * one-shot session joins the worker only when first started there: its
+ * direct path (pipecom-oneshot.c) needs no thread. */
 PipecomSession *
 _pipecom_session_new (const char *name,
                       const char *path,
@@ -641,7 +643,8 @@ _pipecom_session_new (const char *name,
   _pipecom_init_once ();
   session->ref_count = 1;
   g_rec_mutex_init (&session->lock);
-  session->worker = _pipecom_worker_ref ();
+  if (!oneshot)
+    session->worker = _pipecom_worker_ref ();
   session->name = g_strdup (name);
   session->path = g_strdup (path);
   session->oneshot = oneshot;
@@ -677,8 +680,9 @@ session_free_cb (gpointer data)
   g_hash_table_unref (session->pending);
   g_free (session->name);
   g_free (session->path);
+  if (session->worker != NULL)
+    _pipecom_worker_unref ();
   g_slice_free (PipecomSession, session);
-  _pipecom_worker_unref ();
 
   return G_SOURCE_REMOVE;
 }
@@ -691,6 +695,12 @@ _pipecom_session_unref (PipecomSession *session)
 
   if (!g_atomic_int_dec_and_test (&session->ref_count))
     return;
+
+  if (session->worker == NULL)
+    {
+      session_free_cb (session);  /* it never had a source */
+      return;
+    }
 
   source = g_idle_source_new ();
   g_source_set_static_name (source, "[pipecom] free client");
