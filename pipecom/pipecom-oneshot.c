@@ -19,10 +19,11 @@
 /* The fast path of the synchronous one-shot calls: the calling thread runs
  * the session's connector and answer matching itself, announcing the
  * message inline and reading the listener's HELLO and answer on a
- * connection without a source, and polling it with
- * _pipecom_session_wait_io(). Going through the worker instead costs two
- * thread hand-offs, a #GTask and five sources per call, five times the
- * instructions of the exchange itself (bench/README.md).
+ * connection without a source, and waiting in
+ * _pipecom_session_run_direct_op() as the persistent client's direct path
+ * does. Going through the worker instead costs two thread hand-offs, a
+ * #GTask and five sources per call, five times the instructions of the
+ * exchange itself (bench/README.md).
  *
  * It covers the common case, one announcement that is answered, and
  * returns %TRUE with the outcome in @ok, @reply and @error. It returns
@@ -45,8 +46,7 @@ oneshot_run_direct (PipecomSession  *session,
   PipecomSessionOp *op = &direct_op;
   PipecomConnector *connector;
   g_autoptr(PipecomConnection) conn = NULL;
-  GPollFD cancel_fd = { -1, 0, 0 };
-  gint64 deadline = 0, next_probe;
+  gint64 deadline = 0;
   gsize size;
   const guint8 *data = g_bytes_get_data (message, &size);
 
@@ -75,60 +75,9 @@ oneshot_run_direct (PipecomSession  *session,
   if (!wait.done && !session->connector->handoff)
     conn = _pipecom_connection_ref (session->connector->conn);
 
-  /* Waits as the engine does: checking every PIPECOM_SESSION_PROBE_MS, until
-   * the HELLO, that the listener that read the record still lives. */
-  next_probe = g_get_monotonic_time () + PIPECOM_SESSION_PROBE_MS * 1000;
-  if (conn != NULL && cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
-    cancel_fd.events = G_IO_IN;
-
-  while (conn != NULL && !wait.done && session->state != PIPECOM_SESSION_IDLE &&
-         !(session->connector != NULL && session->connector->handoff))
-    {
-      gboolean hello = session->state == PIPECOM_SESSION_CONNECTED;
-      gint64 now, until;
-
-      if (g_cancellable_is_cancelled (cancellable))
-        {
-          /* Given up: the listener may have handled the message, but no
-           * answer will come. */
-          _pipecom_session_op_cancel (op);
-          break;
-        }
-
-      /* A connection without a source does not report its end: as the
-       * worker would hear it. */
-      if (_pipecom_connection_is_closed (conn))
-        {
-          _pipecom_session_closed_cb (conn, NULL, session);
-          continue;
-        }
-
-      now = g_get_monotonic_time ();
-      if (deadline > 0 && now >= deadline)
-        {
-          _pipecom_session_op_timeout (op);
-          break;
-        }
-
-      if (!hello && now >= next_probe)
-        {
-          if (_pipecom_connector_check_lost (session->connector))
-            continue;
-          next_probe = now + PIPECOM_SESSION_PROBE_MS * 1000;
-        }
-
-      until = hello ? deadline : next_probe;
-      if (deadline > 0)
-        until = MIN (until, deadline);
-
-      /* A cancellation is seen at the top of the loop. */
-      _pipecom_session_wait_io (conn, cancellable, &cancel_fd,
-                                until > 0 ? (gint) MIN ((MAX (until - now, 0) + 999) / 1000,
-                                                        G_MAXINT) : -1);
-    }
-
-  if (cancel_fd.fd >= 0)
-    g_cancellable_release_fd (cancellable);
+  if (conn != NULL)
+    _pipecom_session_run_direct_op (session, op, conn, cancellable, deadline,
+                                    g_get_monotonic_time ());
 
   if (!wait.done || wait.resend)
     {

@@ -239,6 +239,12 @@ void     _pipecom_connector_reannounce      (PipecomConnector  *connector);
 gboolean _pipecom_connector_check_lost      (PipecomConnector  *connector);
 
 /* pipecom-session-sync.c: the one place a caller's thread waits for I/O */
+void     _pipecom_session_run_direct_op     (PipecomSession    *session,
+                                             PipecomSessionOp  *op,
+                                             PipecomConnection *conn,
+                                             GCancellable      *cancellable,
+                                             gint64             deadline,
+                                             gint64             now);
 gboolean _pipecom_session_wait_io           (PipecomConnection *conn,
                                              GCancellable      *cancellable,
                                              const GPollFD     *cancel_fd,

@@ -51,6 +51,82 @@ _pipecom_session_wait_io (PipecomConnection *conn,
   return FALSE;
 }
 
+/* Drives @op, a direct exchange on @conn, in the calling thread with
+ * @session's lock held, until it is done or, for a direct connector
+ * (pipecom-oneshot.c), until the worker must go on (its @handoff). Before
+ * the HELLO it probes the listener as the connector's probe source would.
+ * @deadline: the monotonic µs the call must end by, 0: none; @now: the
+ * time, if @deadline or a connector needs it. */
+void
+_pipecom_session_run_direct_op (PipecomSession    *session,
+                                PipecomSessionOp  *op,
+                                PipecomConnection *conn,
+                                GCancellable      *cancellable,
+                                gint64             deadline,
+                                gint64             now)
+{
+  PipecomSessionDirectWait *wait = op->direct;
+  GPollFD cancel_fd = { -1, 0, 0 };
+  gint64 next_probe = now + PIPECOM_SESSION_PROBE_MS * 1000;
+
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
+    cancel_fd.events = G_IO_IN;
+
+  while (!wait->done && !(session->connector != NULL && session->connector->handoff))
+    {
+      gboolean hello = session->state != PIPECOM_SESSION_CONNECTING;
+      gint64 until;
+
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          /* Given up: the listener may have handled the message, but no
+           * answer will come. */
+          _pipecom_session_op_cancel (op);
+          break;
+        }
+
+      /* The worker hears of the end of a connection with a source later;
+       * one without a source never reports it. */
+      if (_pipecom_connection_is_closed (conn))
+        {
+          if (!hello)
+            _pipecom_connector_reannounce (session->connector);  /* nothing was handled */
+          else
+            _pipecom_session_op_complete (op, NULL,
+                                          _pipecom_session_error_closed (session->name,
+                                                                         session->path, NULL));
+          continue;
+        }
+
+      if (deadline > 0 && now >= deadline)
+        {
+          _pipecom_session_op_timeout (op);
+          break;
+        }
+
+      if (!hello && now >= next_probe)
+        {
+          if (_pipecom_connector_check_lost (session->connector))
+            continue;
+          next_probe = now + PIPECOM_SESSION_PROBE_MS * 1000;
+        }
+
+      until = hello ? deadline : next_probe;
+      if (deadline > 0)
+        until = MIN (until, deadline);
+
+      /* A cancellation is seen at the top of the loop. */
+      _pipecom_session_wait_io (conn, cancellable, &cancel_fd,
+                                until > 0 ? (gint) MIN ((MAX (until - now, 0) + 999) / 1000,
+                                                        G_MAXINT) : -1);
+      if (until > 0)
+        now = g_get_monotonic_time ();
+    }
+
+  if (cancel_fd.fd >= 0)
+    g_cancellable_release_fd (cancellable);
+}
+
 /* The fast path of a synchronous call: when the client is connected and
  * idle, the calling thread does the exchange itself, with the session's lock
  * held (the worker's dispatch of this connection takes it too, so the two
@@ -71,9 +147,7 @@ session_run_direct (PipecomSession  *session,
 {
   g_autoptr(PipecomConnection) conn = NULL;
   PipecomSessionDirectWait wait = { FALSE, FALSE, NULL, NULL };
-  GPollFD cancel_fd = { -1, 0, 0 };
-  gint64 now = 0, deadline = -1;
-  gboolean first = TRUE;
+  gint64 now = 0, deadline = 0;
   PipecomSessionOp direct_op = { NULL, };
   PipecomSessionOp *op = &direct_op;
 
@@ -102,8 +176,6 @@ session_run_direct (PipecomSession  *session,
       now = g_get_monotonic_time ();
       deadline = now + (gint64) timeout * G_USEC_PER_SEC;
     }
-  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
-    cancel_fd.events = G_IO_IN;
 
   _pipecom_connection_set_direct (conn, TRUE);
 
@@ -112,42 +184,7 @@ session_run_direct (PipecomSession  *session,
   op->timeout = timeout;
   op->direct = &wait;
   _pipecom_session_op_send (op);
-
-  while (!wait.done)
-    {
-      gint wait_ms = -1;
-
-      if (_pipecom_connection_is_closed (conn))
-        {
-          _pipecom_session_op_complete (op, NULL,
-                                        _pipecom_session_error_closed (session->name,
-                                                                       session->path, NULL));
-          break;
-        }
-
-      if (deadline >= 0)
-        {
-          gint64 left;
-
-          if (!first)
-            now = g_get_monotonic_time ();
-          left = deadline - now;
-
-          if (left <= 0)
-            {
-              _pipecom_session_op_timeout (op);
-              break;
-            }
-          wait_ms = (gint) MIN ((left + 999) / 1000, G_MAXINT);
-        }
-
-      first = FALSE;
-      if (_pipecom_session_wait_io (conn, cancellable, &cancel_fd, wait_ms))
-        {
-          _pipecom_session_op_cancel (op);
-          break;
-        }
-    }
+  _pipecom_session_run_direct_op (session, op, conn, cancellable, deadline, now);
 
   /* An idle connection stays direct for the next synchronous call:
    * switching back and forth would wake the worker up four times per call.
@@ -159,12 +196,9 @@ session_run_direct (PipecomSession  *session,
     _pipecom_connection_set_direct (conn, FALSE);
   g_rec_mutex_unlock (&session->lock);
 
-  if (cancel_fd.fd >= 0)
-    g_cancellable_release_fd (cancellable);
-
   if (wait.resend)
     {
-      *resend_deadline = MAX (deadline, 0);
+      *resend_deadline = deadline;
       return FALSE;
     }
 
