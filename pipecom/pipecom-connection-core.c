@@ -518,11 +518,11 @@ _pipecom_connection_say_goodbye (PipecomConnection *conn,
   _pipecom_connection_fail (conn, g_error_new_literal (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT, text));
 }
 
-/* Wakes the dispatch at the next deadline. */
+/* Wakes the dispatch at the next deadline, or before it. */
 static void
 update_deadline_timer (PipecomConnection *conn)
 {
-  gint64 next = -1;
+  gint64 next = -1, armed;
 
   if ((conn->deadline <= 0 && conn->idle_timeout <= 0) ||
       conn->closed || conn->notify_pending || conn->source == NULL)
@@ -537,6 +537,15 @@ update_deadline_timer (PipecomConnection *conn)
   if (conn->idle_timeout > 0 && is_idle (conn) &&
       (next < 0 || conn->idle_since + conn->idle_timeout < next))
     next = conn->idle_since + conn->idle_timeout;
+
+  /* Moving the timer wakes the context (GLib writes its eventfd, and the
+   * next poll() returns at once), and the idle deadline moves with every
+   * message: so the timer is only ever brought forward. One armed for an
+   * earlier time that has not come yet stays; when it fires,
+   * check_deadlines() finds nothing due, and this sets the next one. */
+  armed = g_source_get_ready_time (conn->source);
+  if (armed >= 0 && (next < 0 || next > armed) && armed > g_get_monotonic_time ())
+    return;
 
   g_source_set_ready_time (conn->source, next);
 }
