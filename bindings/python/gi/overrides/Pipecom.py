@@ -809,6 +809,8 @@ def _bytes(message):
 # Python runs its signal handlers in the main thread only (and never while a
 # C call blocks): the blocking calls made there let Ctrl-C through.
 _MAIN_THREAD = threading.main_thread().ident
+_get_ident = threading.get_ident
+_monotonic = time.monotonic
 
 
 class _SigintWatch:
@@ -862,10 +864,14 @@ class _SigintWatch:
         another thread), then resets @cancellable if it did. Just
         call(*args) if Python's wakeup fd is another's (an asyncio loop
         runs in this thread)."""
+        return self.call(action, call, args, cancellable, _monotonic())
+
+    def call(self, action, call, args, cancellable, now):
+        """run(action, call, *args, cancellable=cancellable), @now being
+        the time.monotonic() of the call's start."""
         # Ours stays set between calls (Python writes there the signals it
         # handles; _watch() acts on SIGINT only), and is checked again at
         # most every 100 ms: setting it costs a system call
-        now = time.monotonic()
         if now - self._checked > 0.1:
             try:
                 previous = signal.set_wakeup_fd(self._fd, warn_on_full_buffer=False)
@@ -1090,30 +1096,44 @@ def _positional(args, kwargs, position):
 def _client_sync(func, position):
     """A synchronous call of the client, func(self, [message,] cancellable),
     @position being the cancellable's among the arguments after self, which
-    Ctrl-C interrupts at any point (through a cancellable of ours when the
-    caller passed none)."""
-    @functools.wraps(func)
+    raises PipeError, and which Ctrl-C interrupts at any point in the main
+    thread (through a cancellable of ours when the caller passed none).
+
+    It is on the path of every message of a client: one Python frame around
+    the call (and the Ctrl-C guard's), not a decorator's frame per concern.
+    A round trip waits for two wake-ups of a process (the listener's, then
+    the caller's), and what runs between a wake-up and the next write
+    delays the round trip, whatever the cores do meanwhile."""
     def wrapper(self, *args, **kwargs):
-        if threading.get_ident() != _MAIN_THREAD:
-            return func(self, *args, **kwargs)
-        if kwargs:
-            args, kwargs = _positional(args, kwargs, position)
+        started = _monotonic()
+        try:
             if kwargs:
+                args, kwargs = _positional(args, kwargs, position)
+            if kwargs or _get_ident() != _MAIN_THREAD:
                 return func(self, *args, **kwargs)
-        given = args[position] if len(args) > position else None
-        if given is not None:
-            return _sigint_watch_get().run(given.cancel, func, self, *args)
-        cancellable = _main_thread_cancellable()
-        args = args[:position] + (cancellable,) + args[position + 1:]
-        return _sigint_watch_get().run(_main_cancel, func, self, *args,
-                                       cancellable=cancellable)
-    return wrapper
+            given = args[position] if len(args) > position else None
+            watch = _sigint_watch if _sigint_watch is not None else _sigint_watch_get()
+            if given is not None:
+                return watch.call(given.cancel, func, (self,) + args, None, started)
+            cancellable = (_main_cancellable if _main_cancellable is not None
+                           else _main_thread_cancellable())
+            if position == 1 and len(args) <= 2:
+                args = (self, args[0], cancellable) if args else (self, cancellable)
+            else:
+                args = (self,) + args[:position] + (cancellable,) + args[position + 1:]
+            return watch.call(_main_cancel, func, args, cancellable, started)
+        except GLib.Error as error:
+            if not _is_pipecom_error(error):
+                raise
+            context = _client_context(self)
+            raise PipeError._from_error(
+                error, context, _timed_out(context, started)) from None
+    return functools.wraps(func)(wrapper)
 
 
 for _name, _position in (('connect', 1), ('send', 2), ('send_bytes', 2),
                          ('request', 2), ('request_bytes', 2)):
-    setattr(Client, _name, _raising_pipe_error(_client_context)(
-        _client_sync(getattr(Pipecom.Client, _name), _position - 1)))
+    setattr(Client, _name, _client_sync(getattr(Pipecom.Client, _name), _position - 1))
     setattr(Client, _name + '_async', _client_async(
         getattr(Pipecom.Client, _name + '_async'), _position))
     setattr(Client, _name + '_finish', _raising_pipe_error_at_finish(
