@@ -162,7 +162,7 @@ _pipecom_bytes_to_string (GBytes *bytes)
  *  - its qdata is empty: no GWeakRef, g_object_weak_ref(), toggle
  *    reference, g_object_set_data(), watched closure, or PyGObject or GJS
  *    wrapper (GObject keeps all of these there, and frees the list when it
- *    empties);
+ *    empties); but for PyGObject's "instance data" (see qdata_is_clear());
  *  - its reference count is 1, the pipe's: no C reference, no reference
  *    held by a thread that will answer later, no binding's wrapper;
  *  - it has no signal handler (its only signal is "notify"), since
@@ -182,17 +182,59 @@ _pipecom_bytes_to_string (GBytes *bytes)
  *
  * The message is reused only by the pipe that kept it, in its serving
  * thread; meanwhile it holds no connection, pipe or payload. */
+static void
+count_qdata_cb (GQuark   key,
+                gpointer data,
+                gpointer user_data)
+{
+  guint *count = user_data;
+
+  (*count)++;
+}
+
+/* Whether the qdata of @object holds nothing, or PyGObject's instance data
+ * only. PyGObject leaves that on every object that had a Python wrapper,
+ * once the wrapper is gone (it makes it as it drops the wrapper): the
+ * wrapper's class, the same for every message, and the closures Python
+ * connected to the object, which would be signal handlers (checked
+ * apart). It reaches nothing, and is right for the next message as well;
+ * without this, no message that a Python handler saw was ever reused. A
+ * live wrapper holds a reference (or a toggle reference, in the qdata). */
+static gboolean
+qdata_is_clear (GObject *object)
+{
+  static GQuark pygobject_data_quark;
+  GQuark quark;
+  guint count = 0;
+
+  if (G_LIKELY (g_atomic_pointer_get (&object->qdata) == NULL))
+    return TRUE;
+
+  quark = g_atomic_int_get (&pygobject_data_quark);
+  if (quark == 0)
+    {
+      quark = g_quark_try_string ("PyGObject::instance-data");
+      if (quark == 0)
+        return FALSE;
+      g_atomic_int_set (&pygobject_data_quark, quark);
+    }
+  if (g_object_get_qdata (object, quark) == NULL)
+    return FALSE;
+  g_datalist_foreach (&object->qdata, count_qdata_cb, &count);
+  return count == 1;
+}
+
 static gboolean
 nobody_can_reach (PipecomMessage *self)
 {
   GObject *object = (GObject *) self;
 
   return g_atomic_int_get (&self->replied) &&
-         g_atomic_pointer_get (&object->qdata) == NULL &&
+         qdata_is_clear (object) &&
          g_atomic_int_get (&object->ref_count) == 1 &&
          g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notify_signal_id, 0,
                                 NULL, NULL, NULL) == 0 &&
-         g_atomic_pointer_get (&object->qdata) == NULL &&
+         qdata_is_clear (object) &&
          g_atomic_int_get (&object->ref_count) == 1;
 }
 
@@ -210,7 +252,7 @@ _pipecom_message_new (PipecomPipe       *pipe,
 
   /* Nobody could reach it since (but check the cheap part again). */
   if (spare != NULL && g_atomic_int_get (&((GObject *) spare)->ref_count) == 1 &&
-      g_atomic_pointer_get (&((GObject *) spare)->qdata) == NULL)
+      qdata_is_clear ((GObject *) spare))
     {
       self = spare;
       self->text_checked = FALSE;

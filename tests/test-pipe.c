@@ -1810,6 +1810,63 @@ test_reuse_weak (void)
   reuse_clear (&r);
 }
 
+/* What PyGObject leaves on an object once its wrapper is gone. */
+#define REUSE_PYGOBJECT_DATA "PyGObject::instance-data"
+
+static char *
+reuse_binding_cb (PipecomPipe    *pipe,
+                  PipecomMessage *message,
+                  gpointer        user_data)
+{
+  Reuse *r = user_data;
+  GQuark quark = g_quark_from_static_string (REUSE_PYGOBJECT_DATA);
+  const char *text = pipecom_message_get_text (message);
+
+  if (g_object_get_qdata (G_OBJECT (message), quark) == r)
+    r->checked++;  /* reused, with it */
+  else
+    g_object_set_qdata_full (G_OBJECT (message), quark, r, reuse_data_destroyed);
+  if (g_str_has_prefix (text, "data:"))
+    g_object_set_data (G_OBJECT (message), "reuse-test", r);
+  return g_strdup_printf ("ack:%s", text);
+}
+
+static void
+test_reuse_binding_data (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("reuse-binding");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(PipecomClient) client = pipecom_client_new (name);
+  g_autoptr(GError) error = NULL;
+  Reuse r;
+
+  g_test_summary ("PyGObject's instance data, which it leaves on a message once its "
+                  "wrapper is gone, does not keep the message from being reused; "
+                  "any other data with it does");
+
+  reuse_init (&r);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (reuse_binding_cb), &r);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 4; i++)
+    g_free (reuse_request (client, "plain"));
+  /* The first made the data, the next three found it */
+  g_assert_cmpint (r.checked, ==, 3);
+  g_assert_false (r.weak_notified);
+
+  /* Reused too, but finalized with the other data: the next one is new */
+  g_free (reuse_request (client, "data:"));
+  g_assert_cmpint (r.checked, ==, 4);
+  g_assert_true (r.weak_notified);
+  g_free (reuse_request (client, "plain"));
+  g_assert_cmpint (r.checked, ==, 4);
+
+  pipecom_client_close (client);
+  pipecom_test_stop_and_wait (pipe);
+  reuse_clear (&r);
+}
+
 static char *
 reuse_fresh_cb (PipecomPipe    *pipe,
                 PipecomMessage *message,
@@ -2092,6 +2149,7 @@ main (int   argc,
   g_test_add_func ("/pipe/message-reuse/kept", test_reuse_kept);
   g_test_add_func ("/pipe/message-reuse/weak", test_reuse_weak);
   g_test_add_func ("/pipe/message-reuse/fresh", test_reuse_fresh);
+  g_test_add_func ("/pipe/message-reuse/binding-data", test_reuse_binding_data);
   g_test_add_func ("/pipe/message-reuse/reply-from-thread", test_reuse_reply_from_thread);
 
   return g_test_run ();
