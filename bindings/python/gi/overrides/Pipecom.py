@@ -638,27 +638,35 @@ class Pipe(Pipecom.Pipe):
         if callback is not None:
             # Not through _guard(): this handler is on every message's path,
             # and does the same itself
-            Pipecom.Pipe.connect(self, 'message-received', self._callback_cb, callback)
+            Pipecom.Pipe.connect(self, 'message-received', self._callback_handler(callback))
 
     @staticmethod
-    def _callback_cb(pipe, message, callback):
-        try:
-            text = message.get_text()
-            reply = callback(text if text is not None else message.get_bytes().get_data())
-            if reply is None or type(reply) is str:
-                return reply
-            if hasattr(type(reply), '__await__'):
-                # An async def callback: it runs on the pipe's asyncio loop
-                _answer_later(pipe, message, reply, _str_reply)
-                return None
-            return str(reply)
-        except Exception as exc:
+    def _callback_handler(callback):
+        """The message-received handler that calls @callback. It is on the
+        path of every message, between the listener's wake-up and its
+        answer: a closure (no user data for PyGObject to append to the
+        arguments), and the method it calls looked up once."""
+        get_text = Pipecom.Message.get_text
+
+        def callback_cb(pipe, message):
             try:
-                _log.error('The callback of pipe %r raised:\n%s',
-                           pipe.get_name(), traceback.format_exc())
-            finally:
-                _handler_failed(message, exc)
-            return None
+                text = get_text(message)
+                reply = callback(text if text is not None else message.get_bytes().get_data())
+                if reply is None or type(reply) is str:
+                    return reply
+                if hasattr(type(reply), '__await__'):
+                    # An async def callback: it runs on the pipe's asyncio loop
+                    _answer_later(pipe, message, reply, _str_reply)
+                    return None
+                return str(reply)
+            except Exception as exc:
+                try:
+                    _log.error('The callback of pipe %r raised:\n%s',
+                               pipe.get_name(), traceback.format_exc())
+                finally:
+                    _handler_failed(message, exc)
+                return None
+        return callback_cb
 
     def connect(self, signal, handler, *args):
         if signal in _MESSAGE_RECEIVED:
