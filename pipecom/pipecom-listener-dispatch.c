@@ -1,0 +1,308 @@
+/* pipecom-listener-dispatch.c: handing messages to the handlers, and their answers back
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <string.h>
+#ifdef G_OS_UNIX
+# include <unistd.h>
+#endif
+
+#include "pipecom-listener-private.h"
+
+void
+_pipecom_listener_send_error (PipecomConnection *conn,
+            guint32            id,
+            PipecomError       code,
+            const char        *text)
+{
+  g_autoptr(GBytes) payload = _pipecom_error_payload_new (code, text);
+
+  _pipecom_connection_send (conn, PIPECOM_FRAME_ERROR, id, payload);
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+
+void
+_pipecom_listener_reset_inactivity (PipecomPipe *self)
+{
+  if (self->inactivity_source != NULL)
+    g_source_set_ready_time (self->inactivity_source,
+                             g_get_monotonic_time () + (gint64) self->timeout * G_USEC_PER_SEC);
+}
+
+static gboolean
+is_die_code (PipecomPipe *self,
+             GBytes      *payload)
+{
+  gboolean ret = FALSE;
+  gsize size;
+  const char *data = g_bytes_get_data (payload, &size);
+
+  g_mutex_lock (&self->lock);
+  if (self->die_code != NULL && strlen (self->die_code) == size &&
+      (size == 0 || memcmp (self->die_code, data, size) == 0))
+    ret = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  return ret;
+}
+
+/* Whether the sender on @conn may stop the pipe with the die code: on a
+ * pipe shared with a group or with everyone, only the listener's own user
+ * may (other senders are not to stop a service they may only use). */
+static gboolean
+may_stop (PipecomPipe       *self,
+          PipecomConnection *conn)
+{
+#ifdef G_OS_UNIX
+  if (self->serving_access != PIPECOM_ACCESS_PRIVATE)
+    return _pipecom_connection_get_peer_uid (conn) == (gint64) geteuid ();
+#endif
+  /* Private: every sender is the listener's user (on Windows, only
+   * private pipes exist). */
+  return TRUE;
+}
+
+void
+_pipecom_listener_handle_message (PipecomPipe       *self,
+                PipecomConnection *conn,
+                guint32            id,
+                GBytes            *payload)
+{
+  g_autoptr(PipecomMessage) message = NULL;
+  g_autofree char *reply = NULL;
+  GThread *previous_thread;
+  guint count;
+
+  if (self->limit_reached || (self->stopping && !self->draining))
+    {
+      g_autofree char *text =
+        g_strdup_printf ("Pipe “%s” is stopping (%s) and handles no more messages",
+                         self->name, self->limit_reached ? "max-messages reached" : "stop requested");
+      _pipecom_listener_send_error (conn, id, PIPECOM_ERROR_CLOSED, text);
+      if (GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT)
+        _pipecom_connection_close_when_flushed (conn);
+      return;
+    }
+
+  if (is_die_code (self, payload))
+    {
+      gboolean oneshot = GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT;
+      gboolean allowed = may_stop (self, conn);
+
+      if (!allowed)
+        {
+          g_autofree char *text =
+            g_strdup_printf ("Pipe “%s” is shared: only its own user may stop it with "
+                             "the die code", self->name);
+
+          /* Not a message for the handlers either: refused, and served on. */
+          g_debug ("Pipe “%s”: refused the die code from user %" G_GINT64_FORMAT,
+                   self->name, _pipecom_connection_get_peer_uid (conn));
+          _pipecom_listener_send_error (conn, id, PIPECOM_ERROR_PERMISSION_DENIED, text);
+        }
+      else
+        _pipecom_connection_send_data (conn, PIPECOM_FRAME_ACK, id, NULL, 0);
+
+      if (oneshot)
+        _pipecom_connection_close_when_flushed (conn);
+      if (allowed)
+        _pipecom_listener_begin_stop (self, PIPECOM_STOP_REASON_DIE_CODE);
+      return;
+    }
+
+  count = g_atomic_int_add (&self->message_count, 1) + 1;
+  _pipecom_listener_reset_inactivity (self);
+  if (self->max_messages > 0 && count >= self->max_messages)
+    self->limit_reached = TRUE;
+
+  message = _pipecom_message_new (self, conn, self->session, id, payload,
+                                  g_steal_pointer (&self->spare_message));
+  self->pending++;
+  _pipecom_connection_add_unanswered (conn, 1);  /* not idle until answered */
+
+  /* A plain cast: G_OBJECT() checks the type, on every message. */
+  g_object_notify_by_pspec ((GObject *) self, _pipecom_pipe_properties[PROP_MESSAGE_COUNT]);
+
+  /* Answers given from here on go out at once (_pipecom_pipe_deliver_reply()). */
+  previous_thread = g_atomic_pointer_exchange (&self->handling_thread, g_thread_self ());
+  g_signal_emit (self, _pipecom_pipe_signals[MESSAGE_RECEIVED], 0, message, &reply);
+
+  if (reply != NULL && !pipecom_message_get_replied (message))
+    pipecom_message_reply (message, reply);
+  else if (!_pipecom_message_is_kept (message))
+    _pipecom_message_acknowledge (message);
+  g_atomic_pointer_set (&self->handling_thread, previous_thread);
+
+  /* A message kept for later is acknowledged, if nobody answered it, when
+   * its last reference goes; one nobody kept is reused. */
+  _pipecom_message_release (g_steal_pointer (&message), &self->spare_message);
+
+  if (self->limit_reached)
+    _pipecom_listener_begin_stop (self, PIPECOM_STOP_REASON_MAX_MESSAGES);
+}
+
+static void
+forward_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(PipecomPipe) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pipecom_client_send_bytes_finish (PIPECOM_CLIENT (object), result, &error))
+    {
+      if (g_signal_has_handler_pending (self, _pipecom_pipe_signals[RESPONSE_ERROR], 0, FALSE))
+        g_signal_emit (self, _pipecom_pipe_signals[RESPONSE_ERROR], 0, error);
+      else
+        g_warning ("Pipe “%s” could not forward a reply to its response pipe “%s”: %s",
+                   self->name, pipecom_client_get_pipe_name (PIPECOM_CLIENT (object)),
+                   error->message);
+    }
+
+  if (self->forwards > 0)
+    self->forwards--;
+  _pipecom_listener_check_stop_done (self);
+}
+
+static void
+forward_reply (PipecomPipe *self,
+               GBytes      *reply)
+{
+  g_autofree char *target = NULL;
+
+  g_mutex_lock (&self->lock);
+  target = g_strdup (self->response_pipe_name);
+  g_mutex_unlock (&self->lock);
+
+  if (target == NULL)
+    return;
+
+  if (self->response_client == NULL ||
+      g_strcmp0 (pipecom_client_get_pipe_name (self->response_client), target) != 0)
+    {
+      g_clear_object (&self->response_client);
+      self->response_client = pipecom_client_new (target);
+      pipecom_client_set_timeout (self->response_client, 10);
+      pipecom_client_set_max_attempts (self->response_client, 5);
+    }
+
+  /* One connection carries all forwards, so they arrive in order. */
+  self->forwards++;
+  pipecom_client_send_bytes_async (self->response_client, reply, NULL,
+                                   forward_done_cb, g_object_ref (self));
+}
+
+typedef struct
+{
+  GWeakRef           pipe;   /* weak: a queued answer must not keep a stopped pipe alive */
+  PipecomConnection *conn;
+  guint              session;
+  guint32            id;
+  guint8             type;
+  GBytes            *payload;
+} Delivery;
+
+static void
+delivery_free (gpointer data)
+{
+  Delivery *delivery = data;
+
+  g_weak_ref_clear (&delivery->pipe);
+  _pipecom_connection_unref (delivery->conn);
+  g_clear_pointer (&delivery->payload, g_bytes_unref);
+  g_slice_free (Delivery, delivery);
+}
+
+static void
+deliver_now (PipecomPipe       *self,
+             PipecomConnection *conn,
+             guint              session,
+             guint32            id,
+             guint8             type,
+             GBytes            *payload)
+{
+  gpointer flags;
+
+  if (session != self->session || self->context == NULL)
+    return;  /* an answer for an earlier listening session */
+
+  _pipecom_connection_send (conn, type, id, payload);
+  _pipecom_connection_add_unanswered (conn, -1);
+  if (g_hash_table_lookup_extended (self->connections, conn, NULL, &flags) &&
+      (GPOINTER_TO_UINT (flags) & CONN_ONESHOT))
+    _pipecom_connection_close_when_flushed (conn);
+
+  if (type == PIPECOM_FRAME_REPLY)
+    forward_reply (self, payload);
+
+  if (self->pending > 0)
+    self->pending--;
+  _pipecom_listener_check_stop_done (self);
+}
+
+static gboolean
+delivery_cb (gpointer data)
+{
+  Delivery *delivery = data;
+  g_autoptr(PipecomPipe) self = g_weak_ref_get (&delivery->pipe);
+
+  if (self != NULL)
+    deliver_now (self, delivery->conn, delivery->session, delivery->id,
+                 delivery->type, delivery->payload);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_pipecom_pipe_deliver_reply (PipecomPipe       *self,
+                             PipecomConnection *conn,
+                             guint              session,
+                             guint32            id,
+                             guint8             type,
+                             GBytes            *payload)
+{
+  g_autoptr(GMainContext) context = NULL;
+  Delivery *delivery;
+
+  /* Answered by a handler, during its emission: this thread serves the
+   * pipe, no need to look at the context. */
+  if (g_atomic_pointer_get (&self->handling_thread) == g_thread_self ())
+    {
+      deliver_now (self, conn, session, id, type, payload);
+      return;
+    }
+
+  /* The serving thread may be clearing the context as it stops. */
+  g_mutex_lock (&self->lock);
+  if (self->context != NULL)
+    context = g_main_context_ref (self->context);
+  g_mutex_unlock (&self->lock);
+
+  if (context != NULL && g_main_context_is_owner (context))
+    {
+      deliver_now (self, conn, session, id, type, payload);
+      return;
+    }
+
+  /* After the pipe stopped there is nobody to answer to: the connection
+   * is closed, and a stopped threaded pipe's context is never iterated. */
+  if (context == NULL || !g_atomic_int_get (&self->listening))
+    return;
+
+  /* Answered from another thread: hand it to the serving context. */
+  delivery = g_slice_new0 (Delivery);
+  g_weak_ref_init (&delivery->pipe, self);
+  delivery->conn = _pipecom_connection_ref (conn);
+  delivery->session = session;
+  delivery->id = id;
+  delivery->type = type;
+  delivery->payload = payload ? g_bytes_ref (payload) : NULL;
+  g_main_context_invoke_full (context, G_PRIORITY_DEFAULT, delivery_cb, delivery, delivery_free);
+}
+

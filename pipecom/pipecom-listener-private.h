@@ -1,0 +1,146 @@
+/* pipecom-listener-private.h: the listening engine of PipecomPipe
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+/* Thread and main-context contract
+ *
+ * A listening pipe is served in one main context, its serving context:
+ * the thread-default context of the thread that called
+ * pipecom_pipe_listen(), or the context of the pipe's own thread for a
+ * #PipecomPipe:threaded pipe (created by _pipecom_listener_start() and
+ * joined by _pipecom_listener_reap_thread()). Every callback of the
+ * intake and of the connections, every source of the stop sequence, and
+ * so every signal emission (::message-received, ::stopped,
+ * ::response-error, notify) runs there, in that thread.
+ *
+ * Functions of this header run in the serving thread, holding no lock,
+ * except:
+ *  - _pipecom_listener_start(): in the thread calling
+ *    pipecom_pipe_listen(), while the pipe is not listening;
+ *  - _pipecom_listener_request_stop() and _pipecom_pipe_deliver_reply():
+ *    from any thread; they hand the work to the serving context (through
+ *    g_main_context_invoke_full()) unless called in it;
+ *  - _pipecom_listener_finish_stop (self, FALSE) from dispose, and
+ *    _pipecom_listener_reap_thread() from finalize or listen(), when no
+ *    other thread serves the pipe any more.
+ * self->lock protects the die code, the response pipe name, the budget
+ * pointer and self->context against the setters, the getters and
+ * pipecom_pipe_stop() of other threads; self->cond signals the end of
+ * listening to pipecom_pipe_run(). */
+
+#pragma once
+
+#include "pipecom-private.h"
+#include "pipecom-enums.h"
+
+G_BEGIN_DECLS
+
+#define CONN_ONESHOT 1
+
+struct _PipecomPipe
+{
+  GObject            parent_instance;
+
+  /* configuration */
+  char              *name;
+  char              *path;             /* (nullable) set by listen() */
+  GMutex             lock;             /* protects die_code, response_pipe_name, run() */
+  GCond              cond;
+  GThread           *handling_thread;  /* (atomic) (nullable) in handle_message() */
+  guint              timeout;
+  guint              max_messages;
+  char              *die_code;         /* (nullable) */
+  char              *response_pipe_name;  /* (nullable) */
+  guint              buffer_size;
+  guint              max_message_size;
+  guint64            memory_budget;
+  guint              idle_timeout;
+  PipecomAccess      access;
+  gboolean           threaded;
+
+  /* state readable from any thread */
+  gint               listening;        /* atomic */
+  gint               message_count;    /* atomic */
+  gint               stop_reason;      /* atomic */
+  GError            *error;            /* (nullable) why it stopped with ERROR */
+
+  /* serving state: only touched in the serving context */
+  GMainContext      *context;          /* (owned) (nullable) */
+  GMainLoop         *loop;             /* (owned) (nullable) threaded mode */
+  GThread           *thread;           /* (owned) (nullable) */
+  guint              session;
+  PipecomIntake     *intake;           /* (owned) (nullable) */
+  PipecomBudget     *budget;           /* (owned) (nullable) of the last listen() */
+  gint64             idle_usec;        /* idle_timeout, as of listen() */
+  PipecomAccess      serving_access;   /* the access of this listening session */
+  GSource           *inactivity_source;
+  GSource           *drain_source;
+  GSource           *grace_source;
+  GSource           *recheck_source;
+  GHashTable        *connections;      /* PipecomConnection → flags */
+  guint              pending;          /* messages handed out, not answered */
+  guint              forwards;         /* replies being forwarded */
+  gboolean           stopping;
+  gboolean           draining;
+  gboolean           limit_reached;
+  PipecomStopReason  reason;
+  PipecomClient     *response_client;  /* (owned) (nullable) */
+  PipecomMessage    *spare_message;    /* (owned) (nullable) for the next message */
+};
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_PATH,
+  PROP_TIMEOUT,
+  PROP_MAX_MESSAGES,
+  PROP_DIE_CODE,
+  PROP_RESPONSE_PIPE_NAME,
+  PROP_BUFFER_SIZE,
+  PROP_MAX_MESSAGE_SIZE,
+  PROP_THREADED,
+  PROP_LISTENING,
+  PROP_MESSAGE_COUNT,
+  PROP_STOP_REASON,
+  PROP_ACCESS,
+  PROP_MEMORY_BUDGET,
+  PROP_IDLE_TIMEOUT,
+  N_PROPS
+};
+
+enum {
+  MESSAGE_RECEIVED,
+  STOPPED,
+  RESPONSE_ERROR,
+  N_SIGNALS
+};
+
+extern GParamSpec *_pipecom_pipe_properties[N_PROPS];
+extern guint       _pipecom_pipe_signals[N_SIGNALS];
+
+/* pipecom-listener.c */
+gboolean _pipecom_listener_start            (PipecomPipe       *self,
+                                             GError           **error);
+void     _pipecom_listener_request_stop     (PipecomPipe       *self);
+void     _pipecom_listener_begin_stop       (PipecomPipe       *self,
+                                             PipecomStopReason  reason);
+void     _pipecom_listener_check_stop_done  (PipecomPipe       *self);
+void     _pipecom_listener_finish_stop      (PipecomPipe       *self,
+                                             gboolean           emit);
+void     _pipecom_listener_reap_thread      (PipecomPipe       *self);
+
+/* pipecom-listener-dispatch.c */
+void     _pipecom_listener_send_error       (PipecomConnection *conn,
+                                             guint32            id,
+                                             PipecomError       code,
+                                             const char        *text);
+void     _pipecom_listener_reset_inactivity (PipecomPipe       *self);
+void     _pipecom_listener_handle_message   (PipecomPipe       *self,
+                                             PipecomConnection *conn,
+                                             guint32            id,
+                                             GBytes            *payload);
+
+G_END_DECLS

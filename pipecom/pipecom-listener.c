@@ -1,0 +1,615 @@
+/* pipecom-listener.c: the listening engine: connections, stopping, the serving thread
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include "pipecom-listener-private.h"
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+
+static void
+remove_connection (PipecomPipe       *self,
+                   PipecomConnection *conn)
+{
+  if (g_hash_table_steal (self->connections, conn))
+    {
+      _pipecom_connection_close (conn);
+      _pipecom_connection_unref (conn);
+    }
+}
+
+static void
+pipe_frame_cb (PipecomConnection *conn,
+               guint8             type,
+               guint32            id,
+               GBytes            *payload,
+               gpointer           user_data)
+{
+  PipecomPipe *self = user_data;
+
+  if (type != PIPECOM_FRAME_MESSAGE || id == 0)
+    {
+      g_debug ("Pipe “%s”: dropping a connection that sent a frame of type %u",
+               self->name, type);
+      remove_connection (self, conn);
+      _pipecom_listener_check_stop_done (self);
+      return;
+    }
+
+  _pipecom_listener_handle_message (self, conn, id, payload);
+}
+
+static void
+pipe_oversize_cb (PipecomConnection *conn,
+                  guint8             type,
+                  guint32            id,
+                  guint64            length,
+                  gpointer           user_data)
+{
+  PipecomPipe *self = user_data;
+  g_autofree char *text =
+    g_strdup_printf ("Message of %" G_GUINT64_FORMAT " bytes is larger than the %u bytes "
+                     "pipe “%s” accepts", length, self->max_message_size, self->name);
+
+  _pipecom_listener_send_error (conn, id, PIPECOM_ERROR_MESSAGE_TOO_LARGE, text);
+}
+
+static void
+pipe_closed_cb (PipecomConnection *conn,
+                const GError      *error,
+                gpointer           user_data)
+{
+  PipecomPipe *self = user_data;
+
+  if (error != NULL)
+    g_debug ("Pipe “%s”: connection closed: %s", self->name, error->message);
+
+  remove_connection (self, conn);
+  _pipecom_listener_check_stop_done (self);
+}
+
+static const PipecomConnectionFuncs pipe_conn_funcs = {
+  pipe_frame_cb,
+  pipe_oversize_cb,
+  pipe_closed_cb,
+};
+
+static void
+accept_connection (PipecomPipe         *self,
+                   PipecomPeer         *peer,
+                   PipecomAnnounceKind  kind,
+                   const guint8        *inline_data,
+                   gsize                inline_len)
+{
+  PipecomConnection *conn;
+  guint8 hello[PIPECOM_HELLO_SIZE];
+  guint64 max = self->max_message_size;
+  gboolean lazy = FALSE;
+
+  if (self->stopping)
+    {
+      g_autofree char *text = g_strdup_printf ("pipe “%s” is stopping", self->name);
+      _pipecom_peer_refuse (peer, PIPECOM_ERROR_CLOSED, text);
+      return;
+    }
+
+#ifdef G_OS_UNIX
+  /* A one-shot message is most often answered during its emission, and
+   * its connection is then done: it gets a source (whose attaching and
+   * destruction wake the context up four times) only if something is left
+   * to wait for, a deferred answer or a write that would block. */
+  lazy = kind == PIPECOM_ANNOUNCE_ONESHOT;
+#endif
+
+  conn = _pipecom_peer_accept (peer, kind, self->buffer_size, max,
+                               &pipe_conn_funcs, self, lazy ? NULL : self->context);
+  if (conn == NULL)
+    {
+      g_debug ("Pipe “%s”: cannot open a sender's channel", self->name);
+      return;
+    }
+
+  /* Its partial frames and unread replies count against the budget; a
+   * persistent connection left idle is closed (see the _pipecom_pipe_properties). */
+  _pipecom_connection_set_budget (conn, self->budget);
+  if (kind == PIPECOM_ANNOUNCE_CONNECT)
+    _pipecom_connection_set_idle_timeout (conn, self->idle_usec);
+
+  g_hash_table_insert (self->connections, conn,
+                       GUINT_TO_POINTER (kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0));
+  /* The handler may stop the pipe, which drops every connection. */
+  _pipecom_connection_ref (conn);
+
+  _pipecom_encode_hello (hello, max);
+  if (_pipecom_connection_send_data (conn, PIPECOM_FRAME_HELLO, 0, hello, sizeof hello) &&
+      kind == PIPECOM_ANNOUNCE_ONESHOT)
+    {
+      if (max > 0 && inline_len > max)
+        {
+          pipe_oversize_cb (conn, PIPECOM_FRAME_MESSAGE, 1, inline_len, self);
+          _pipecom_connection_close_when_flushed (conn);
+        }
+      else
+        {
+          g_autoptr(GBytes) payload = g_bytes_new (inline_data, inline_len);
+          _pipecom_listener_handle_message (self, conn, 1, payload);
+        }
+    }
+
+#ifdef G_OS_UNIX
+  if (lazy && g_hash_table_contains (self->connections, conn))
+    {
+      if (_pipecom_connection_is_closed (conn))
+        {
+          /* What its source's dispatch would have done (pipe_closed_cb()). */
+          remove_connection (self, conn);
+          _pipecom_listener_check_stop_done (self);
+        }
+      else
+        _pipecom_connection_attach (conn, self->context);
+    }
+#endif
+
+  _pipecom_connection_unref (conn);
+}
+
+/* An announcement from a new sender. */
+static void
+intake_announce_cb (PipecomPeer         *peer,
+                    guint8               version,
+                    PipecomAnnounceKind  kind,
+                    const guint8        *inline_data,
+                    gsize                inline_len,
+                    gpointer             user_data)
+{
+  PipecomPipe *self = user_data;
+
+  if (version != PIPECOM_PROTOCOL_VERSION)
+    {
+      g_autofree char *text = g_strdup_printf ("pipe “%s” speaks protocol version %d, not %d",
+                                               self->name, PIPECOM_PROTOCOL_VERSION, version);
+      _pipecom_peer_refuse (peer, PIPECOM_ERROR_PROTOCOL, text);
+    }
+  else
+    accept_connection (self, peer, kind, inline_data, inline_len);
+}
+
+static void
+intake_failed_cb (GError   *error,
+                  gpointer  user_data)
+{
+  PipecomPipe *self = user_data;
+
+  if (self->stopping)
+    {
+      g_error_free (error);
+      return;
+    }
+
+  g_clear_error (&self->error);
+  self->error = error;
+  _pipecom_listener_begin_stop (self, PIPECOM_STOP_REASON_ERROR);
+}
+
+/* Out of file descriptors, or nearly: close the persistent connection
+ * that has been idle the longest, to serve a new sender rather than refuse
+ * it. */
+static gboolean
+intake_reclaim_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+  PipecomConnection *oldest = NULL;
+  gint64 oldest_since = G_MAXINT64;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gint64 since;
+
+      if (GPOINTER_TO_UINT (value) & CONN_ONESHOT)
+        continue;
+      since = _pipecom_connection_get_idle_since (key);
+      if (since >= 0 && since < oldest_since)
+        {
+          oldest = key;
+          oldest_since = since;
+        }
+    }
+
+  if (oldest == NULL)
+    return FALSE;
+
+  g_debug ("Pipe “%s”: closing the connection idle the longest (%.1f s) to free its file descriptors",
+           self->name, (g_get_monotonic_time () - oldest_since) / (double) G_USEC_PER_SEC);
+  /* Idle: the goodbye lets its client send again what we did not read. */
+  _pipecom_connection_say_goodbye (oldest, g_strdup ("Closing the connection idle the longest "
+                                                     "to free file descriptors"));
+  remove_connection (self, oldest);
+  return TRUE;
+}
+
+static const PipecomIntakeFuncs pipe_intake_funcs = {
+  intake_announce_cb,
+  intake_failed_cb,
+  intake_reclaim_cb,
+};
+
+/* ------------------------------------------------------------------ */
+/* Stopping                                                            */
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+void
+_pipecom_listener_finish_stop (PipecomPipe *self,
+             gboolean     emit)
+{
+  PipecomStopReason reason = self->reason;
+  GHashTableIter iter;
+  gpointer key;
+
+  destroy_source (&self->inactivity_source);
+  destroy_source (&self->drain_source);
+  destroy_source (&self->grace_source);
+  destroy_source (&self->recheck_source);
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      _pipecom_connection_close (key);
+      _pipecom_connection_unref (key);
+      g_hash_table_iter_remove (&iter);
+    }
+
+  _pipecom_registry_remove (self->path);
+  g_clear_pointer (&self->intake, _pipecom_intake_free);
+  g_clear_object (&self->response_client);
+  g_clear_object (&self->spare_message);
+  self->session++;
+  self->pending = self->forwards = 0;
+  self->stopping = FALSE;
+
+  g_mutex_lock (&self->lock);
+  g_atomic_int_set (&self->stop_reason, reason);
+  g_atomic_int_set (&self->listening, FALSE);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  if (self->loop != NULL)
+    g_main_loop_quit (self->loop);
+
+  if (emit)
+    {
+      g_object_ref (self);
+      g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_LISTENING]);
+      g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_STOP_REASON]);
+      g_signal_emit (self, _pipecom_pipe_signals[STOPPED], 0, reason);
+      g_object_unref (self);
+    }
+
+  if (self->loop == NULL)
+    {
+      g_mutex_lock (&self->lock);
+      g_clear_pointer (&self->context, g_main_context_unref);
+      g_mutex_unlock (&self->lock);
+    }
+}
+
+static gboolean
+grace_expired_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+
+  g_debug ("Pipe “%s”: %u answers still pending after the grace period",
+           self->name, self->pending);
+  _pipecom_listener_finish_stop (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+recheck_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+
+  g_clear_pointer (&self->recheck_source, g_source_unref);
+  _pipecom_listener_check_stop_done (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_pipecom_listener_check_stop_done (PipecomPipe *self)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  if (!self->stopping || self->drain_source != NULL || self->pending > 0 || self->forwards > 0)
+    return;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      if (!_pipecom_connection_is_flushed (key))
+        {
+          /* A sender is slow to read its answer: look again shortly. */
+          if (self->recheck_source == NULL)
+            {
+              self->recheck_source = g_timeout_source_new (10);
+              g_source_set_callback (self->recheck_source, recheck_cb, self, NULL);
+              g_source_attach (self->recheck_source, self->context);
+            }
+          return;
+        }
+    }
+
+  _pipecom_listener_finish_stop (self, TRUE);
+}
+
+static gboolean
+drain_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+  g_autoptr(GPtrArray) conns = g_ptr_array_new_with_free_func ((GDestroyNotify) _pipecom_connection_unref);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_clear_pointer (&self->drain_source, g_source_unref);
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (conns, _pipecom_connection_ref (key));
+
+  /* Handle what senders had already written when the stop began... */
+  if (self->reason != PIPECOM_STOP_REASON_MAX_MESSAGES)
+    {
+      self->draining = TRUE;
+      for (guint i = 0; i < conns->len; i++)
+        _pipecom_connection_pump (conns->pdata[i]);
+      self->draining = FALSE;
+    }
+
+  /* ...and nothing after. */
+  for (guint i = 0; i < conns->len; i++)
+    _pipecom_connection_stop_reading (conns->pdata[i]);
+
+  _pipecom_listener_check_stop_done (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_pipecom_listener_begin_stop (PipecomPipe       *self,
+            PipecomStopReason  reason)
+{
+  if (self->stopping || !g_atomic_int_get (&self->listening))
+    return;
+
+  self->stopping = TRUE;
+  self->reason = reason;
+  destroy_source (&self->inactivity_source);
+
+  /* Refuse new senders at once: remove the FIFO, then answer the records
+   * already queued in it. */
+  _pipecom_registry_remove (self->path);
+  _pipecom_intake_unpublish (self->intake);
+  _pipecom_intake_close (self->intake);  /* refuses what is queued, then closes */
+
+  self->drain_source = g_idle_source_new ();
+  g_source_set_priority (self->drain_source, G_PRIORITY_HIGH);
+  g_source_set_static_name (self->drain_source, "[pipecom] drain");
+  g_source_set_callback (self->drain_source, drain_cb, self, NULL);
+  g_source_attach (self->drain_source, self->context);
+
+  self->grace_source = g_timeout_source_new (PIPECOM_STOP_GRACE_USEC / 1000);
+  g_source_set_static_name (self->grace_source, "[pipecom] stop grace period");
+  g_source_set_callback (self->grace_source, grace_expired_cb, self, NULL);
+  g_source_attach (self->grace_source, self->context);
+}
+
+static gboolean
+inactivity_dispatch (GSource     *source,
+                     GSourceFunc  callback,
+                     gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs inactivity_funcs = {
+  NULL, NULL, inactivity_dispatch, NULL, NULL, NULL,
+};
+
+static gboolean
+inactivity_cb (gpointer user_data)
+{
+  PipecomPipe *self = user_data;
+
+  g_clear_pointer (&self->inactivity_source, g_source_unref);
+  _pipecom_listener_begin_stop (self, PIPECOM_STOP_REASON_TIMEOUT);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+stop_requested_cb (gpointer user_data)
+{
+  _pipecom_listener_begin_stop (user_data, PIPECOM_STOP_REASON_REQUESTED);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Listening                                                           */
+
+static gpointer
+listener_thread (gpointer data)
+{
+  PipecomPipe *self = data;
+  GMainContext *context = g_main_context_ref (self->context);
+  GMainLoop *loop = g_main_loop_ref (self->loop);
+
+  g_main_context_push_thread_default (context);
+  g_main_loop_run (loop);
+  g_main_context_pop_thread_default (context);
+
+  g_main_loop_unref (loop);
+  g_main_context_unref (context);
+  g_object_unref (self);
+
+  return NULL;
+}
+
+void
+_pipecom_listener_reap_thread (PipecomPipe *self)
+{
+  GThread *thread = g_steal_pointer (&self->thread);
+
+  if (thread == NULL)
+    return;
+  if (thread == g_thread_self ())
+    g_thread_unref (thread);
+  else
+    g_thread_join (thread);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Whether @self is threaded and some of its _pipecom_pipe_signals have handlers while a
+ * GJS wrapper is attached to it: those handlers are JavaScript ones, which
+ * GJS refuses to run outside its main thread (it logs a critical and the
+ * handler returns nothing, so senders would get no reply instead of the
+ * handler's answer). GJS marks the objects it wraps with the "gjs::private"
+ * qdata (see _pipecom_message_is_kept()); PyGObject does not, and Python
+ * handlers run in any thread. */
+static gboolean
+has_javascript_handlers_in_thread (PipecomPipe *self)
+{
+  static GQuark gjs_wrapper_quark = 0;
+
+  if (!self->threaded)
+    return FALSE;
+
+  if (G_UNLIKELY (gjs_wrapper_quark == 0))
+    gjs_wrapper_quark = g_quark_from_static_string ("gjs::private");
+
+  if (g_object_get_qdata ((GObject *) self, gjs_wrapper_quark) == NULL)
+    return FALSE;
+
+  return g_signal_has_handler_pending (self, _pipecom_pipe_signals[MESSAGE_RECEIVED], 0, TRUE) ||
+         g_signal_has_handler_pending (self, _pipecom_pipe_signals[STOPPED], 0, TRUE) ||
+         g_signal_has_handler_pending (self, _pipecom_pipe_signals[RESPONSE_ERROR], 0, TRUE);
+}
+
+/* What pipecom_pipe_listen() does once its arguments are checked. */
+gboolean
+_pipecom_listener_start (PipecomPipe  *self,
+                         GError      **error)
+{
+  g_autofree char *path = NULL;
+  PipecomIntake *intake;
+
+  if (g_atomic_int_get (&self->listening))
+    return TRUE;
+
+  if (has_javascript_handlers_in_thread (self))
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                   "Pipe “%s” is threaded, but its signal handlers are JavaScript, "
+                   "which GJS runs in its main thread only: make the pipe without "
+                   "“threaded” and run a main loop",
+                   self->name);
+      return FALSE;
+    }
+
+  _pipecom_init_once ();
+  _pipecom_listener_reap_thread (self);
+
+  if (!(path = _pipecom_transport_resolve (self->name, error)))
+    return FALSE;
+
+  intake = _pipecom_intake_new (self->name, path, self->buffer_size, self->access,
+                                &pipe_intake_funcs, self, error);
+  if (intake == NULL)
+    return FALSE;
+
+  if (g_strcmp0 (self->path, path) != 0)
+    {
+      g_free (self->path);
+      self->path = g_steal_pointer (&path);
+      g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_PATH]);
+    }
+
+  self->intake = intake;
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->budget, _pipecom_budget_unref);
+  self->budget = _pipecom_budget_new (self->memory_budget);
+  g_mutex_unlock (&self->lock);
+  self->idle_usec = (gint64) self->idle_timeout * G_USEC_PER_SEC;
+  self->serving_access = self->access;
+  self->pending = self->forwards = 0;
+  self->stopping = self->limit_reached = FALSE;
+  self->reason = PIPECOM_STOP_REASON_NONE;
+  g_clear_error (&self->error);
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = self->threaded ? g_main_context_new () : g_main_context_ref_thread_default ();
+  g_mutex_unlock (&self->lock);
+
+  _pipecom_intake_start (self->intake, self->context);
+
+  if (self->timeout > 0)
+    {
+      self->inactivity_source = g_source_new (&inactivity_funcs, sizeof (GSource));
+      g_source_set_static_name (self->inactivity_source, "[pipecom] inactivity timeout");
+      g_source_set_callback (self->inactivity_source, inactivity_cb, self, NULL);
+      _pipecom_listener_reset_inactivity (self);
+      g_source_attach (self->inactivity_source, self->context);
+    }
+
+  _pipecom_registry_add (self->path, self->context);
+
+  g_atomic_int_set (&self->message_count, 0);
+  g_atomic_int_set (&self->stop_reason, PIPECOM_STOP_REASON_NONE);
+  g_atomic_int_set (&self->listening, TRUE);
+
+  if (self->threaded)
+    {
+      self->loop = g_main_loop_new (self->context, FALSE);
+      self->thread = g_thread_new ("pipecom-listener", listener_thread, g_object_ref (self));
+    }
+
+  g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_MESSAGE_COUNT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_STOP_REASON]);
+  g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_LISTENING]);
+
+  return TRUE;
+}
+
+/* What pipecom_pipe_stop() does once its argument is checked. */
+void
+_pipecom_listener_request_stop (PipecomPipe *self)
+{
+  g_autoptr(GMainContext) context = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (g_atomic_int_get (&self->listening) && self->context != NULL)
+    context = g_main_context_ref (self->context);
+  g_mutex_unlock (&self->lock);
+
+  if (context == NULL)
+    return;
+
+  g_main_context_invoke_full (context, G_PRIORITY_DEFAULT, stop_requested_cb,
+                              g_object_ref (self), g_object_unref);
+}
