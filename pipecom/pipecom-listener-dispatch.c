@@ -16,9 +16,9 @@
 
 void
 _pipecom_listener_send_error (PipecomConnection *conn,
-            guint32            id,
-            PipecomError       code,
-            const char        *text)
+                              guint32            id,
+                              PipecomError       code,
+                              const char        *text)
 {
   g_autoptr(GBytes) payload = _pipecom_error_payload_new (code, text);
 
@@ -71,20 +71,23 @@ may_stop (PipecomPipe       *self,
 
 void
 _pipecom_listener_handle_message (PipecomPipe       *self,
-                PipecomConnection *conn,
-                guint32            id,
-                GBytes            *payload)
+                                  PipecomConnection *conn,
+                                  guint32            id,
+                                  GBytes            *payload)
 {
   g_autoptr(PipecomMessage) message = NULL;
   g_autofree char *reply = NULL;
   GThread *previous_thread;
+  PipecomListenerState state;
   guint count;
 
-  if (self->limit_reached || (self->stopping && !self->draining))
+  state = _pipecom_listener_get_state (self);
+  if (state != PIPECOM_LISTENER_LISTENING && state != PIPECOM_LISTENER_DRAINING)
     {
+      gboolean limited = state == PIPECOM_LISTENER_LIMITED || state == PIPECOM_LISTENER_CLOSING;
       g_autofree char *text =
         g_strdup_printf ("Pipe “%s” is stopping (%s) and handles no more messages",
-                         self->name, self->limit_reached ? "max-messages reached" : "stop requested");
+                         self->name, limited ? "max-messages reached" : "stop requested");
       _pipecom_listener_send_error (conn, id, PIPECOM_ERROR_CLOSED, text);
       if (GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT)
         _pipecom_connection_close_when_flushed (conn);
@@ -120,7 +123,8 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
   count = g_atomic_int_add (&self->message_count, 1) + 1;
   _pipecom_listener_reset_inactivity (self);
   if (self->max_messages > 0 && count >= self->max_messages)
-    self->limit_reached = TRUE;
+    _pipecom_listener_set_state (self, state == PIPECOM_LISTENER_DRAINING ?
+                                       PIPECOM_LISTENER_CLOSING : PIPECOM_LISTENER_LIMITED);
 
   message = _pipecom_message_new (self, conn, self->session, id, payload,
                                   g_steal_pointer (&self->spare_message));
@@ -144,7 +148,7 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
    * its last reference goes; one nobody kept is reused. */
   _pipecom_message_release (g_steal_pointer (&message), &self->spare_message);
 
-  if (self->limit_reached)
+  if (_pipecom_listener_get_state (self) == PIPECOM_LISTENER_LIMITED)
     _pipecom_listener_begin_stop (self, PIPECOM_STOP_REASON_MAX_MESSAGES);
 }
 
@@ -292,7 +296,7 @@ _pipecom_pipe_deliver_reply (PipecomPipe       *self,
 
   /* After the pipe stopped there is nobody to answer to: the connection
    * is closed, and a stopped threaded pipe's context is never iterated. */
-  if (context == NULL || !g_atomic_int_get (&self->listening))
+  if (context == NULL || !_pipecom_listener_is_listening (self))
     return;
 
   /* Answered from another thread: hand it to the serving context. */

@@ -40,6 +40,43 @@ G_BEGIN_DECLS
 
 #define CONN_ONESHOT 1
 
+/* The life of a listening session, and its stop sequence. Only
+ * _pipecom_listener_set_state() changes it, in the serving thread (or in
+ * listen() and dispose, when nobody serves the pipe); any thread may read
+ * it.
+ *
+ *   IDLE ─┐
+ *         ├─ listen() ─▶ LISTENING ─ max-messages ─▶ LIMITED
+ * STOPPED ┘                  │                          │
+ *                     begin_stop()               begin_stop()
+ *                            ▼                          ▼
+ *                        STOPPING ─ drain ─▶ DRAINING ─ max-messages ─▶ CLOSING
+ *                            └────────── drain ─┐ │ drained      drain ─┘ │
+ *                                               ▼ ▼                      ▼
+ *                                             FLUSHING ◀───── drained ───┘
+ *                                                 │ answered and written,
+ *                                                 ▼ or the grace period
+ *                                              STOPPED
+ *
+ * Each state from LISTENING to FLUSHING also goes to STOPPED when the
+ * pipe is disposed. Messages are handled in LISTENING and DRAINING only,
+ * refused in the others; new senders are accepted in LISTENING and
+ * LIMITED only. */
+typedef enum
+{
+  PIPECOM_LISTENER_IDLE,       /* never listened */
+  PIPECOM_LISTENER_LISTENING,  /* serving */
+  PIPECOM_LISTENER_LIMITED,    /* max-messages reached: the stop begins once
+                                * the message that reached it is handled */
+  PIPECOM_LISTENER_STOPPING,   /* senders refused, the drain to come */
+  PIPECOM_LISTENER_DRAINING,   /* handling what senders wrote before the stop */
+  PIPECOM_LISTENER_CLOSING,    /* stopping after max-messages: no more
+                                * messages, the drain to come or under way */
+  PIPECOM_LISTENER_FLUSHING,   /* reading stopped: waiting for the answers,
+                                * forwards and writes, or the grace period */
+  PIPECOM_LISTENER_STOPPED,    /* stopped: may listen again */
+} PipecomListenerState;
+
 struct _PipecomPipe
 {
   GObject            parent_instance;
@@ -62,7 +99,7 @@ struct _PipecomPipe
   gboolean           threaded;
 
   /* state readable from any thread */
-  gint               listening;        /* atomic */
+  gint               state;            /* atomic PipecomListenerState */
   gint               message_count;    /* atomic */
   gint               stop_reason;      /* atomic */
   GError            *error;            /* (nullable) why it stopped with ERROR */
@@ -83,9 +120,6 @@ struct _PipecomPipe
   GHashTable        *connections;      /* PipecomConnection → flags */
   guint              pending;          /* messages handed out, not answered */
   guint              forwards;         /* replies being forwarded */
-  gboolean           stopping;
-  gboolean           draining;
-  gboolean           limit_reached;
   PipecomStopReason  reason;
   PipecomClient     *response_client;  /* (owned) (nullable) */
   PipecomMessage    *spare_message;    /* (owned) (nullable) for the next message */
@@ -122,6 +156,34 @@ extern GParamSpec *_pipecom_pipe_properties[N_PROPS];
 extern guint       _pipecom_pipe_signals[N_SIGNALS];
 
 /* pipecom-listener.c */
+void     _pipecom_listener_set_state        (PipecomPipe          *self,
+                                             PipecomListenerState  state);
+
+static inline PipecomListenerState
+_pipecom_listener_get_state (PipecomPipe *self)
+{
+  return (PipecomListenerState) g_atomic_int_get (&self->state);
+}
+
+/* Whether @self is listening: from listen() to the end of its stop. Any
+ * thread. */
+static inline gboolean
+_pipecom_listener_is_listening (PipecomPipe *self)
+{
+  PipecomListenerState state = _pipecom_listener_get_state (self);
+
+  return state != PIPECOM_LISTENER_IDLE && state != PIPECOM_LISTENER_STOPPED;
+}
+
+/* Whether @self's stop has begun and not ended. */
+static inline gboolean
+_pipecom_listener_is_stopping (PipecomPipe *self)
+{
+  PipecomListenerState state = _pipecom_listener_get_state (self);
+
+  return state >= PIPECOM_LISTENER_STOPPING && state <= PIPECOM_LISTENER_FLUSHING;
+}
+
 gboolean _pipecom_listener_start            (PipecomPipe       *self,
                                              GError           **error);
 void     _pipecom_listener_request_stop     (PipecomPipe       *self);

@@ -91,7 +91,7 @@ accept_connection (PipecomPipe         *self,
   guint64 max = self->max_message_size;
   gboolean lazy = FALSE;
 
-  if (self->stopping)
+  if (_pipecom_listener_is_stopping (self))
     {
       g_autofree char *text = g_strdup_printf ("pipe “%s” is stopping", self->name);
       _pipecom_peer_refuse (peer, PIPECOM_ERROR_CLOSED, text);
@@ -185,7 +185,7 @@ intake_failed_cb (GError   *error,
 {
   PipecomPipe *self = user_data;
 
-  if (self->stopping)
+  if (_pipecom_listener_is_stopping (self))
     {
       g_error_free (error);
       return;
@@ -244,6 +244,61 @@ static const PipecomIntakeFuncs pipe_intake_funcs = {
 /* ------------------------------------------------------------------ */
 /* Stopping                                                            */
 
+static const char *
+state_name (PipecomListenerState state)
+{
+  static const char * const names[] = {
+    "idle", "listening", "limited", "stopping", "draining", "closing", "flushing", "stopped",
+  };
+
+  return state < G_N_ELEMENTS (names) ? names[state] : "?";
+}
+
+/* Whether the state machine drawn in pipecom-listener-private.h goes
+ * from @from to @to. */
+static gboolean
+is_transition (PipecomListenerState from,
+               PipecomListenerState to)
+{
+  switch (to)
+    {
+    case PIPECOM_LISTENER_LISTENING:
+      return from == PIPECOM_LISTENER_IDLE || from == PIPECOM_LISTENER_STOPPED;
+    case PIPECOM_LISTENER_LIMITED:
+    case PIPECOM_LISTENER_STOPPING:
+      return from == PIPECOM_LISTENER_LISTENING;
+    case PIPECOM_LISTENER_DRAINING:
+      return from == PIPECOM_LISTENER_STOPPING;
+    case PIPECOM_LISTENER_CLOSING:
+      return from == PIPECOM_LISTENER_LIMITED || from == PIPECOM_LISTENER_DRAINING;
+    case PIPECOM_LISTENER_FLUSHING:
+      return from == PIPECOM_LISTENER_STOPPING || from == PIPECOM_LISTENER_DRAINING ||
+             from == PIPECOM_LISTENER_CLOSING;
+    case PIPECOM_LISTENER_STOPPED:
+      return from != PIPECOM_LISTENER_IDLE && from != PIPECOM_LISTENER_STOPPED;
+    case PIPECOM_LISTENER_IDLE:
+    default:
+      return FALSE;
+    }
+}
+
+/* The one place the state of @self changes. */
+void
+_pipecom_listener_set_state (PipecomPipe          *self,
+                             PipecomListenerState  state)
+{
+  PipecomListenerState from = _pipecom_listener_get_state (self);
+
+  if (!is_transition (from, state))
+    {
+      g_critical ("Pipe “%s”: no transition from %s to %s",
+                  self->name, state_name (from), state_name (state));
+      return;
+    }
+
+  g_atomic_int_set (&self->state, state);
+}
+
 static void
 destroy_source (GSource **source)
 {
@@ -256,7 +311,7 @@ destroy_source (GSource **source)
 
 void
 _pipecom_listener_finish_stop (PipecomPipe *self,
-             gboolean     emit)
+                               gboolean     emit)
 {
   PipecomStopReason reason = self->reason;
   GHashTableIter iter;
@@ -281,11 +336,10 @@ _pipecom_listener_finish_stop (PipecomPipe *self,
   g_clear_object (&self->spare_message);
   self->session++;
   self->pending = self->forwards = 0;
-  self->stopping = FALSE;
 
   g_mutex_lock (&self->lock);
   g_atomic_int_set (&self->stop_reason, reason);
-  g_atomic_int_set (&self->listening, FALSE);
+  _pipecom_listener_set_state (self, PIPECOM_LISTENER_STOPPED);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
@@ -336,7 +390,7 @@ _pipecom_listener_check_stop_done (PipecomPipe *self)
   GHashTableIter iter;
   gpointer key;
 
-  if (!self->stopping || self->drain_source != NULL || self->pending > 0 || self->forwards > 0)
+  if (!_pipecom_listener_is_stopping (self) || self->drain_source != NULL || self->pending > 0 || self->forwards > 0)
     return;
 
   g_hash_table_iter_init (&iter, self->connections);
@@ -375,11 +429,13 @@ drain_cb (gpointer user_data)
   /* Handle what senders had already written when the stop began... */
   if (self->reason != PIPECOM_STOP_REASON_MAX_MESSAGES)
     {
-      self->draining = TRUE;
+      if (_pipecom_listener_get_state (self) == PIPECOM_LISTENER_STOPPING)
+        _pipecom_listener_set_state (self, PIPECOM_LISTENER_DRAINING);
       for (guint i = 0; i < conns->len; i++)
         _pipecom_connection_pump (conns->pdata[i]);
-      self->draining = FALSE;
     }
+  if (_pipecom_listener_is_stopping (self))
+    _pipecom_listener_set_state (self, PIPECOM_LISTENER_FLUSHING);
 
   /* ...and nothing after. */
   for (guint i = 0; i < conns->len; i++)
@@ -391,12 +447,15 @@ drain_cb (gpointer user_data)
 
 void
 _pipecom_listener_begin_stop (PipecomPipe       *self,
-            PipecomStopReason  reason)
+                              PipecomStopReason  reason)
 {
-  if (self->stopping || !g_atomic_int_get (&self->listening))
+  PipecomListenerState state = _pipecom_listener_get_state (self);
+
+  if (state != PIPECOM_LISTENER_LISTENING && state != PIPECOM_LISTENER_LIMITED)
     return;
 
-  self->stopping = TRUE;
+  _pipecom_listener_set_state (self, state == PIPECOM_LISTENER_LIMITED ?
+                                     PIPECOM_LISTENER_CLOSING : PIPECOM_LISTENER_STOPPING);
   self->reason = reason;
   destroy_source (&self->inactivity_source);
 
@@ -519,7 +578,7 @@ _pipecom_listener_start (PipecomPipe  *self,
   g_autofree char *path = NULL;
   PipecomIntake *intake;
 
-  if (g_atomic_int_get (&self->listening))
+  if (_pipecom_listener_is_listening (self))
     return TRUE;
 
   if (has_javascript_handlers_in_thread (self))
@@ -558,7 +617,6 @@ _pipecom_listener_start (PipecomPipe  *self,
   self->idle_usec = (gint64) self->idle_timeout * G_USEC_PER_SEC;
   self->serving_access = self->access;
   self->pending = self->forwards = 0;
-  self->stopping = self->limit_reached = FALSE;
   self->reason = PIPECOM_STOP_REASON_NONE;
   g_clear_error (&self->error);
   g_mutex_lock (&self->lock);
@@ -581,7 +639,7 @@ _pipecom_listener_start (PipecomPipe  *self,
 
   g_atomic_int_set (&self->message_count, 0);
   g_atomic_int_set (&self->stop_reason, PIPECOM_STOP_REASON_NONE);
-  g_atomic_int_set (&self->listening, TRUE);
+  _pipecom_listener_set_state (self, PIPECOM_LISTENER_LISTENING);
 
   if (self->threaded)
     {
@@ -603,7 +661,7 @@ _pipecom_listener_request_stop (PipecomPipe *self)
   g_autoptr(GMainContext) context = NULL;
 
   g_mutex_lock (&self->lock);
-  if (g_atomic_int_get (&self->listening) && self->context != NULL)
+  if (_pipecom_listener_is_listening (self) && self->context != NULL)
     context = g_main_context_ref (self->context);
   g_mutex_unlock (&self->lock);
 

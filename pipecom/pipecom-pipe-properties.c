@@ -466,7 +466,7 @@ pipecom_pipe_get_listening (PipecomPipe *self)
 {
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), FALSE);
 
-  return g_atomic_int_get (&self->listening);
+  return _pipecom_listener_is_listening (self);
 }
 
 /**

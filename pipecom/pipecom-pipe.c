@@ -206,14 +206,14 @@ pipecom_pipe_run (PipecomPipe  *self,
 
   if (context != NULL && !self->threaded && g_main_context_acquire (context))
     {
-      while (g_atomic_int_get (&self->listening))
+      while (_pipecom_listener_is_listening (self))
         g_main_context_iteration (context, TRUE);
       g_main_context_release (context);
     }
   else
     {
       g_mutex_lock (&self->lock);
-      while (g_atomic_int_get (&self->listening))
+      while (_pipecom_listener_is_listening (self))
         g_cond_wait (&self->cond, &self->lock);
       g_mutex_unlock (&self->lock);
     }
@@ -239,7 +239,7 @@ pipecom_pipe_dispose (GObject *object)
 
   /* Not threaded (a threaded pipe is kept alive by its thread): release
    * everything now, without signals. */
-  if (g_atomic_int_get (&self->listening))
+  if (_pipecom_listener_is_listening (self))
     {
       _pipecom_registry_remove (self->path);
       _pipecom_listener_finish_stop (self, FALSE);
