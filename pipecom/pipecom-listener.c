@@ -115,7 +115,7 @@ accept_connection (PipecomPipe         *self,
     }
 
   /* Its partial frames and unread replies count against the budget; a
-   * persistent connection left idle is closed (see the _pipecom_pipe_properties). */
+   * persistent connection left idle is closed (see the properties). */
   _pipecom_connection_set_budget (conn, self->budget);
   if (kind == PIPECOM_ANNOUNCE_CONNECT)
     _pipecom_connection_set_idle_timeout (conn, self->idle_usec);
@@ -544,7 +544,7 @@ _pipecom_listener_reap_thread (PipecomPipe *self)
   g_mutex_unlock (&self->lock);
 }
 
-/* Whether @self is threaded and some of its _pipecom_pipe_signals have handlers while a
+/* Whether @self is threaded and some of its signals have handlers while a
  * GJS wrapper is attached to it: those handlers are JavaScript ones, which
  * GJS refuses to run outside its main thread (it logs a critical and the
  * handler returns nothing, so senders would get no reply instead of the

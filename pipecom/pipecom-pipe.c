@@ -620,7 +620,7 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * PipecomPipe:threaded:
    *
    * Serve in a thread of the pipe's own, in the manner of
-   * #GThreadedSocketService: the _pipecom_pipe_signals are then emitted in that thread,
+   * #GThreadedSocketService: the signals are then emitted in that thread,
    * and the calling thread is free to block. The thread keeps a reference
    * to the pipe until it stops.
    *
