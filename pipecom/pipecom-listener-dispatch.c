@@ -33,12 +33,15 @@ _pipecom_listener_reset_inactivity (PipecomPipe *self)
 {
   if (self->inactivity_source != NULL)
     g_source_set_ready_time (self->inactivity_source,
-                             g_get_monotonic_time () + (gint64) self->timeout * G_USEC_PER_SEC);
+                             g_get_monotonic_time () + (gint64) self->serving_timeout * G_USEC_PER_SEC);
 }
 
+/* Whether @payload is the die code; sets *@max_messages to
+ * PipecomPipe:max-messages, read under the same lock. */
 static gboolean
 is_die_code (PipecomPipe *self,
-             GBytes      *payload)
+             GBytes      *payload,
+             guint       *max_messages)
 {
   gboolean ret = FALSE;
   gsize size;
@@ -48,6 +51,7 @@ is_die_code (PipecomPipe *self,
   if (self->die_code != NULL && strlen (self->die_code) == size &&
       (size == 0 || memcmp (self->die_code, data, size) == 0))
     ret = TRUE;
+  *max_messages = self->max_messages;
   g_mutex_unlock (&self->lock);
 
   return ret;
@@ -79,6 +83,7 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
   g_autofree char *reply = NULL;
   GThread *previous_thread;
   PipecomListenerState state;
+  guint max_messages;
   guint count;
 
   state = _pipecom_listener_get_state (self);
@@ -94,7 +99,7 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
       return;
     }
 
-  if (is_die_code (self, payload))
+  if (is_die_code (self, payload, &max_messages))
     {
       gboolean oneshot = GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT;
       gboolean allowed = may_stop (self, conn);
@@ -122,7 +127,7 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
 
   count = g_atomic_int_add (&self->message_count, 1) + 1;
   _pipecom_listener_reset_inactivity (self);
-  if (self->max_messages > 0 && count >= self->max_messages)
+  if (max_messages > 0 && count >= max_messages)
     _pipecom_listener_set_state (self, state == PIPECOM_LISTENER_DRAINING ?
                                        PIPECOM_LISTENER_CLOSING : PIPECOM_LISTENER_LIMITED);
 

@@ -26,10 +26,15 @@
  *  - _pipecom_listener_finish_stop (self, FALSE) from dispose, and
  *    _pipecom_listener_reap_thread() from finalize or listen(), when no
  *    other thread serves the pipe any more.
- * self->lock protects the die code, the response pipe name, the budget
- * pointer and self->context against the setters, the getters and
- * pipecom_pipe_stop() of other threads; self->cond signals the end of
- * listening to pipecom_pipe_run(). */
+ * self->lock protects the settable properties (which the accessors in
+ * pipecom-pipe-properties.c read and write from any thread), the budget
+ * pointer and self->context (read by pipecom_pipe_stop() and
+ * _pipecom_pipe_deliver_reply() in any thread); the serving thread takes
+ * it to read the properties it applies: once per message (die-code,
+ * max-messages), per new connection (buffer-size, max-message-size), per
+ * reply (response-pipe-name), and at listen() for the rest (timeout,
+ * access, memory-budget, idle-timeout). No callback runs under it.
+ * self->cond signals the end of listening to pipecom_pipe_run(). */
 
 #pragma once
 
@@ -84,19 +89,21 @@ struct _PipecomPipe
   /* configuration */
   char              *name;
   char              *path;             /* (nullable) set by listen() */
-  GMutex             lock;             /* protects die_code, response_pipe_name, run() */
+  GMutex             lock;             /* protects the settable properties, budget, context, run() */
   GCond              cond;
   GThread           *handling_thread;  /* (atomic) (nullable) in handle_message() */
+  gboolean           threaded;         /* construct-only */
+
+  /* the settable properties: read and written under lock only */
   guint              timeout;
   guint              max_messages;
-  char              *die_code;         /* (nullable) */
-  char              *response_pipe_name;  /* (nullable) */
+  char              *die_code;         /* (owned) (nullable) */
+  char              *response_pipe_name;  /* (owned) (nullable) */
   guint              buffer_size;
   guint              max_message_size;
   guint64            memory_budget;
   guint              idle_timeout;
   PipecomAccess      access;
-  gboolean           threaded;
 
   /* state readable from any thread */
   gint               state;            /* atomic PipecomListenerState */
@@ -112,6 +119,7 @@ struct _PipecomPipe
   PipecomIntake     *intake;           /* (owned) (nullable) */
   PipecomBudget     *budget;           /* (owned) (nullable) of the last listen() */
   gint64             idle_usec;        /* idle_timeout, as of listen() */
+  guint              serving_timeout;  /* timeout, as of listen() */
   PipecomAccess      serving_access;   /* the access of this listening session */
   GSource           *inactivity_source;
   GSource           *drain_source;

@@ -52,9 +52,14 @@ pipe_oversize_cb (PipecomConnection *conn,
                   gpointer           user_data)
 {
   PipecomPipe *self = user_data;
-  g_autofree char *text =
-    g_strdup_printf ("Message of %" G_GUINT64_FORMAT " bytes is larger than the %u bytes "
-                     "pipe “%s” accepts", length, self->max_message_size, self->name);
+  g_autofree char *text = NULL;
+  guint max;
+
+  g_mutex_lock (&self->lock);
+  max = self->max_message_size;
+  g_mutex_unlock (&self->lock);
+  text = g_strdup_printf ("Message of %" G_GUINT64_FORMAT " bytes is larger than the %u bytes "
+                          "pipe “%s” accepts", length, max, self->name);
 
   _pipecom_listener_send_error (conn, id, PIPECOM_ERROR_MESSAGE_TOO_LARGE, text);
 }
@@ -88,7 +93,8 @@ accept_connection (PipecomPipe         *self,
 {
   PipecomConnection *conn;
   guint8 hello[PIPECOM_HELLO_SIZE];
-  guint64 max = self->max_message_size;
+  guint64 max;
+  guint buffer_size;
   gboolean lazy = FALSE;
 
   if (_pipecom_listener_is_stopping (self))
@@ -106,7 +112,12 @@ accept_connection (PipecomPipe         *self,
   lazy = kind == PIPECOM_ANNOUNCE_ONESHOT;
 #endif
 
-  conn = _pipecom_peer_accept (peer, kind, self->buffer_size, max,
+  g_mutex_lock (&self->lock);
+  max = self->max_message_size;
+  buffer_size = self->buffer_size;
+  g_mutex_unlock (&self->lock);
+
+  conn = _pipecom_peer_accept (peer, kind, buffer_size, max,
                                &pipe_conn_funcs, self, lazy ? NULL : self->context);
   if (conn == NULL)
     {
@@ -577,6 +588,9 @@ _pipecom_listener_start (PipecomPipe  *self,
 {
   g_autofree char *path = NULL;
   PipecomIntake *intake;
+  guint buffer_size, idle_timeout, timeout;
+  guint64 memory_budget;
+  PipecomAccess access;
 
   if (_pipecom_listener_is_listening (self))
     return TRUE;
@@ -597,7 +611,16 @@ _pipecom_listener_start (PipecomPipe  *self,
   if (!(path = _pipecom_transport_resolve (self->name, error)))
     return FALSE;
 
-  intake = _pipecom_intake_new (self->name, path, self->buffer_size, self->access,
+  /* The properties this listening session applies as they are now. */
+  g_mutex_lock (&self->lock);
+  buffer_size = self->buffer_size;
+  access = self->access;
+  memory_budget = self->memory_budget;
+  idle_timeout = self->idle_timeout;
+  timeout = self->timeout;
+  g_mutex_unlock (&self->lock);
+
+  intake = _pipecom_intake_new (self->name, path, buffer_size, access,
                                 &pipe_intake_funcs, self, error);
   if (intake == NULL)
     return FALSE;
@@ -612,10 +635,11 @@ _pipecom_listener_start (PipecomPipe  *self,
   self->intake = intake;
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->budget, _pipecom_budget_unref);
-  self->budget = _pipecom_budget_new (self->memory_budget);
+  self->budget = _pipecom_budget_new (memory_budget);
   g_mutex_unlock (&self->lock);
-  self->idle_usec = (gint64) self->idle_timeout * G_USEC_PER_SEC;
-  self->serving_access = self->access;
+  self->idle_usec = (gint64) idle_timeout * G_USEC_PER_SEC;
+  self->serving_access = access;
+  self->serving_timeout = timeout;
   self->pending = self->forwards = 0;
   self->reason = PIPECOM_STOP_REASON_NONE;
   g_clear_error (&self->error);
@@ -626,7 +650,7 @@ _pipecom_listener_start (PipecomPipe  *self,
 
   _pipecom_intake_start (self->intake, self->context);
 
-  if (self->timeout > 0)
+  if (timeout > 0)
     {
       self->inactivity_source = g_source_new (&inactivity_funcs, sizeof (GSource));
       g_source_set_static_name (self->inactivity_source, "[pipecom] inactivity timeout");

@@ -9,6 +9,10 @@
 
 #include "pipecom-listener-private.h"
 
+/* Every property a listener reads is under self->lock: the setters and
+ * getters may run in any thread while the serving thread reads them
+ * (see pipecom-listener-private.h). */
+
 static gboolean
 set_string (char       **str,
             const char  *value)
@@ -69,9 +73,15 @@ pipecom_pipe_get_path (PipecomPipe *self)
 guint
 pipecom_pipe_get_timeout (PipecomPipe *self)
 {
+  guint timeout;
+
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
 
-  return self->timeout;
+  g_mutex_lock (&self->lock);
+  timeout = self->timeout;
+  g_mutex_unlock (&self->lock);
+
+  return timeout;
 }
 
 /**
@@ -79,7 +89,8 @@ pipecom_pipe_get_timeout (PipecomPipe *self)
  * @self: a #PipecomPipe
  * @timeout: seconds without a message before the pipe stops, 0 for never
  *
- * Sets #PipecomPipe:timeout. Takes effect when the pipe next listens.
+ * Sets #PipecomPipe:timeout. May be called from any thread; takes effect
+ * when the pipe next listens.
  *
  * Since: 1.0
  */
@@ -87,11 +98,16 @@ void
 pipecom_pipe_set_timeout (PipecomPipe *self,
                           guint        timeout)
 {
+  gboolean changed;
+
   g_return_if_fail (PIPECOM_IS_PIPE (self));
 
-  if (self->timeout == timeout)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->timeout != timeout;
   self->timeout = timeout;
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
   g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_TIMEOUT]);
 }
 
@@ -108,9 +124,15 @@ pipecom_pipe_set_timeout (PipecomPipe *self,
 guint
 pipecom_pipe_get_max_messages (PipecomPipe *self)
 {
+  guint max_messages;
+
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
 
-  return self->max_messages;
+  g_mutex_lock (&self->lock);
+  max_messages = self->max_messages;
+  g_mutex_unlock (&self->lock);
+
+  return max_messages;
 }
 
 /**
@@ -118,7 +140,8 @@ pipecom_pipe_get_max_messages (PipecomPipe *self)
  * @self: a #PipecomPipe
  * @max_messages: the number of messages after which the pipe stops, 0 for no limit
  *
- * Sets #PipecomPipe:max-messages.
+ * Sets #PipecomPipe:max-messages. May be called from any thread; while the
+ * pipe listens, the new limit applies from the next message.
  *
  * Since: 1.0
  */
@@ -126,11 +149,16 @@ void
 pipecom_pipe_set_max_messages (PipecomPipe *self,
                                guint        max_messages)
 {
+  gboolean changed;
+
   g_return_if_fail (PIPECOM_IS_PIPE (self));
 
-  if (self->max_messages == max_messages)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->max_messages != max_messages;
   self->max_messages = max_messages;
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
   g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_MAX_MESSAGES]);
 }
 
@@ -138,7 +166,9 @@ pipecom_pipe_set_max_messages (PipecomPipe *self,
  * pipecom_pipe_get_die_code:
  * @self: a #PipecomPipe
  *
- * Gets #PipecomPipe:die-code.
+ * Gets #PipecomPipe:die-code. The string belongs to the pipe and is valid
+ * until the property is next set; to read it in a thread other than the one
+ * that sets it, use g_object_get(), which copies it.
  *
  * Returns: (nullable): the die code, or %NULL if disabled
  *
@@ -157,7 +187,8 @@ pipecom_pipe_get_die_code (PipecomPipe *self)
  * @self: a #PipecomPipe
  * @die_code: (nullable): the message that stops the pipe, or %NULL to disable
  *
- * Sets #PipecomPipe:die-code.
+ * Sets #PipecomPipe:die-code. May be called from any thread; while the pipe
+ * listens, the new die code applies from the next message.
  *
  * Since: 1.0
  */
@@ -181,7 +212,9 @@ pipecom_pipe_set_die_code (PipecomPipe *self,
  * pipecom_pipe_get_response_pipe_name:
  * @self: a #PipecomPipe
  *
- * Gets #PipecomPipe:response-pipe-name.
+ * Gets #PipecomPipe:response-pipe-name. The string belongs to the pipe and
+ * is valid until the property is next set; to read it in a thread other
+ * than the one that sets it, use g_object_get(), which copies it.
  *
  * Returns: (nullable): the response pipe's name, or %NULL
  *
@@ -200,7 +233,9 @@ pipecom_pipe_get_response_pipe_name (PipecomPipe *self)
  * @self: a #PipecomPipe
  * @response_pipe_name: (nullable): where to forward replies, or %NULL
  *
- * Sets #PipecomPipe:response-pipe-name.
+ * Sets #PipecomPipe:response-pipe-name. May be called from any thread;
+ * while the pipe listens, replies are forwarded to the new pipe from the
+ * next reply.
  *
  * Since: 1.0
  */
@@ -233,9 +268,15 @@ pipecom_pipe_set_response_pipe_name (PipecomPipe *self,
 guint
 pipecom_pipe_get_buffer_size (PipecomPipe *self)
 {
+  guint buffer_size;
+
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
 
-  return self->buffer_size;
+  g_mutex_lock (&self->lock);
+  buffer_size = self->buffer_size;
+  g_mutex_unlock (&self->lock);
+
+  return buffer_size;
 }
 
 /**
@@ -243,7 +284,8 @@ pipecom_pipe_get_buffer_size (PipecomPipe *self)
  * @self: a #PipecomPipe
  * @buffer_size: the buffer size in bytes (at least 4096)
  *
- * Sets #PipecomPipe:buffer-size.
+ * Sets #PipecomPipe:buffer-size. May be called from any thread; applies to
+ * the connections accepted after the call.
  *
  * Since: 1.0
  */
@@ -251,12 +293,17 @@ void
 pipecom_pipe_set_buffer_size (PipecomPipe *self,
                               guint        buffer_size)
 {
+  gboolean changed;
+
   g_return_if_fail (PIPECOM_IS_PIPE (self));
 
   buffer_size = CLAMP (buffer_size, 4096, 64 * 1024 * 1024);
-  if (self->buffer_size == buffer_size)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->buffer_size != buffer_size;
   self->buffer_size = buffer_size;
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
   g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_BUFFER_SIZE]);
 }
 
@@ -273,9 +320,15 @@ pipecom_pipe_set_buffer_size (PipecomPipe *self,
 guint
 pipecom_pipe_get_max_message_size (PipecomPipe *self)
 {
+  guint max_message_size;
+
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
 
-  return self->max_message_size;
+  g_mutex_lock (&self->lock);
+  max_message_size = self->max_message_size;
+  g_mutex_unlock (&self->lock);
+
+  return max_message_size;
 }
 
 /**
@@ -283,7 +336,8 @@ pipecom_pipe_get_max_message_size (PipecomPipe *self)
  * @self: a #PipecomPipe
  * @max_message_size: the largest accepted message in bytes, 0 for no limit
  *
- * Sets #PipecomPipe:max-message-size.
+ * Sets #PipecomPipe:max-message-size. May be called from any thread;
+ * applies to the connections accepted after the call.
  *
  * Since: 1.0
  */
@@ -291,11 +345,16 @@ void
 pipecom_pipe_set_max_message_size (PipecomPipe *self,
                                    guint        max_message_size)
 {
+  gboolean changed;
+
   g_return_if_fail (PIPECOM_IS_PIPE (self));
 
-  if (self->max_message_size == max_message_size)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->max_message_size != max_message_size;
   self->max_message_size = max_message_size;
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
   g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_MAX_MESSAGE_SIZE]);
 }
 
@@ -312,9 +371,15 @@ pipecom_pipe_set_max_message_size (PipecomPipe *self,
 guint64
 pipecom_pipe_get_memory_budget (PipecomPipe *self)
 {
+  guint64 memory_budget;
+
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
 
-  return self->memory_budget;
+  g_mutex_lock (&self->lock);
+  memory_budget = self->memory_budget;
+  g_mutex_unlock (&self->lock);
+
+  return memory_budget;
 }
 
 /**
@@ -323,7 +388,8 @@ pipecom_pipe_get_memory_budget (PipecomPipe *self)
  * @memory_budget: bytes all connections may hold for partial messages and
  *   unread replies, 0 for no limit
  *
- * Sets #PipecomPipe:memory-budget. Takes effect when the pipe next listens.
+ * Sets #PipecomPipe:memory-budget. May be called from any thread; takes
+ * effect when the pipe next listens.
  *
  * Since: 1.1
  */
@@ -331,11 +397,16 @@ void
 pipecom_pipe_set_memory_budget (PipecomPipe *self,
                                 guint64      memory_budget)
 {
+  gboolean changed;
+
   g_return_if_fail (PIPECOM_IS_PIPE (self));
 
-  if (self->memory_budget == memory_budget)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->memory_budget != memory_budget;
   self->memory_budget = memory_budget;
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
   g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_MEMORY_BUDGET]);
 }
 
@@ -352,9 +423,15 @@ pipecom_pipe_set_memory_budget (PipecomPipe *self,
 guint
 pipecom_pipe_get_idle_timeout (PipecomPipe *self)
 {
+  guint idle_timeout;
+
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), 0);
 
-  return self->idle_timeout;
+  g_mutex_lock (&self->lock);
+  idle_timeout = self->idle_timeout;
+  g_mutex_unlock (&self->lock);
+
+  return idle_timeout;
 }
 
 /**
@@ -363,7 +440,8 @@ pipecom_pipe_get_idle_timeout (PipecomPipe *self)
  * @idle_timeout: seconds after which an idle persistent connection is
  *   closed, 0 for never
  *
- * Sets #PipecomPipe:idle-timeout. Takes effect when the pipe next listens.
+ * Sets #PipecomPipe:idle-timeout. May be called from any thread; takes
+ * effect when the pipe next listens.
  *
  * Since: 1.1
  */
@@ -371,12 +449,17 @@ void
 pipecom_pipe_set_idle_timeout (PipecomPipe *self,
                                guint        idle_timeout)
 {
+  gboolean changed;
+
   g_return_if_fail (PIPECOM_IS_PIPE (self));
 
   idle_timeout = MIN (idle_timeout, G_MAXUINT / 1000);
-  if (self->idle_timeout == idle_timeout)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->idle_timeout != idle_timeout;
   self->idle_timeout = idle_timeout;
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
   g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_IDLE_TIMEOUT]);
 }
 
@@ -406,9 +489,15 @@ _pipecom_pipe_get_memory_peak (PipecomPipe *self)
 PipecomAccess
 pipecom_pipe_get_access (PipecomPipe *self)
 {
+  PipecomAccess access;
+
   g_return_val_if_fail (PIPECOM_IS_PIPE (self), PIPECOM_ACCESS_PRIVATE);
 
-  return self->access;
+  g_mutex_lock (&self->lock);
+  access = self->access;
+  g_mutex_unlock (&self->lock);
+
+  return access;
 }
 
 /**
@@ -416,7 +505,8 @@ pipecom_pipe_get_access (PipecomPipe *self)
  * @self: a #PipecomPipe
  * @access: who may send to the pipe
  *
- * Sets #PipecomPipe:access. Read its risks first.
+ * Sets #PipecomPipe:access. Read its risks first. May be called from any
+ * thread; takes effect when the pipe next listens.
  *
  * Since: 1.0
  */
@@ -424,12 +514,17 @@ void
 pipecom_pipe_set_access (PipecomPipe   *self,
                          PipecomAccess  access)
 {
+  gboolean changed;
+
   g_return_if_fail (PIPECOM_IS_PIPE (self));
   g_return_if_fail (access <= PIPECOM_ACCESS_EVERYONE);
 
-  if (self->access == access)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->access != access;
   self->access = access;
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
   g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_ACCESS]);
 }
 

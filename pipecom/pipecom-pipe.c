@@ -32,6 +32,10 @@
  * with #PipecomPipe:threaded set: it then serves in a thread of its own,
  * and the signals are emitted in that thread.
  *
+ * The properties may be set and read from any thread, also while the pipe
+ * serves in another one; each says when a new value takes effect.
+ * "notify" is emitted in the thread that set the property.
+ *
  * ## Stopping
  *
  * The pipe stops when a sender sends #PipecomPipe:die-code, after
@@ -287,10 +291,10 @@ pipecom_pipe_get_property (GObject    *object,
       g_value_set_string (value, self->path);
       break;
     case PROP_TIMEOUT:
-      g_value_set_uint (value, self->timeout);
+      g_value_set_uint (value, pipecom_pipe_get_timeout (self));
       break;
     case PROP_MAX_MESSAGES:
-      g_value_set_uint (value, self->max_messages);
+      g_value_set_uint (value, pipecom_pipe_get_max_messages (self));
       break;
     case PROP_DIE_CODE:
       g_mutex_lock (&self->lock);
@@ -303,19 +307,19 @@ pipecom_pipe_get_property (GObject    *object,
       g_mutex_unlock (&self->lock);
       break;
     case PROP_BUFFER_SIZE:
-      g_value_set_uint (value, self->buffer_size);
+      g_value_set_uint (value, pipecom_pipe_get_buffer_size (self));
       break;
     case PROP_MAX_MESSAGE_SIZE:
-      g_value_set_uint (value, self->max_message_size);
+      g_value_set_uint (value, pipecom_pipe_get_max_message_size (self));
       break;
     case PROP_ACCESS:
-      g_value_set_enum (value, self->access);
+      g_value_set_enum (value, pipecom_pipe_get_access (self));
       break;
     case PROP_MEMORY_BUDGET:
-      g_value_set_uint64 (value, self->memory_budget);
+      g_value_set_uint64 (value, pipecom_pipe_get_memory_budget (self));
       break;
     case PROP_IDLE_TIMEOUT:
-      g_value_set_uint (value, self->idle_timeout);
+      g_value_set_uint (value, pipecom_pipe_get_idle_timeout (self));
       break;
     case PROP_THREADED:
       g_value_set_boolean (value, self->threaded);
@@ -522,7 +526,8 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * PipecomPipe:timeout:
    *
    * Stop after this many seconds without a message; 0 means never. The
-   * count restarts with each message.
+   * count restarts with each message. Takes effect at the next
+   * pipecom_pipe_listen().
    *
    * Since: 1.0
    */
@@ -537,7 +542,8 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * PipecomPipe:max-messages:
    *
    * Stop after handling this many messages; 0 means no limit. The last
-   * message is handled and answered before the pipe stops.
+   * message is handled and answered before the pipe stops. While the pipe
+   * listens, a new limit applies from the next message.
    *
    * Since: 1.0
    */

@@ -210,6 +210,107 @@ test_properties_construct_only (void)
   g_test_trap_assert_stderr ("*construct*name*");
 }
 
+/* Sets every settable property, and reads them back, in a thread of its
+ * own until told to stop, never to values that would stop the pipe or
+ * refuse the test's messages. */
+typedef struct
+{
+  PipecomPipe *pipe;
+  gint         stop;    /* atomic */
+  gint         rounds;  /* atomic */
+} PropertyChurn;
+
+static gpointer
+property_churn_thread (gpointer data)
+{
+  PropertyChurn *churn = data;
+
+  for (guint i = 0; !g_atomic_int_get (&churn->stop); i++)
+    {
+      g_autofree char *die_code = g_strdup_printf ("NOT-THE-DIE-CODE-%u", i);
+      g_autofree char *die_code_read = NULL;
+      guint timeout, max_messages;
+
+      pipecom_pipe_set_timeout (churn->pipe, 600 + i % 2);
+      pipecom_pipe_set_max_messages (churn->pipe, 100000 + i % 2);
+      pipecom_pipe_set_die_code (churn->pipe, die_code);
+      pipecom_pipe_set_buffer_size (churn->pipe, 65536 + (i % 2) * 4096);
+      pipecom_pipe_set_max_message_size (churn->pipe, 1024 * 1024 + i % 2);
+      pipecom_pipe_set_memory_budget (churn->pipe, 64 * 1024 * 1024 + i % 2);
+      pipecom_pipe_set_idle_timeout (churn->pipe, 300 + i % 2);
+      pipecom_pipe_set_access (churn->pipe, PIPECOM_ACCESS_PRIVATE);
+
+      g_object_get (churn->pipe,
+                    "die-code", &die_code_read,
+                    "timeout", &timeout,
+                    "max-messages", &max_messages,
+                    NULL);
+      g_assert_nonnull (die_code_read);
+      g_assert_cmpuint (timeout, >=, 600);
+      g_assert_cmpuint (max_messages, >=, 100000);
+      g_assert_cmpuint (pipecom_pipe_get_buffer_size (churn->pipe), >=, 65536);
+      g_assert_cmpuint (pipecom_pipe_get_max_message_size (churn->pipe), >=, 1024 * 1024);
+      g_assert_cmpuint (pipecom_pipe_get_memory_budget (churn->pipe), >=, 64 * 1024 * 1024);
+      g_assert_cmpuint (pipecom_pipe_get_idle_timeout (churn->pipe), >=, 300);
+      g_atomic_int_inc (&churn->rounds);
+    }
+
+  return NULL;
+}
+
+static void
+test_properties_any_thread (gconstpointer data)
+{
+  gboolean threaded = GPOINTER_TO_INT (data);
+  g_autofree char *name = pipecom_test_make_name (threaded ? "props-thread-t" : "props-thread");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(PipecomClient) client = NULL;
+  PropertyChurn churn = { NULL, 0, 0 };
+  GThread *thread;
+  gint handled = 0;
+
+  g_test_summary ("The settable properties may be set and read from another thread while "
+                  "the pipe serves (the TSan stage checks for data races): every message "
+                  "is answered and the pipe keeps listening");
+
+  pipe = pipecom_test_listen_new (name, threaded, &handled);
+  churn.pipe = pipe;
+  thread = g_thread_new ("property-churn", property_churn_thread, &churn);
+  pipecom_test_wait_for (g_atomic_int_get (&churn.rounds) > 0, PIPECOM_TEST_DEADLINE);
+
+  client = pipecom_client_new (name);
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("message %u", i);
+      g_autofree char *expected = g_strconcat ("ack:", text, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *reply = NULL;
+      PipecomTestResult result = { 0, };
+
+      /* A one-shot request (a new connection each time)... */
+      reply = pipecom_test_request (name, text, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (reply, ==, expected);
+
+      /* ...and one on a persistent connection. */
+      pipecom_client_request_async (client, text, NULL, pipecom_test_request_cb, &result);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (result.error);
+      g_assert_cmpstr (result.text, ==, expected);
+      pipecom_test_result_clear (&result);
+    }
+
+  g_atomic_int_set (&churn.stop, TRUE);
+  g_thread_join (thread);
+
+  g_assert_cmpint (g_atomic_int_get (&handled), ==, 80);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_NONE);
+
+  pipecom_test_stop_and_wait (pipe);
+  g_assert_cmpint (pipecom_pipe_get_stop_reason (pipe), ==, PIPECOM_STOP_REASON_REQUESTED);
+}
+
 static void
 test_path (void)
 {
@@ -2118,6 +2219,8 @@ main (int   argc,
   g_test_add_func ("/pipe/properties/notify", test_properties_notify);
   g_test_add_func ("/pipe/properties/flags", test_properties_flags);
   g_test_add_func ("/pipe/properties/construct-only", test_properties_construct_only);
+  g_test_add_data_func ("/pipe/properties/any-thread/main-context", GINT_TO_POINTER (FALSE), test_properties_any_thread);
+  g_test_add_data_func ("/pipe/properties/any-thread/threaded", GINT_TO_POINTER (TRUE), test_properties_any_thread);
   g_test_add_func ("/pipe/path", test_path);
   g_test_add_func ("/pipe/die-code/default", test_die_code_default);
   g_test_add_func ("/pipe/die-code/custom", test_die_code_custom);
