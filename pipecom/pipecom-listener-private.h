@@ -39,6 +39,7 @@
 #pragma once
 
 #include "pipecom-private.h"
+#include "pipecom-message-private.h"
 #include "pipecom-enums.h"
 
 G_BEGIN_DECLS

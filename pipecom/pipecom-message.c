@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "pipecom-private.h"
+#include "pipecom-message-private.h"
 #include "pipecom-message-pool-private.h"
 
 /**
@@ -133,19 +133,6 @@ pipecom_message_class_init (PipecomMessageClass *klass)
 static void
 pipecom_message_init (PipecomMessage *self)
 {
-}
-
-/* A reply as a string, cut at its first NUL byte if any. */
-char *
-_pipecom_bytes_to_string (GBytes *bytes)
-{
-  gsize size;
-  const char *data;
-
-  if (bytes == NULL)
-    return NULL;
-  data = g_bytes_get_data (bytes, &size);
-  return g_strndup (data ? data : "", size);
 }
 
 /* Whether nobody but the pipe can reach @self, so that it may be kept

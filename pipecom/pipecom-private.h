@@ -291,25 +291,17 @@ void          _pipecom_sync_wait_cb     (GObject         *object,
                                          GAsyncResult    *result,
                                          gpointer         user_data);
 
-/* ---- Messages ---- */
+/* A reply as a string, cut at its first NUL byte if any. Any thread. */
+static inline char *
+_pipecom_bytes_to_string (GBytes *bytes)
+{
+  gsize size;
+  const char *data;
 
-char           *_pipecom_bytes_to_string    (GBytes            *bytes);
-
-PipecomMessage *_pipecom_message_new        (PipecomPipe       *pipe,
-                                             PipecomConnection *conn,
-                                             guint              session,
-                                             guint32            id,
-                                             GBytes            *payload,
-                                             PipecomMessage    *spare);
-void            _pipecom_message_release    (PipecomMessage    *message,
-                                             PipecomMessage   **spare);
-gboolean        _pipecom_message_is_kept    (PipecomMessage    *message);
-void            _pipecom_message_acknowledge (PipecomMessage   *message);
-void            _pipecom_pipe_deliver_reply (PipecomPipe       *pipe,
-                                             PipecomConnection *conn,
-                                             guint              session,
-                                             guint32            id,
-                                             guint8             type,
-                                             GBytes            *payload);
+  if (bytes == NULL)
+    return NULL;
+  data = g_bytes_get_data (bytes, &size);
+  return g_strndup (data ? data : "", size);
+}
 
 G_END_DECLS
