@@ -26,6 +26,104 @@ _pipecom_listener_send_error (PipecomConnection *conn,
 }
 
 /* ------------------------------------------------------------------ */
+/* Emission of ::message-received                                      */
+
+/* The accumulator of ::message-received: the first handler that returns
+ * a reply gives it. */
+gboolean
+_pipecom_listener_first_reply_accumulator (GSignalInvocationHint *hint,
+                                           GValue                *return_accu,
+                                           const GValue          *handler_return,
+                                           gpointer               data)
+{
+  const char *reply = g_value_get_string (handler_return);
+
+  if (reply == NULL)
+    return TRUE;  /* keep asking the next handler */
+
+  g_value_copy (handler_return, return_accu);
+  return FALSE;
+}
+
+/* The marshallers of ::message-received (STRING:OBJECT): GLib's generic
+ * one, used when none is given, goes through libffi and GValues for every
+ * message. */
+typedef char *(*MessageReceivedFunc) (gpointer data1,
+                                      gpointer message,
+                                      gpointer data2);
+
+void
+_pipecom_listener_marshal_STRING__OBJECT (GClosure     *closure,
+                                          GValue       *return_value,
+                                          guint         n_param_values,
+                                          const GValue *param_values,
+                                          gpointer      invocation_hint,
+                                          gpointer      marshal_data)
+{
+  GCClosure *cc = (GCClosure *) closure;
+  MessageReceivedFunc callback;
+  gpointer data1, data2;
+  char *ret;
+
+  g_return_if_fail (return_value != NULL);
+  g_return_if_fail (n_param_values == 2);
+
+  if (G_CCLOSURE_SWAP_DATA (closure))
+    {
+      data1 = closure->data;
+      data2 = g_value_peek_pointer (param_values + 0);
+    }
+  else
+    {
+      data1 = g_value_peek_pointer (param_values + 0);
+      data2 = closure->data;
+    }
+  callback = (MessageReceivedFunc) (marshal_data ? marshal_data : cc->callback);
+
+  ret = callback (data1, g_value_get_object (param_values + 1), data2);
+  g_value_take_string (return_value, ret);
+}
+
+void
+_pipecom_listener_marshal_STRING__OBJECTv (GClosure *closure,
+                                           GValue   *return_value,
+                                           gpointer  instance,
+                                           va_list   args,
+                                           gpointer  marshal_data,
+                                           int       n_params,
+                                           GType    *param_types)
+{
+  GCClosure *cc = (GCClosure *) closure;
+  MessageReceivedFunc callback;
+  gpointer data1, data2, message;
+  va_list args_copy;
+  char *ret;
+
+  g_return_if_fail (return_value != NULL);
+
+  /* No reference taken for the handler, unlike GLib's generic
+   * marshallers: _pipecom_listener_handle_message() holds one for the whole emission. */
+  va_copy (args_copy, args);
+  message = va_arg (args_copy, gpointer);
+  va_end (args_copy);
+
+  if (G_CCLOSURE_SWAP_DATA (closure))
+    {
+      data1 = closure->data;
+      data2 = instance;
+    }
+  else
+    {
+      data1 = instance;
+      data2 = closure->data;
+    }
+  callback = (MessageReceivedFunc) (marshal_data ? marshal_data : cc->callback);
+
+  ret = callback (data1, message, data2);
+  g_value_take_string (return_value, ret);
+}
+
+/* ------------------------------------------------------------------ */
 /* Messages                                                            */
 
 void

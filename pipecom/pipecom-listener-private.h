@@ -204,6 +204,23 @@ void     _pipecom_listener_finish_stop      (PipecomPipe       *self,
 void     _pipecom_listener_reap_thread      (PipecomPipe       *self);
 
 /* pipecom-listener-dispatch.c */
+gboolean _pipecom_listener_first_reply_accumulator (GSignalInvocationHint *hint,
+                                                    GValue                *return_accu,
+                                                    const GValue          *handler_return,
+                                                    gpointer               data);
+void     _pipecom_listener_marshal_STRING__OBJECT  (GClosure              *closure,
+                                                    GValue                *return_value,
+                                                    guint                  n_param_values,
+                                                    const GValue          *param_values,
+                                                    gpointer               invocation_hint,
+                                                    gpointer               marshal_data);
+void     _pipecom_listener_marshal_STRING__OBJECTv (GClosure              *closure,
+                                                    GValue                *return_value,
+                                                    gpointer               instance,
+                                                    va_list                args,
+                                                    gpointer               marshal_data,
+                                                    int                    n_params,
+                                                    GType                 *param_types);
 void     _pipecom_listener_send_error       (PipecomConnection *conn,
                                              guint32            id,
                                              PipecomError       code,

@@ -386,99 +386,6 @@ pipecom_pipe_set_property (GObject      *object,
     }
 }
 
-static gboolean
-first_reply_accumulator (GSignalInvocationHint *hint,
-                         GValue                *return_accu,
-                         const GValue          *handler_return,
-                         gpointer               data)
-{
-  const char *reply = g_value_get_string (handler_return);
-
-  if (reply == NULL)
-    return TRUE;  /* keep asking the next handler */
-
-  g_value_copy (handler_return, return_accu);
-  return FALSE;
-}
-
-/* The marshallers of ::message-received (STRING:OBJECT): GLib's generic
- * one, used when none is given, goes through libffi and GValues for every
- * message. */
-typedef char *(*MessageReceivedFunc) (gpointer data1,
-                                      gpointer message,
-                                      gpointer data2);
-
-static void
-marshal_STRING__OBJECT (GClosure     *closure,
-                        GValue       *return_value,
-                        guint         n_param_values,
-                        const GValue *param_values,
-                        gpointer      invocation_hint,
-                        gpointer      marshal_data)
-{
-  GCClosure *cc = (GCClosure *) closure;
-  MessageReceivedFunc callback;
-  gpointer data1, data2;
-  char *ret;
-
-  g_return_if_fail (return_value != NULL);
-  g_return_if_fail (n_param_values == 2);
-
-  if (G_CCLOSURE_SWAP_DATA (closure))
-    {
-      data1 = closure->data;
-      data2 = g_value_peek_pointer (param_values + 0);
-    }
-  else
-    {
-      data1 = g_value_peek_pointer (param_values + 0);
-      data2 = closure->data;
-    }
-  callback = (MessageReceivedFunc) (marshal_data ? marshal_data : cc->callback);
-
-  ret = callback (data1, g_value_get_object (param_values + 1), data2);
-  g_value_take_string (return_value, ret);
-}
-
-static void
-marshal_STRING__OBJECTv (GClosure *closure,
-                         GValue   *return_value,
-                         gpointer  instance,
-                         va_list   args,
-                         gpointer  marshal_data,
-                         int       n_params,
-                         GType    *param_types)
-{
-  GCClosure *cc = (GCClosure *) closure;
-  MessageReceivedFunc callback;
-  gpointer data1, data2, message;
-  va_list args_copy;
-  char *ret;
-
-  g_return_if_fail (return_value != NULL);
-
-  /* No reference taken for the handler, unlike GLib's generic
-   * marshallers: handle_message() holds one for the whole emission. */
-  va_copy (args_copy, args);
-  message = va_arg (args_copy, gpointer);
-  va_end (args_copy);
-
-  if (G_CCLOSURE_SWAP_DATA (closure))
-    {
-      data1 = closure->data;
-      data2 = instance;
-    }
-  else
-    {
-      data1 = instance;
-      data2 = closure->data;
-    }
-  callback = (MessageReceivedFunc) (marshal_data ? marshal_data : cc->callback);
-
-  ret = callback (data1, message, data2);
-  g_value_take_string (return_value, ret);
-}
-
 static void
 pipecom_pipe_class_init (PipecomPipeClass *klass)
 {
@@ -798,11 +705,11 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,
                   0,
-                  first_reply_accumulator, NULL,
-                  marshal_STRING__OBJECT,
+                  _pipecom_listener_first_reply_accumulator, NULL,
+                  _pipecom_listener_marshal_STRING__OBJECT,
                   G_TYPE_STRING, 1, PIPECOM_TYPE_MESSAGE);
   g_signal_set_va_marshaller (_pipecom_pipe_signals[MESSAGE_RECEIVED], G_TYPE_FROM_CLASS (klass),
-                              marshal_STRING__OBJECTv);
+                              _pipecom_listener_marshal_STRING__OBJECTv);
 
   /**
    * PipecomPipe::stopped:
