@@ -7,12 +7,13 @@
  * A peer program is run as
  *
  *   bench-PEER listen ADDRESS
- *   bench-PEER W1|W2|W3|W4|W5|W5idle ADDRESS [COUNT [SIZE [PROCS]]]
+ *   bench-PEER W1|W1r|W2|W3|W4|W5|W5idle ADDRESS [COUNT [SIZE [PROCS]]]
  *
  * The listener prints "ready" once it serves, and "handled=N" when it gets
  * SIGTERM.  A client prints one line of "key=value" results, or fails with
  * a non-zero exit status when a message was not acknowledged or got a reply
- * that was not its own.  W5 and W5idle print "mark" lines and wait for a
+ * that was not its own.  W1r is W1 with a 16-byte reply to every request
+ * (BENCH_WANT_REPLY).  W5 and W5idle print "mark" lines and wait for a
  * line on stdin at each, so that bench/run can read the listener's memory
  * there.
  */
@@ -96,18 +97,18 @@ static void
 set_tag (uint8_t  *msg,
          uint32_t  client,
          uint32_t  seq,
-         bool      want_reply)
+         uint8_t   want)
 {
   memcpy (msg, &client, 4);
   memcpy (msg + 4, &seq, 4);
-  msg[8] = want_reply ? 1 : 0;
+  msg[BENCH_TAG_SIZE] = want;
 }
 
 static bool
 check_tag (const uint8_t *msg,
-           const uint8_t *tag)
+           const uint8_t *reply)
 {
-  if (memcmp (msg, tag, BENCH_TAG_SIZE) == 0)
+  if (memcmp (msg, reply, bench_reply_size (msg)) == 0)
     return true;
   fprintf (stderr, "error: got a reply that is not for this message\n");
   return false;
@@ -145,7 +146,7 @@ raise_fd_limit (void)
     }
 }
 
-/* W1, W3, W5: COUNT round trips of SIZE bytes on one connection. */
+/* W1, W1r, W3, W5: COUNT round trips of SIZE bytes on one connection. */
 static int
 run_persistent (const BenchPeer *peer,
                 const char      *item,
@@ -155,8 +156,9 @@ run_persistent (const BenchPeer *peer,
 {
   uint8_t *msg = malloc (size);
   double *times = NULL;
-  uint8_t tag[BENCH_TAG_SIZE];
-  bool latency = strcmp (item, "W1") == 0;
+  uint8_t reply[BENCH_REPLY_SIZE];
+  bool with_reply = strcmp (item, "W1r") == 0;
+  bool latency = with_reply || strcmp (item, "W1") == 0;
   bool w5 = strcmp (item, "W5") == 0;
   long mark = count < 10000 ? count / 100 : 10000;
   void *conn;
@@ -174,8 +176,8 @@ run_persistent (const BenchPeer *peer,
     {
       double s = latency ? now_us () : 0;
 
-      set_tag (msg, 1, (uint32_t) i, false);
-      if (!peer->request (conn, msg, size, tag) || !check_tag (msg, tag))
+      set_tag (msg, 1, (uint32_t) i, with_reply ? BENCH_WANT_REPLY : BENCH_WANT_ACK);
+      if (!peer->request (conn, msg, size, reply) || !check_tag (msg, reply))
         {
           fprintf (stderr, "error: message %ld failed\n", i);
           return 1;
@@ -212,15 +214,15 @@ run_oneshot (const BenchPeer *peer,
              size_t           size)
 {
   uint8_t *msg = malloc (size);
-  uint8_t tag[BENCH_TAG_SIZE];
+  uint8_t reply[BENCH_REPLY_SIZE];
   double t0, t1;
 
   fill_random (msg, size);
   t0 = now_us ();
   for (long i = 0; i < count; i++)
     {
-      set_tag (msg, 1, (uint32_t) i, false);
-      if (!peer->oneshot (address, msg, size, tag) || !check_tag (msg, tag))
+      set_tag (msg, 1, (uint32_t) i, BENCH_WANT_ACK);
+      if (!peer->oneshot (address, msg, size, reply) || !check_tag (msg, reply))
         {
           fprintf (stderr, "error: one-shot message %ld failed\n", i);
           return 1;
@@ -257,7 +259,7 @@ run_concurrent (const BenchPeer *peer,
       if (pids[p] == 0)
         {
           uint8_t *msg = malloc (size);
-          uint8_t tag[BENCH_TAG_SIZE];
+          uint8_t reply[BENCH_REPLY_SIZE];
           void *conn;
 
           close (ready[0]);
@@ -271,8 +273,8 @@ run_concurrent (const BenchPeer *peer,
           (void) !read (go[0], &c, 1);
           for (long i = 0; i < count; i++)
             {
-              set_tag (msg, (uint32_t) p + 100, (uint32_t) i, true);
-              if (!peer->request (conn, msg, size, tag) || !check_tag (msg, tag))
+              set_tag (msg, (uint32_t) p + 100, (uint32_t) i, BENCH_WANT_TAG);
+              if (!peer->request (conn, msg, size, reply) || !check_tag (msg, reply))
                 {
                   fprintf (stderr, "error: client %d: message %ld failed\n", p, i);
                   _exit (1);
@@ -318,7 +320,7 @@ run_idle (const BenchPeer *peer,
           size_t           size)
 {
   uint8_t *msg = malloc (size);
-  uint8_t tag[BENCH_TAG_SIZE];
+  uint8_t reply[BENCH_REPLY_SIZE];
   void **conns = calloc (count + 1, sizeof (void *));
 
   raise_fd_limit ();
@@ -326,8 +328,8 @@ run_idle (const BenchPeer *peer,
   for (long i = 0; i <= count; i++)
     {
       conns[i] = peer->connect (address);
-      set_tag (msg, 1, (uint32_t) i, false);
-      if (conns[i] == NULL || !peer->request (conns[i], msg, size, tag) || !check_tag (msg, tag))
+      set_tag (msg, 1, (uint32_t) i, BENCH_WANT_ACK);
+      if (conns[i] == NULL || !peer->request (conns[i], msg, size, reply) || !check_tag (msg, reply))
         {
           fprintf (stderr, "error: connection %ld failed\n", i);
           return 1;
@@ -356,7 +358,7 @@ bench_main (const BenchPeer *peer,
 
   if (argc < 3)
     {
-      fprintf (stderr, "usage: %s listen|W1|W2|W3|W4|W5|W5idle ADDRESS [COUNT [SIZE [PROCS]]]\n", argv[0]);
+      fprintf (stderr, "usage: %s listen|W1|W1r|W2|W3|W4|W5|W5idle ADDRESS [COUNT [SIZE [PROCS]]]\n", argv[0]);
       return 2;
     }
   item = argv[1];
@@ -377,7 +379,8 @@ bench_main (const BenchPeer *peer,
       sigaction (SIGTERM, &sa, NULL);
       return peer->listen (address);
     }
-  if (strcmp (item, "W1") == 0 || strcmp (item, "W3") == 0 || strcmp (item, "W5") == 0)
+  if (strcmp (item, "W1") == 0 || strcmp (item, "W1r") == 0 ||
+      strcmp (item, "W3") == 0 || strcmp (item, "W5") == 0)
     return run_persistent (peer, item, address, count, size);
   if (strcmp (item, "W2") == 0)
     return run_oneshot (peer, address, count, size);

@@ -6,7 +6,8 @@
  *
  * The listener is a GDBusServer on unix:path=ADDRESS that exports, on every
  * connection, the method org.pipecom.Bench.Ack(ay) -> (ay), answering with
- * the message's 8-byte tag.  A one-shot round trip is a fresh connection.
+ * the message's first bench_reply_size() bytes (its 8-byte tag, or 16 bytes
+ * in W1r).  A one-shot round trip is a fresh connection.
  */
 
 #include "bench-common.h"
@@ -44,7 +45,7 @@ method_call_cb (GDBusConnection       *connection,
   gsize len = 0;
   const guint8 *data = g_variant_get_fixed_array (message, &len, 1);
 
-  if (len < BENCH_TAG_SIZE)
+  if (len < BENCH_MIN_SIZE)
     {
       g_dbus_method_invocation_return_error (invocation, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                              "message too short");
@@ -54,7 +55,7 @@ method_call_cb (GDBusConnection       *connection,
   g_dbus_method_invocation_return_value (invocation,
                                         g_variant_new ("(@ay)",
                                                        g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE,
-                                                                                  data, BENCH_TAG_SIZE, 1)));
+                                                                                  data, bench_reply_size (data), 1)));
 }
 
 static const GDBusInterfaceVTable vtable = { method_call_cb, NULL, NULL, { 0 } };
@@ -132,7 +133,7 @@ static bool
 gdbus_request (void          *conn,
                const uint8_t *msg,
                size_t         len,
-               uint8_t       *tag)
+               uint8_t       *reply)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) ret = NULL;
@@ -153,9 +154,9 @@ gdbus_request (void          *conn,
     }
   out = g_variant_get_child_value (ret, 0);
   data = g_variant_get_fixed_array (out, &out_len, 1);
-  if (out_len != BENCH_TAG_SIZE)
+  if (out_len != bench_reply_size (msg))
     return false;
-  memcpy (tag, data, BENCH_TAG_SIZE);
+  memcpy (reply, data, out_len);
   return true;
 }
 
@@ -170,14 +171,14 @@ static bool
 gdbus_oneshot (const char    *address,
                const uint8_t *msg,
                size_t         len,
-               uint8_t       *tag)
+               uint8_t       *reply)
 {
   void *conn = gdbus_connect (address);
   bool ok;
 
   if (conn == NULL)
     return false;
-  ok = gdbus_request (conn, msg, len, tag);
+  ok = gdbus_request (conn, msg, len, reply);
   gdbus_disconnect (conn);
   return ok;
 }

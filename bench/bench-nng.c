@@ -5,7 +5,8 @@
  * SPDX-License-Identifier: MIT
  *
  * The listener is one rep0 socket listening on ipc://ADDRESS; it answers
- * every message with its 8-byte tag.  A one-shot round trip is a fresh req0
+ * every message with its first bench_reply_size() bytes (its 8-byte tag, or
+ * 16 bytes in W1r).  A one-shot round trip is a fresh req0
  * socket, dialled, used once and closed.
  */
 
@@ -38,16 +39,18 @@ nng_peer_listen (const char *address)
   bench_ready ();
   for (;;)
     {
-      uint8_t tag[BENCH_TAG_SIZE];
+      uint8_t reply[BENCH_REPLY_SIZE];
+      size_t reply_len;
       void *buf;
       size_t len;
 
       if (nng_recv (sock, &buf, &len, NNG_FLAG_ALLOC) != 0)
         continue;
-      memcpy (tag, buf, BENCH_TAG_SIZE);
+      reply_len = bench_reply_size (buf);
+      memcpy (reply, buf, reply_len);
       nng_free (buf, len);
       bench_handled ();
-      nng_send (sock, tag, sizeof tag, 0);
+      nng_send (sock, reply, reply_len, 0);
     }
 }
 
@@ -72,14 +75,14 @@ static bool
 nng_peer_request (void          *conn,
                   const uint8_t *msg,
                   size_t         len,
-                  uint8_t       *tag)
+                  uint8_t       *reply)
 {
   nng_socket *sock = conn;
-  size_t tag_len = BENCH_TAG_SIZE;
+  size_t reply_len = BENCH_REPLY_SIZE;
 
   if (nng_send (*sock, (void *) msg, len, 0) != 0)
     return false;
-  return nng_recv (*sock, tag, &tag_len, 0) == 0 && tag_len == BENCH_TAG_SIZE;
+  return nng_recv (*sock, reply, &reply_len, 0) == 0 && reply_len == bench_reply_size (msg);
 }
 
 static void
@@ -95,14 +98,14 @@ static bool
 nng_peer_oneshot (const char    *address,
                   const uint8_t *msg,
                   size_t         len,
-                  uint8_t       *tag)
+                  uint8_t       *reply)
 {
   void *conn = nng_peer_connect (address);
   bool ok;
 
   if (conn == NULL)
     return false;
-  ok = nng_peer_request (conn, msg, len, tag);
+  ok = nng_peer_request (conn, msg, len, reply);
   nng_peer_disconnect (conn);
   return ok;
 }

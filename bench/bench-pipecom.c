@@ -8,8 +8,10 @@
  * "message-received" handler, served by pipecom_pipe_run() (the default
  * build), or by a pipe of its own thread ("threaded", built with
  * BENCH_THREADED).  The handler acknowledges each message by returning NULL,
- * or, when the client asks for it (byte 8 is 1, in W4), replies with the
- * message's 8-byte tag, which the client checks.
+ * or, when the client asks for a reply (byte 8: BENCH_WANT_TAG in W4,
+ * BENCH_WANT_REPLY in W1r), replies with pipecom_message_reply_bytes() and
+ * the message's first bench_reply_size() bytes (8 or 16), which the client
+ * checks.
  *
  * Persistent connections are PipecomClient (pipecom_client_send_bytes(), or
  * pipecom_client_request_bytes() when a reply is wanted); one-shot round
@@ -34,11 +36,11 @@ message_received_cb (PipecomPipe    *pipe,
   const guint8 *data = g_bytes_get_data (bytes, &len);
 
   bench_handled ();
-  if (len > BENCH_TAG_SIZE && data[BENCH_TAG_SIZE] == 1)
+  if (len >= BENCH_MIN_SIZE && data[BENCH_TAG_SIZE] != BENCH_WANT_ACK)
     {
-      g_autoptr(GBytes) tag = g_bytes_new_from_bytes (bytes, 0, BENCH_TAG_SIZE);
+      g_autoptr(GBytes) reply = g_bytes_new_from_bytes (bytes, 0, bench_reply_size (data));
 
-      pipecom_message_reply_bytes (message, tag);
+      pipecom_message_reply_bytes (message, reply);
     }
   return NULL;
 }
@@ -96,23 +98,24 @@ bench_pipecom_connect (const char *address)
 
 static bool
 bench_pipecom_request (void          *conn,
-                 const uint8_t *msg,
-                 size_t         len,
-                 uint8_t       *tag)
+                       const uint8_t *msg,
+                       size_t         len,
+                       uint8_t       *reply)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = g_bytes_new_static (msg, len);
+  size_t reply_size = bench_reply_size (msg);
 
-  if (msg[BENCH_TAG_SIZE] == 1)
+  if (msg[BENCH_TAG_SIZE] != BENCH_WANT_ACK)
     {
-      g_autoptr(GBytes) reply = pipecom_client_request_bytes (conn, bytes, NULL, &error);
+      g_autoptr(GBytes) answer = pipecom_client_request_bytes (conn, bytes, NULL, &error);
 
-      if (reply == NULL || g_bytes_get_size (reply) != BENCH_TAG_SIZE)
+      if (answer == NULL || g_bytes_get_size (answer) != reply_size)
         {
           g_printerr ("%s\n", error != NULL ? error->message : "no reply, or a wrong one");
           return false;
         }
-      memcpy (tag, g_bytes_get_data (reply, NULL), BENCH_TAG_SIZE);
+      memcpy (reply, g_bytes_get_data (answer, NULL), reply_size);
       return true;
     }
   if (!pipecom_client_send_bytes (conn, bytes, NULL, &error))
@@ -121,7 +124,7 @@ bench_pipecom_request (void          *conn,
       return false;
     }
   /* The acknowledgement was matched to this message by its id. */
-  memcpy (tag, msg, BENCH_TAG_SIZE);
+  memcpy (reply, msg, reply_size);
   return true;
 }
 
@@ -134,9 +137,9 @@ bench_pipecom_disconnect (void *conn)
 
 static bool
 bench_pipecom_oneshot (const char    *address,
-                 const uint8_t *msg,
-                 size_t         len,
-                 uint8_t       *tag)
+                       const uint8_t *msg,
+                       size_t         len,
+                       uint8_t       *reply)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = g_bytes_new_static (msg, len);
@@ -146,7 +149,7 @@ bench_pipecom_oneshot (const char    *address,
       g_printerr ("%s\n", error->message);
       return false;
     }
-  memcpy (tag, msg, BENCH_TAG_SIZE);
+  memcpy (reply, msg, bench_reply_size (msg));
   return true;
 }
 

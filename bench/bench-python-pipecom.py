@@ -6,13 +6,14 @@
 # SPDX-License-Identifier: MIT
 #
 # The same command line and work items as the C peers (bench-common.c):
-#   bench-python-pipecom.py listen|W1|W2|W3|W4|W5|W5idle PATH [COUNT [SIZE [PROCS]]]
+#   bench-python-pipecom.py listen|W1|W1r|W2|W3|W4|W5|W5idle PATH [COUNT [SIZE [PROCS]]]
 # The listener is a Pipe(name, callback) of the PyGObject overrides, which
 # serves in a thread of its own while the main thread waits, as a script
 # written for the original Python library does; its callback answers every
 # message with its tag. The client is a Pipecom.Client (W2: one
 # Pipecom.request() per message). Messages are text (the original API's
-# callback gets str and replies with str): the tag is 16 hex digits.
+# callback gets str and replies with str): the tag is 16 hex digits, so every
+# reply is 16 bytes and W1r is the same exchange as W1.
 #
 # Needs the typelib and library of a build with introspection
 # (GI_TYPELIB_PATH, LD_LIBRARY_PATH) and the overrides (PYTHONPATH), as
@@ -88,7 +89,7 @@ def main():
     chunk = "".join(random.choice(string.ascii_letters) for _ in range(min(size, 4096)))
     body = (chunk * (size // len(chunk) + 1))[:size - TAG]
 
-    if item in ("W1", "W3", "W5"):
+    if item in ("W1", "W1r", "W3", "W5"):
         client = new_client(path)
         times = []
         mark = 10000 if count >= 10000 else count // 100
@@ -96,7 +97,7 @@ def main():
         for i in range(count):
             s = time.monotonic()
             request(client, message(body, 1, i))
-            if item == "W1":
+            if item in ("W1", "W1r"):
                 times.append(time.monotonic() - s)
             if item == "W5" and i + 1 == mark:
                 wait_for_go()
@@ -105,7 +106,7 @@ def main():
             wait_for_go()
         client.close()
         us = (t1 - t0) * 1e6
-        if item == "W1":
+        if item in ("W1", "W1r"):
             times.sort()
             print("p50_us=%.3f p99_us=%.3f mean_us=%.3f" % (
                 times[count // 2] * 1e6, times[int(count * 0.99)] * 1e6, us / count))

@@ -6,10 +6,10 @@
 # SPDX-License-Identifier: MIT
 #
 # The same command line and work items as the C peers (bench-common.c):
-#   bench-python.py listen|W1|W2|W3|W4|W5|W5idle ADDRESS [COUNT [SIZE [PROCS]]]
+#   bench-python.py listen|W1|W1r|W2|W3|W4|W5|W5idle ADDRESS [COUNT [SIZE [PROCS]]]
 # The listener serves each connection in a thread of its own, as the
 # standard library's documentation shows, and answers every message with
-# its 8-byte tag.
+# its first reply_size() bytes (its 8-byte tag, or 16 bytes in W1r).
 
 import os
 import random
@@ -23,6 +23,11 @@ from multiprocessing.connection import Client, Listener
 
 handled = 0
 handled_lock = threading.Lock()
+WANT_ACK, WANT_TAG, WANT_REPLY = 0, 1, 2
+
+
+def reply_size(msg):
+    return 16 if msg[8] == WANT_REPLY else 8
 
 
 def serve(conn):
@@ -32,7 +37,7 @@ def serve(conn):
             msg = conn.recv_bytes()
             with handled_lock:
                 handled += 1
-            conn.send_bytes(msg[:8])
+            conn.send_bytes(msg[:reply_size(msg)])
     except (EOFError, OSError):
         conn.close()
 
@@ -53,14 +58,14 @@ def listen(address):
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
-def set_tag(msg, client, seq, want_reply):
-    struct.pack_into("<IIB", msg, 0, client, seq, 1 if want_reply else 0)
+def set_tag(msg, client, seq, want):
+    struct.pack_into("<IIB", msg, 0, client, seq, want)
 
 
 def request(conn, msg):
     conn.send_bytes(msg)
-    tag = conn.recv_bytes()
-    if tag != bytes(msg[:8]):
+    reply = conn.recv_bytes()
+    if reply != bytes(msg[:reply_size(msg)]):
         sys.exit("error: got a reply that is not for this message")
 
 
@@ -83,16 +88,16 @@ def main():
     msg = bytearray(random.getrandbits(8) for _ in range(min(size, 4096)))
     msg = (msg * (size // len(msg) + 1))[:size]
 
-    if item in ("W1", "W3", "W5"):
+    if item in ("W1", "W1r", "W3", "W5"):
         conn = Client(address, family="AF_UNIX")
         times = []
         mark = 10000 if count >= 10000 else count // 100
         t0 = time.monotonic()
         for i in range(count):
             s = time.monotonic()
-            set_tag(msg, 1, i, False)
+            set_tag(msg, 1, i, WANT_REPLY if item == "W1r" else WANT_ACK)
             request(conn, msg)
-            if item == "W1":
+            if item in ("W1", "W1r"):
                 times.append(time.monotonic() - s)
             if item == "W5" and i + 1 == mark:
                 wait_for_go()
@@ -101,7 +106,7 @@ def main():
             wait_for_go()
         conn.close()
         us = (t1 - t0) * 1e6
-        if item == "W1":
+        if item in ("W1", "W1r"):
             times.sort()
             print("p50_us=%.3f p99_us=%.3f mean_us=%.3f" % (
                 times[count // 2] * 1e6, times[int(count * 0.99)] * 1e6, us / count))
@@ -110,7 +115,7 @@ def main():
     elif item == "W2":
         t0 = time.monotonic()
         for i in range(count):
-            set_tag(msg, 1, i, False)
+            set_tag(msg, 1, i, WANT_ACK)
             conn = Client(address, family="AF_UNIX")
             request(conn, msg)
             conn.close()
@@ -135,7 +140,7 @@ def main():
                     os.write(ready_w, b"r")
                     os.read(go_r, 1)
                     for i in range(count):
-                        set_tag(msg, p + 100, i, True)
+                        set_tag(msg, p + 100, i, WANT_TAG)
                         request(conn, msg)
                     conn.close()
                     status = 0
@@ -164,7 +169,7 @@ def main():
         conns = []
         for i in range(count + 1):
             conn = Client(address, family="AF_UNIX")
-            set_tag(msg, 1, i, False)
+            set_tag(msg, 1, i, WANT_ACK)
             request(conn, msg)
             conns.append(conn)
             if i == 0:

@@ -10,11 +10,12 @@
  * most PIPE_BUF bytes from many clients never interleave:
  *
  *   HELLO    the client's reply FIFO path: the listener opens it and keeps it
- *   MESSAGE  a message: answered with the 8-byte tag on the connection's FIFO
+ *   MESSAGE  a message: answered on the connection's FIFO
  *   ONESHOT  u16 path length, a private reply FIFO path, the message
  *   BYE      the listener closes the connection's reply FIFO
  *
- * Replies are a u32 length (8) and the tag.
+ * Replies are a u32 length and the message's first bench_reply_size()
+ * bytes (the 8-byte tag, or 16 bytes in W1r), by one write().
  */
 
 #include "bench-common.h"
@@ -54,13 +55,24 @@ find_conn (uint32_t id)
   return -1;
 }
 
+/* Fills @reply with the reply to @msg; returns its size. */
+static size_t
+make_reply (uint8_t       *reply,
+            const uint8_t *msg)
+{
+  uint32_t len = (uint32_t) bench_reply_size (msg);
+
+  memcpy (reply, &len, 4);
+  memcpy (reply + 4, msg, len);
+  return 4 + len;
+}
+
 static int
 raw_listen (const char *address)
 {
   size_t buf_size = 4096;
   uint8_t *buf = malloc (buf_size);
-  uint8_t reply[4 + BENCH_TAG_SIZE];
-  uint32_t reply_len = BENCH_TAG_SIZE;
+  uint8_t reply[4 + BENCH_REPLY_SIZE];
   int fd;
 
   unlink (address);
@@ -69,7 +81,6 @@ raw_listen (const char *address)
       perror (address);
       return 1;
     }
-  memcpy (reply, &reply_len, 4);
   bench_ready ();
 
   for (;;)
@@ -101,23 +112,23 @@ raw_listen (const char *address)
           break;
         case MESSAGE:
           bench_handled ();
-          memcpy (reply + 4, buf, BENCH_TAG_SIZE);
-          bench_write_full (find_conn (hdr[1]), reply, sizeof reply);
+          bench_write_full (find_conn (hdr[1]), reply, make_reply (reply, buf));
           break;
         case ONESHOT:
           {
             uint16_t plen;
+            size_t reply_len;
             int rfd;
 
             memcpy (&plen, buf, 2);
+            bench_handled ();
+            reply_len = make_reply (reply, buf + 2 + plen);
             memmove (buf, buf + 2, plen);
             buf[plen] = 0;
-            bench_handled ();
-            memcpy (reply + 4, buf + 2 + plen, BENCH_TAG_SIZE);
             rfd = open ((char *) buf, O_WRONLY | O_NONBLOCK);
             if (rfd >= 0)
               {
-                bench_write_full (rfd, reply, sizeof reply);
+                bench_write_full (rfd, reply, reply_len);
                 close (rfd);
               }
           }
@@ -191,14 +202,17 @@ raw_connect (const char *address)
 }
 
 static bool
-read_reply (int      fd,
-            uint8_t *tag)
+read_reply (int            fd,
+            const uint8_t *msg,
+            uint8_t       *reply)
 {
-  uint8_t reply[4 + BENCH_TAG_SIZE];
+  uint8_t buf[4 + BENCH_REPLY_SIZE];
+  uint32_t len = (uint32_t) bench_reply_size (msg);
 
-  if (!bench_read_full (fd, reply, sizeof reply))
+  /* The listener writes a reply with one write(): read it at once. */
+  if (!bench_read_full (fd, buf, 4 + len) || memcmp (buf, &len, 4) != 0)
     return false;
-  memcpy (tag, reply + 4, BENCH_TAG_SIZE);
+  memcpy (reply, buf + 4, len);
   return true;
 }
 
@@ -206,12 +220,12 @@ static bool
 raw_request (void          *conn,
              const uint8_t *msg,
              size_t         len,
-             uint8_t       *tag)
+             uint8_t       *reply)
 {
   RawConn *c = conn;
   uint32_t hdr[3] = { (uint32_t) len, c->id, MESSAGE };
 
-  return bench_writev2 (c->req_fd, hdr, sizeof hdr, msg, len) && read_reply (c->rep_fd, tag);
+  return bench_writev2 (c->req_fd, hdr, sizeof hdr, msg, len) && read_reply (c->rep_fd, msg, reply);
 }
 
 static void
@@ -232,7 +246,7 @@ static bool
 raw_oneshot (const char    *address,
              const uint8_t *msg,
              size_t         len,
-             uint8_t       *tag)
+             uint8_t       *reply)
 {
   char path[4096];
   uint8_t *rec;
@@ -254,7 +268,7 @@ raw_oneshot (const char    *address,
   req_fd = open (address, O_WRONLY);
   ok = req_fd >= 0 &&
        bench_writev2 (req_fd, hdr, sizeof hdr, rec, hdr[0]) &&
-       read_reply (rep_fd, tag);
+       read_reply (rep_fd, msg, reply);
   if (req_fd >= 0)
     close (req_fd);
   close (rep_fd);

@@ -5,7 +5,8 @@
  * SPDX-License-Identifier: MIT
  *
  * Frames are a u32 payload length and the payload; the listener answers
- * each with a u32 length (8) and the message's 8-byte tag.  It serves all
+ * each with a u32 length and the message's first bench_reply_size() bytes
+ * (the 8-byte tag, or 16 bytes in W1r), by one write().  It serves all
  * its connections from one poll() loop, with blocking reads of whole frames.
  */
 
@@ -38,11 +39,9 @@ unix_listen (const char *address)
   struct pollfd *fds;
   size_t n_fds = 1, fds_alloc = 64, buf_size = 4096;
   uint8_t *buf = malloc (buf_size);
-  uint8_t reply[4 + BENCH_TAG_SIZE];
-  uint32_t reply_len = BENCH_TAG_SIZE;
+  uint8_t reply[4 + BENCH_REPLY_SIZE];
   int lfd;
 
-  memcpy (reply, &reply_len, 4);
   unlink (address);
   lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (!make_address (address, &sun) ||
@@ -63,7 +62,7 @@ unix_listen (const char *address)
         continue;
       for (size_t i = n_fds; i-- > 1;)
         {
-          uint32_t len;
+          uint32_t len, reply_len;
 
           if (fds[i].revents == 0)
             continue;
@@ -73,6 +72,8 @@ unix_listen (const char *address)
               fds[i] = fds[--n_fds];
               continue;
             }
+          if (len < BENCH_MIN_SIZE)
+            return 1;
           if (len > buf_size)
             {
               buf_size = len;
@@ -81,8 +82,10 @@ unix_listen (const char *address)
           if (!bench_read_full (fds[i].fd, buf, len))
             return 1;
           bench_handled ();
-          memcpy (reply + 4, buf, BENCH_TAG_SIZE);
-          bench_write_full (fds[i].fd, reply, sizeof reply);
+          reply_len = (uint32_t) bench_reply_size (buf);
+          memcpy (reply, &reply_len, 4);
+          memcpy (reply + 4, buf, reply_len);
+          bench_write_full (fds[i].fd, reply, 4 + reply_len);
         }
       if (fds[0].revents & POLLIN)
         {
@@ -126,16 +129,17 @@ static bool
 unix_request (void          *conn,
               const uint8_t *msg,
               size_t         len,
-              uint8_t       *tag)
+              uint8_t       *reply)
 {
   int fd = *(int *) conn;
   uint32_t len32 = (uint32_t) len;
-  uint8_t reply[4 + BENCH_TAG_SIZE];
+  uint32_t reply_len = (uint32_t) bench_reply_size (msg);
+  uint8_t buf[4 + BENCH_REPLY_SIZE];
 
   if (!bench_writev2 (fd, &len32, 4, msg, len) ||
-      !bench_read_full (fd, reply, sizeof reply))
+      !bench_read_full (fd, buf, 4 + reply_len) || memcmp (buf, &reply_len, 4) != 0)
     return false;
-  memcpy (tag, reply + 4, BENCH_TAG_SIZE);
+  memcpy (reply, buf + 4, reply_len);
   return true;
 }
 
@@ -150,14 +154,14 @@ static bool
 unix_oneshot (const char    *address,
               const uint8_t *msg,
               size_t         len,
-              uint8_t       *tag)
+              uint8_t       *reply)
 {
   void *conn = unix_connect (address);
   bool ok;
 
   if (conn == NULL)
     return false;
-  ok = unix_request (conn, msg, len, tag);
+  ok = unix_request (conn, msg, len, reply);
   unix_disconnect (conn);
   return ok;
 }

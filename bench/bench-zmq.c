@@ -5,7 +5,8 @@
  * SPDX-License-Identifier: MIT
  *
  * The listener is one REP socket bound to ipc://ADDRESS; it answers every
- * message with its 8-byte tag.  A one-shot round trip is a fresh REQ socket
+ * message with its first bench_reply_size() bytes (its 8-byte tag, or 16
+ * bytes in W1r).  A one-shot round trip is a fresh REQ socket
  * (in the process's one context), connected, used once and closed.
  */
 
@@ -44,13 +45,15 @@ zmq_peer_listen (const char *address)
   zmq_msg_init (&msg);
   for (;;)
     {
-      uint8_t tag[BENCH_TAG_SIZE];
+      uint8_t reply[BENCH_REPLY_SIZE];
+      size_t len;
 
       if (zmq_msg_recv (&msg, sock, 0) < 0)
         continue;
-      memcpy (tag, zmq_msg_data (&msg), BENCH_TAG_SIZE);
+      len = bench_reply_size (zmq_msg_data (&msg));
+      memcpy (reply, zmq_msg_data (&msg), len);
       bench_handled ();
-      zmq_send (sock, tag, sizeof tag, 0);
+      zmq_send (sock, reply, len, 0);
     }
 }
 
@@ -76,11 +79,11 @@ static bool
 zmq_peer_request (void          *conn,
                   const uint8_t *msg,
                   size_t         len,
-                  uint8_t       *tag)
+                  uint8_t       *reply)
 {
   if (zmq_send (conn, msg, len, 0) < 0)
     return false;
-  return zmq_recv (conn, tag, BENCH_TAG_SIZE, 0) == BENCH_TAG_SIZE;
+  return zmq_recv (conn, reply, BENCH_REPLY_SIZE, 0) == (int) bench_reply_size (msg);
 }
 
 static void
@@ -93,14 +96,14 @@ static bool
 zmq_peer_oneshot (const char    *address,
                   const uint8_t *msg,
                   size_t         len,
-                  uint8_t       *tag)
+                  uint8_t       *reply)
 {
   void *conn = zmq_peer_connect (address);
   bool ok;
 
   if (conn == NULL)
     return false;
-  ok = zmq_peer_request (conn, msg, len, tag);
+  ok = zmq_peer_request (conn, msg, len, reply);
   zmq_peer_disconnect (conn);
   return ok;
 }
