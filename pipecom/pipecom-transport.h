@@ -1,0 +1,202 @@
+/* pipecom-transport.h: the transport seam, between the portable code and
+ * a platform
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#pragma once
+
+#include "pipecom.h"
+
+G_BEGIN_DECLS
+
+/* Everything the portable code (pipe, client, send, the engine) knows of a
+ * platform: resolving a name, listening (an intake and its peers), dialling,
+ * and the framed I/O of one connection. Implemented by unix/ (FIFOs) and
+ * win32/ (named pipes), one of them per build; the framing itself is
+ * portable (pipecom-connection.c, behind pipecom-connection-private.h).
+ * Nothing here depends on the platform: what does lives in
+ * unix/pipecom-unix-private.h and win32/pipecom-win32-private.h.
+ *
+ * Uses the protocol's PipecomAnnounceKind: pipecom-private.h declares it
+ * and then includes this header.
+ *
+ * Threads and main contexts:
+ * - _pipecom_init_once(), _pipecom_transport_resolve() and
+ *   _pipecom_transport_max_base_len() may be called from any thread.
+ * - An intake is used by the thread that serves its pipe (the one that
+ *   dispatches the #GMainContext given to _pipecom_intake_start()); its
+ *   funcs run there, and a #PipecomPeer is valid only during
+ *   funcs->announce.
+ * - A dial is used by one thread at a time: the client worker, or a caller
+ *   doing a synchronous exchange itself.
+ * - A connection is dispatched in the #GMainContext it was made or attached
+ *   in, and its funcs run there; besides, the thread that owns a connection
+ *   without a source, or one in direct mode, drives it with
+ *   _pipecom_connection_pump(), _pipecom_connection_flush() and
+ *   _pipecom_connection_wait(), its funcs then running in that thread.
+ *   Only the references are thread-safe (atomic): drop them anywhere. */
+
+/* Called once per process before the first use of a transport. */
+void      _pipecom_init_once            (void);
+
+typedef struct _PipecomConnection PipecomConnection;
+typedef struct _PipecomConnectionFuncs PipecomConnectionFuncs;
+
+/* ---- Names: the platform path of a pipe name ---- */
+
+char     *_pipecom_transport_resolve    (const char  *name,
+                                         GError     **error);
+gsize     _pipecom_transport_max_base_len (const char *name,
+                                           const char *path);
+
+/* Listening side: an intake reports each announced sender (a peer) to
+ * funcs->announce, which accepts or refuses it before returning. */
+typedef struct _PipecomIntake PipecomIntake;
+typedef struct _PipecomPeer PipecomPeer;
+
+typedef struct
+{
+  void (*announce) (PipecomPeer         *peer,
+                    guint8               version,
+                    PipecomAnnounceKind  kind,
+                    const guint8        *inline_data,
+                    gsize                inline_len,
+                    gpointer             user_data);
+  void (*failed)   (GError              *error,
+                    gpointer             user_data);
+  /* Out of file descriptors, or about to be: close the longest-idle
+   * connection, if any, and return whether one was. May be NULL. */
+  gboolean (*reclaim) (gpointer          user_data);
+} PipecomIntakeFuncs;
+
+PipecomIntake     *_pipecom_intake_new       (const char               *name,
+                                              const char               *path,
+                                              guint                     buffer_size,
+                                              PipecomAccess             access,
+                                              const PipecomIntakeFuncs *funcs,
+                                              gpointer                  user_data,
+                                              GError                  **error);
+void               _pipecom_intake_start     (PipecomIntake            *intake,
+                                              GMainContext             *context);
+void               _pipecom_intake_unpublish (PipecomIntake            *intake);
+void               _pipecom_intake_close     (PipecomIntake            *intake);
+void               _pipecom_intake_free      (PipecomIntake            *intake);
+PipecomConnection *_pipecom_peer_accept      (PipecomPeer              *peer,
+                                              PipecomAnnounceKind       kind,
+                                              guint                     buffer_size,
+                                              guint64                   max_frame,
+                                              const PipecomConnectionFuncs *funcs,
+                                              gpointer                  user_data,
+                                              GMainContext             *context);
+void               _pipecom_peer_refuse      (PipecomPeer              *peer,
+                                              PipecomError              code,
+                                              const char               *text);
+
+/* Connecting side: one dial per connection attempt sequence. */
+typedef struct _PipecomDial PipecomDial;
+
+typedef enum
+{
+  PIPECOM_DIAL_ANNOUNCED,
+  PIPECOM_DIAL_ABSENT,
+  PIPECOM_DIAL_BUSY,
+  PIPECOM_DIAL_FAILED,
+} PipecomDialResult;
+
+PipecomDial       *_pipecom_dial_new         (const char               *name,
+                                              const char               *path,
+                                              gboolean                  duplex);
+PipecomDialResult  _pipecom_dial_attempt     (PipecomDial              *dial,
+                                              PipecomAnnounceKind       kind,
+                                              const guint8             *inline_data,
+                                              gsize                     inline_len,
+                                              PipecomConnection       **conn,
+                                              const PipecomConnectionFuncs *funcs,
+                                              gpointer                  user_data,
+                                              GMainContext             *context,
+                                              GError                  **error);
+gboolean           _pipecom_dial_lost        (PipecomDial              *dial,
+                                              PipecomConnection        *conn);
+void               _pipecom_dial_reset       (PipecomDial              *dial);
+gboolean           _pipecom_dial_established (PipecomDial              *dial,
+                                              PipecomConnection        *conn,
+                                              GError                  **error);
+void               _pipecom_dial_free        (PipecomDial              *dial);
+
+/* ---- A framed connection ----
+ *
+ * Frames over a pair of non-blocking fds on Unix (unix/pipecom-unix-io.c),
+ * over one overlapped pipe handle on Windows (win32/pipecom-win32-io.c);
+ * the framing, limits and budget are portable. Made by
+ * _pipecom_peer_accept() and _pipecom_dial_attempt(). */
+
+typedef struct _PipecomBudget PipecomBudget;
+
+struct _PipecomConnectionFuncs
+{
+  void (*frame)    (PipecomConnection *conn,
+                    guint8             type,
+                    guint32            id,
+                    GBytes            *payload,
+                    gpointer           user_data);
+  void (*oversize) (PipecomConnection *conn,
+                    guint8             type,
+                    guint32            id,
+                    guint64            length,
+                    gpointer           user_data);
+  void (*closed)   (PipecomConnection *conn,
+                    const GError      *error,
+                    gpointer           user_data);
+};
+
+PipecomConnection *_pipecom_connection_ref         (PipecomConnection *conn);
+void               _pipecom_connection_unref       (PipecomConnection *conn);
+gboolean           _pipecom_connection_send        (PipecomConnection *conn,
+                                                    guint8             type,
+                                                    guint32            id,
+                                                    GBytes            *payload);
+gboolean           _pipecom_connection_send_data   (PipecomConnection *conn,
+                                                    guint8             type,
+                                                    guint32            id,
+                                                    const void        *data,
+                                                    gsize              len);
+void               _pipecom_connection_pump        (PipecomConnection *conn);
+void               _pipecom_connection_set_limits  (PipecomConnection *conn,
+                                                    gint64             deadline,
+                                                    gsize              max_queued,
+                                                    const char        *open_path);
+void               _pipecom_connection_set_budget  (PipecomConnection *conn,
+                                                    PipecomBudget     *budget);
+void               _pipecom_connection_set_idle_timeout (PipecomConnection *conn,
+                                                         gint64             timeout);
+void               _pipecom_connection_add_unanswered (PipecomConnection *conn,
+                                                       gint               delta);
+gint64             _pipecom_connection_get_idle_since (PipecomConnection *conn);
+void               _pipecom_connection_say_goodbye (PipecomConnection *conn,
+                                                    char              *text);
+
+/* For tests only: when set, called by a listener's connection at idle
+ * expiry, after its last read and before its goodbye, in the thread that
+ * dispatches it. */
+extern void (*_pipecom_idle_goodbye_hook) (PipecomConnection *conn);
+void               _pipecom_connection_set_read_to_eof (PipecomConnection *conn);
+void               _pipecom_connection_set_lock    (PipecomConnection *conn,
+                                                    GRecMutex         *lock);
+void               _pipecom_connection_flush       (PipecomConnection *conn);
+void               _pipecom_connection_set_direct  (PipecomConnection *conn,
+                                                    gboolean           direct);
+void               _pipecom_connection_set_peer_uid (PipecomConnection *conn,
+                                                     gint64             uid);
+gint64             _pipecom_connection_get_peer_uid (PipecomConnection *conn);
+gboolean           _pipecom_connection_is_closed   (PipecomConnection *conn);
+void               _pipecom_connection_stop_reading (PipecomConnection *conn);
+void               _pipecom_connection_close_when_flushed (PipecomConnection *conn);
+gboolean           _pipecom_connection_is_flushed  (PipecomConnection *conn);
+void               _pipecom_connection_close       (PipecomConnection *conn);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PipecomConnection, _pipecom_connection_unref)
+
+G_END_DECLS
