@@ -47,13 +47,6 @@ guint64        _pipecom_budget_get_peak (PipecomBudget *budget);
 /* The most the budget of @pipe's current (or last) listening session held
  * at once (for tests). */
 guint64        _pipecom_pipe_get_memory_peak (PipecomPipe *pipe);
-#ifdef G_OS_UNIX
-/* How many truncated announcement records listeners dropped (for tests). */
-extern gint   _pipecom_truncated_records;
-/* Called, if set, by a sender right after it opened a pipe's FIFO, with
- * its path (for tests: a listener removing it then). */
-extern void (*_pipecom_opened_pipe_fifo_hook) (const char *path);
-#endif
 
 /* How long a stopping listener waits for pending replies and forwards. */
 #define PIPECOM_STOP_GRACE_USEC (5 * G_USEC_PER_SEC)
@@ -63,22 +56,6 @@ extern void (*_pipecom_opened_pipe_fifo_hook) (const char *path);
 #ifdef G_OS_WIN32
 PipecomError _pipecom_error_code_from_win32 (guint32   code,
                                              gboolean  creating);
-#endif
-
-#ifdef G_OS_UNIX
-int       _pipecom_transport_open_fifo  (const char  *path,
-                                         int          flags,
-                                         int         *saved_errno);
-gboolean  _pipecom_fd_is_own_fifo       (int          fd);
-/* A client's private channel (also used by tests). */
-char     *_pipecom_transport_new_channel (gboolean    with_req,
-                                          int        *rep_fd,
-                                          GError    **error);
-void      _pipecom_transport_remove_channel (const char *base);
-void      _pipecom_set_error_from_errno (GError     **error,
-                                         int          saved_errno,
-                                         const char  *what,
-                                         const char  *path);
 #endif
 
 /* ---- In-process registry of listeners (same-thread sync sends) ---- */
@@ -91,17 +68,10 @@ GMainContext *_pipecom_registry_lookup  (const char   *path);
 /* ---- The platforms' own connection functions ---- */
 
 #ifdef G_OS_UNIX
-PipecomConnection *_pipecom_connection_new         (int                           in_fd,
-                                                    int                           out_fd,
-                                                    gsize                         read_size,
-                                                    guint64                       max_frame,
-                                                    const PipecomConnectionFuncs *funcs,
-                                                    gpointer                      user_data,
-                                                    GMainContext                 *context);
+/* Transitional: the Unix connection functions that pipe.c and client.c
+ * call directly (see unix/pipecom-unix-io.c). */
 void               _pipecom_connection_attach      (PipecomConnection *conn,
                                                     GMainContext      *context);
-void               _pipecom_connection_set_out_fd  (PipecomConnection *conn,
-                                                    int                out_fd);
 void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
                                                      int               *in_fd,
                                                      int               *out_fd);

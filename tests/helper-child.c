@@ -46,6 +46,9 @@
 
 #include <pipecom.h>
 #include "pipecom-private.h"
+#ifdef G_OS_UNIX
+# include "unix/pipecom-unix-private.h"
+#endif
 
 /* The child watches its stdin (a pipe from the parent test) and exits as soon
  * as the parent goes away, so no helper outlives a crashed test. */

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+
+#include "unix/pipecom-unix-private.h"
 #endif
 
 static char *

@@ -18,6 +18,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <glib-unix.h>
+
+#include "unix/pipecom-unix-private.h"
 #endif
 #ifdef G_OS_WIN32
 #include <windows.h>

@@ -19,6 +19,7 @@
 
 #include "test-utils.h"
 #include "pipecom-private.h"
+#include "unix/pipecom-unix-private.h"
 
 /* The listeners run in child processes (--child-listener with options),
  * so that their memory can be measured alone and their limits set without

@@ -23,6 +23,7 @@
 
 #include "test-utils.h"
 #include "pipecom-private.h"
+#include "unix/pipecom-unix-private.h"
 
 enum {
   FRAME_HELLO = 1,

@@ -20,6 +20,7 @@
 
 #include "test-utils.h"
 #include "pipecom-private.h"
+#include "unix/pipecom-unix-private.h"
 
 /* The unprivileged user of /security/second-user; CI creates it with
  * useradd (see .ci/run). */

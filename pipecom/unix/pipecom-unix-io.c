@@ -1,4 +1,4 @@
-/* pipecom-connection.c: length-prefixed frames over a pair of FIFO fds
+/* pipecom-unix-io.c: the I/O of a connection over a pair of FIFO fds
  *
  * Copyright 2026 The PipeCom Developers
  *
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "pipecom-connection-private.h"
+#include "pipecom-unix-private.h"
 
 /* The Unix I/O of a connection (the rest is pipecom-connection-core.c):
  * two non-blocking fds in the connection's GSource. Reads are drained into

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "pipecom-private.h"
+#include "unix/pipecom-unix-private.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data,
                             size_t        size);

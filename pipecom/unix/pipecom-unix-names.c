@@ -1,0 +1,383 @@
+/* pipecom-unix-names.c: names, the private pipe directory, FIFO checks
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "pipecom-unix-private.h"
+
+void
+_pipecom_init_once (void)
+{
+  static gsize initialized = 0;
+
+  if (g_once_init_enter (&initialized))
+    {
+      struct sigaction sa;
+
+      /* A write to a FIFO whose reader died raises SIGPIPE. Like GSocket,
+       * ignore it unless the application installed its own handler, so
+       * that a dead peer gives EPIPE (PIPECOM_ERROR_CLOSED) instead of
+       * killing the process. */
+      if (sigaction (SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal (SIGPIPE, SIG_IGN);
+
+      g_once_init_leave (&initialized, 1);
+    }
+}
+
+void
+_pipecom_set_error_from_errno (GError     **error,
+                               int          saved_errno,
+                               const char  *what,
+                               const char  *path)
+{
+  PipecomError code;
+
+  switch (saved_errno)
+    {
+    case EACCES:
+    case EPERM:
+    case ELOOP:
+    case EISDIR:
+    case EROFS:
+      code = PIPECOM_ERROR_PERMISSION_DENIED;
+      break;
+    case ENOENT:
+    case ENOTDIR:
+    case ENAMETOOLONG:
+      code = PIPECOM_ERROR_INVALID_PIPE;
+      break;
+    case ENXIO:
+    case ECONNREFUSED:
+      code = PIPECOM_ERROR_CONNECTION_FAILED;
+      break;
+    case EPIPE:
+      code = PIPECOM_ERROR_CLOSED;
+      break;
+    case EAGAIN:
+      code = PIPECOM_ERROR_BUSY;
+      break;
+    case ETIMEDOUT:
+      code = PIPECOM_ERROR_TIMEOUT;
+      break;
+    default:
+      code = PIPECOM_ERROR_UNKNOWN;
+      break;
+    }
+
+  g_set_error (error, PIPECOM_ERROR, code, "%s “%s”: %s",
+               what, path, g_strerror (saved_errno));
+}
+
+static gboolean
+check_private_dir (const char  *dir,
+                   GError     **error)
+{
+  struct stat st;
+
+  /* Most often it is there: one lstat(), where creating it first would
+   * take a mkdir() and a system call for each component of its path. */
+  if (lstat (dir, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == ENOENT &&
+          g_mkdir_with_parents (dir, 0700) != 0 && errno != EEXIST)
+        {
+          saved_errno = errno;
+          _pipecom_set_error_from_errno (error, saved_errno,
+                                         "Cannot create the pipe directory", dir);
+          return FALSE;
+        }
+
+      if (saved_errno != ENOENT || lstat (dir, &st) != 0)
+        {
+          saved_errno = saved_errno != ENOENT ? saved_errno : errno;
+          _pipecom_set_error_from_errno (error, saved_errno,
+                                         "Cannot use the pipe directory", dir);
+          return FALSE;
+        }
+    }
+
+  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 0077) != 0)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                   "The pipe directory “%s” must be a directory owned by you "
+                   "with mode 0700 (it is %s, owner %u, mode %04o)",
+                   dir, S_ISDIR (st.st_mode) ? "a directory" : "not a directory",
+                   (guint) st.st_uid, (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+char *
+_pipecom_unix_user_pipe_dir (GError **error)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_runtime_dir (), "pipecom", NULL);
+
+  if (!check_private_dir (dir, error))
+    return NULL;
+
+  return g_steal_pointer (&dir);
+}
+
+char *
+_pipecom_transport_resolve (const char  *name,
+                            GError     **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *dir = NULL;
+  struct stat st;
+  int saved_errno;
+
+  if (!_pipecom_check_name_chars (name, error))
+    return NULL;
+
+  if (strlen (name) > PIPECOM_MAX_PATH_LEN)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                   "Invalid pipe name: %zu bytes long, at most %d allowed",
+                   strlen (name), PIPECOM_MAX_PATH_LEN);
+      return NULL;
+    }
+
+  if (strchr (name, '/') == NULL)
+    {
+      if (strlen (name) > 200 || g_str_equal (name, ".") || g_str_equal (name, "..") ||
+          g_str_has_suffix (name, ".lock") || name[0] == '.')
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                       "Invalid pipe name “%s”: a simple name must be at most 200 "
+                       "bytes, must not start with “.” and must not end in “.lock”",
+                       name);
+          return NULL;
+        }
+
+      if (!(dir = _pipecom_unix_user_pipe_dir (error)))
+        return NULL;
+
+      path = g_build_filename (dir, name, NULL);
+    }
+  else
+    {
+      if (g_str_has_suffix (name, "/"))
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                       "Invalid pipe name “%s”: a path must not end in “/”", name);
+          return NULL;
+        }
+
+      if (g_path_is_absolute (name))
+        path = g_strdup (name);
+      else
+        {
+          g_autofree char *cwd = g_get_current_dir ();
+          path = g_build_filename (cwd, name, NULL);
+        }
+
+      base = g_path_get_basename (path);
+      if (g_str_has_suffix (base, ".lock") || g_str_equal (base, ".") || g_str_equal (base, ".."))
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                       "Invalid pipe name “%s”: the file name must not be “.”, “..” "
+                       "or end in “.lock”", name);
+          return NULL;
+        }
+
+      dir = g_path_get_dirname (path);
+      saved_errno = stat (dir, &st) != 0 ? errno : !S_ISDIR (st.st_mode) ? ENOTDIR : 0;
+      if (saved_errno == EACCES || saved_errno == EPERM)
+        {
+          /* Inside another user's private directory: it may well exist. */
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                       "Cannot use pipe “%s”: no permission to reach the directory “%s” "
+                       "(a directory on its path is closed to you)",
+                       name, dir);
+          return NULL;
+        }
+      if (saved_errno != 0)
+        {
+          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                       "Invalid pipe name “%s”: the directory “%s” does not exist",
+                       name, dir);
+          return NULL;
+        }
+    }
+
+  if (strlen (path) > PIPECOM_MAX_PATH_LEN)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                   "Invalid pipe name “%s”: its path is longer than %d bytes",
+                   name, PIPECOM_MAX_PATH_LEN);
+      return NULL;
+    }
+
+  return g_steal_pointer (&path);
+}
+
+/* Whether @st is of a FIFO of ours with a single name: a hard link made to
+ * another FIFO of ours (by whoever can write the directory it is in) has
+ * two or more, and must never be taken for the file PipeCom expects. */
+static gboolean
+is_own_fifo (const struct stat *st)
+{
+  return S_ISFIFO (st->st_mode) && st->st_uid == geteuid () && st->st_nlink == 1;
+}
+
+gboolean
+_pipecom_fd_is_own_fifo (int fd)
+{
+  struct stat st;
+
+  return fstat (fd, &st) == 0 && is_own_fifo (&st);
+}
+
+int
+_pipecom_transport_open_fifo (const char *path,
+                              int         flags,
+                              int        *saved_errno)
+{
+  int fd;
+
+  do
+    fd = open (path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+
+  if (fd < 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (!_pipecom_fd_is_own_fifo (fd))
+    {
+      close (fd);
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  *saved_errno = 0;
+  return fd;
+}
+
+/* Opens the FIFO @name in @dfd with @flags, if it is still the FIFO
+ * @made (same device and inode, ours, one link). It is checked before
+ * opening too: opening a FIFO is seen by the processes at its other end. */
+int
+_pipecom_unix_reopen_fifo_at (int                dfd,
+                              const char        *name,
+                              int                flags,
+                              const struct stat *made,
+                              int               *saved_errno)
+{
+  struct stat st;
+  int fd;
+
+  if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+  if (!is_own_fifo (&st) || st.st_dev != made->st_dev || st.st_ino != made->st_ino)
+    {
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  do
+    fd = openat (dfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+
+  if (fd < 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstat (fd, &st) != 0 || !is_own_fifo (&st) ||
+      st.st_dev != made->st_dev || st.st_ino != made->st_ino)
+    {
+      close (fd);
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  *saved_errno = 0;
+  return fd;
+}
+
+/* Creates the FIFO @name in the directory @dfd and opens it with @flags
+ * (O_RDONLY: it has no reader yet). The descriptor is checked to be of the
+ * FIFO just made, ours, with one link, and only then gets the mode @mode
+ * with fchmod(): whoever can write the directory may have replaced the
+ * name by a link to another file meanwhile, and nothing is ever changed by
+ * name. The FIFO's device and inode go to @made. Fails with *saved_errno
+ * EEXIST when the name is taken, EPERM when it was replaced (the caller
+ * removes the name). */
+int
+_pipecom_unix_make_fifo_at (int          dfd,
+                            const char  *name,
+                            int          flags,
+                            mode_t       mode,
+                            struct stat *made,
+                            int         *saved_errno)
+{
+  int fd;
+
+  if (mkfifoat (dfd, name, 0600) != 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made))
+    {
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  if ((fd = _pipecom_unix_reopen_fifo_at (dfd, name, flags, made, saved_errno)) < 0)
+    return -1;
+
+  /* mkfifoat() applied the umask. */
+  if (fchmod (fd, mode) != 0)
+    {
+      *saved_errno = errno;
+      close (fd);
+      return -1;
+    }
+
+  return fd;
+}
+
+/* The longest BASE a sender to the pipe @name at @path can announce: a
+ * private channel's, or for a path a shared channel's in PATH.d. Senders
+ * decide with it whether a message fits inline before knowing which. */
+gsize
+_pipecom_transport_max_base_len (const char *name,
+                                 const char *path)
+{
+  gsize len = strlen (g_get_user_runtime_dir ()) + strlen ("/pipecom/") + PRIVATE_CHANNEL_MAX;
+
+  if (strchr (name, '/') != NULL)
+    len = MAX (len, strlen (path) + strlen (".d/" SHARED_CHANNEL_PREFIX) + SHARED_CHANNEL_HEX);
+
+  return len;
+}

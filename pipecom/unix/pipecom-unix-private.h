@@ -1,0 +1,139 @@
+/* pipecom-unix-private.h: what the files of the Unix transport share
+ *
+ * Copyright 2026 The PipeCom Developers
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "pipecom-private.h"
+
+G_BEGIN_DECLS
+
+/* The Unix side of pipecom-transport.h, by role: pipecom-unix-names.c
+ * (names, the user's pipe directory, FIFO checks), pipecom-unix-channel.c
+ * (channel directories of shared pipes, lock files), pipecom-unix-listen.c
+ * (the well-known FIFO, announcements, accepting a peer),
+ * pipecom-unix-dial.c (a sender's channel, announcing it) and
+ * pipecom-unix-io.c (a connection's two non-blocking fds).
+ *
+ * Threads and main contexts: the functions below work on paths and file
+ * descriptors only, keep no state and may be called from any thread; they
+ * run no callback. Each intake, dial and connection is used as
+ * pipecom-transport.h says (its owning thread, its main context). The test
+ * hooks are called in the thread that dials. */
+
+#ifndef O_CLOEXEC
+# define O_CLOEXEC 0
+#endif
+
+/* A descriptor of a directory that files are made and opened in with
+ * mkfifoat() and openat(): O_PATH (Linux) or O_SEARCH need no read
+ * permission, which senders lack on a shared pipe's channel directory. */
+#if defined(O_PATH)
+# define DIR_FD_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
+#elif defined(O_SEARCH)
+# define DIR_FD_FLAGS (O_SEARCH | O_DIRECTORY | O_CLOEXEC)
+#else
+# define DIR_FD_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+#endif
+
+/* A shared pipe's channels: PATH.d/.s<32 hex> (see pipecom-unix-channel.c). */
+#define SHARED_CHANNEL_PREFIX ".s"
+#define SHARED_CHANNEL_HEX    32
+
+/* A private channel's name in the user's pipe directory, and its longest
+ * length: pid, counter, random. */
+#define PRIVATE_CHANNEL_FORMAT ".c%d-%u-%08x"
+#define PRIVATE_CHANNEL_MAX    (2 + 11 + 1 + 10 + 1 + 8)
+
+/* ---- pipecom-unix-names.c ---- */
+
+void      _pipecom_set_error_from_errno (GError     **error,
+                                         int          saved_errno,
+                                         const char  *what,
+                                         const char  *path);
+int       _pipecom_transport_open_fifo  (const char  *path,
+                                         int          flags,
+                                         int         *saved_errno);
+gboolean  _pipecom_fd_is_own_fifo       (int          fd);
+char *_pipecom_unix_user_pipe_dir (GError **error);
+int _pipecom_unix_reopen_fifo_at (int                dfd,
+                                  const char        *name,
+                                  int                flags,
+                                  const struct stat *made,
+                                  int               *saved_errno);
+int _pipecom_unix_make_fifo_at (int          dfd,
+                                const char  *name,
+                                int          flags,
+                                mode_t       mode,
+                                struct stat *made,
+                                int         *saved_errno);
+
+/* ---- pipecom-unix-channel.c ---- */
+
+char *_pipecom_unix_channel_dir_path (const char *path);
+gboolean _pipecom_unix_dir_is_owned_by (const char *dir,
+                                        uid_t       uid);
+gboolean _pipecom_unix_is_channel_dir (const char *chandir,
+                                       uid_t       uid);
+gboolean _pipecom_unix_is_shared_channel_name (const char *name);
+gboolean _pipecom_unix_random_hex (char  *out,
+                                   gsize  n_bytes);
+void _pipecom_unix_remove_channel_dir (const char *chandir);
+gboolean _pipecom_unix_make_channel_dir (const char     *chandir,
+                                         PipecomAccess   access,
+                                         GError        **error);
+gboolean _pipecom_unix_check_shareable (const char     *name,
+                                        const char     *path,
+                                        PipecomAccess   access,
+                                        GError        **error);
+gboolean _pipecom_unix_check_existing (int          dfd,
+                                       const char  *name,
+                                       const char  *path,
+                                       gboolean     want_fifo,
+                                       gboolean    *exists,
+                                       GError     **error);
+int _pipecom_unix_take_lock (const char  *name,
+                             int          dfd,
+                             const char  *lock_name,
+                             const char  *lock_path,
+                             GError     **error);
+int _pipecom_unix_open_private_dir (const char   *dir,
+                                    struct stat  *st,
+                                    GError      **error);
+
+/* ---- pipecom-unix-listen.c ---- */
+
+/* How many truncated announcement records listeners dropped (for tests). */
+extern gint   _pipecom_truncated_records;
+
+/* ---- pipecom-unix-dial.c ---- */
+
+/* A client's private channel (also used by tests). */
+char     *_pipecom_transport_new_channel (gboolean    with_req,
+                                          int        *rep_fd,
+                                          GError    **error);
+void      _pipecom_transport_remove_channel (const char *base);
+/* Called, if set, by a sender right after it opened a pipe's FIFO, with
+ * its path (for tests: a listener removing it then). */
+extern void (*_pipecom_opened_pipe_fifo_hook) (const char *path);
+
+/* ---- pipecom-unix-io.c ---- */
+
+PipecomConnection *_pipecom_connection_new         (int                           in_fd,
+                                                    int                           out_fd,
+                                                    gsize                         read_size,
+                                                    guint64                       max_frame,
+                                                    const PipecomConnectionFuncs *funcs,
+                                                    gpointer                      user_data,
+                                                    GMainContext                 *context);
+void               _pipecom_connection_set_out_fd  (PipecomConnection *conn,
+                                                    int                out_fd);
+
+G_END_DECLS
