@@ -53,10 +53,6 @@ guint64        _pipecom_pipe_get_memory_peak (PipecomPipe *pipe);
 
 #include "pipecom-transport.h"
 
-#ifdef G_OS_WIN32
-PipecomError _pipecom_error_code_from_win32 (guint32   code,
-                                             gboolean  creating);
-#endif
 
 /* ---- In-process registry of listeners (same-thread sync sends) ---- */
 
@@ -75,14 +71,6 @@ void               _pipecom_connection_attach      (PipecomConnection *conn,
 void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
                                                      int               *in_fd,
                                                      int               *out_fd);
-#endif
-#ifdef G_OS_WIN32
-PipecomConnection *_pipecom_connection_new_handle  (gpointer                      handle,
-                                                    gsize                         read_size,
-                                                    guint64                       max_frame,
-                                                    const PipecomConnectionFuncs *funcs,
-                                                    gpointer                      user_data,
-                                                    GMainContext                 *context);
 #endif
 
 /* ---- The worker thread that runs client I/O ---- */

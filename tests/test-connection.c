@@ -23,6 +23,8 @@
 #endif
 #ifdef G_OS_WIN32
 #include <windows.h>
+
+#include "win32/pipecom-win32-private.h"
 #endif
 
 /* The frame parsing, write queue and limits are shared by the Unix and the

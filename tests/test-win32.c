@@ -11,6 +11,7 @@
 
 #include "test-utils.h"
 #include "pipecom-private.h"
+#include "win32/pipecom-win32-private.h"
 
 #include <windows.h>
 #include <aclapi.h>

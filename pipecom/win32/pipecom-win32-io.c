@@ -1,5 +1,5 @@
-/* pipecom-connection-win32.c: length-prefixed frames over an overlapped
- * Win32 named-pipe handle
+/* pipecom-win32-io.c: the I/O of a connection over an overlapped Win32
+ * named-pipe handle
  *
  * Copyright 2026 The PipeCom Developers
  *
@@ -13,6 +13,7 @@
 #include <windows.h>
 
 #include "pipecom-connection-private.h"
+#include "pipecom-win32-private.h"
 
 /* The Windows I/O of a connection (the rest is pipecom-connection-core.c,
  * shared with Unix). A connection owns one duplex pipe handle opened with
@@ -393,4 +394,42 @@ _pipecom_connection_new_handle (HANDLE                        handle,
   g_source_attach (conn->source, context);
 
   return conn;
+}
+
+/* Writes one frame synchronously, waiting at most @timeout_ms. */
+gboolean
+_pipecom_win32_write_all_wait (HANDLE        h,
+                               const guint8 *data,
+                               gsize         len,
+                               DWORD         timeout_ms,
+                               DWORD        *code)
+{
+  OVERLAPPED ov = { 0, };
+  gboolean ok = FALSE;
+  DWORD n = 0;
+
+  ov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
+  *code = ERROR_SUCCESS;
+
+  if (WriteFile (h, data, (DWORD) len, &n, &ov))
+    ok = n == len;
+  else if ((*code = GetLastError ()) == ERROR_IO_PENDING)
+    {
+      if (WaitForSingleObject (ov.hEvent, timeout_ms) != WAIT_OBJECT_0)
+        {
+          CancelIoEx (h, &ov);
+          *code = WAIT_TIMEOUT;
+          GetOverlappedResult (h, &ov, &n, TRUE);
+        }
+      else if (GetOverlappedResult (h, &ov, &n, FALSE))
+        {
+          ok = n == len;
+          *code = ERROR_SUCCESS;
+        }
+      else
+        *code = GetLastError ();
+    }
+
+  CloseHandle (ov.hEvent);
+  return ok;
 }

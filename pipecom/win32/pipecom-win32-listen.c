@@ -1,5 +1,4 @@
-/* pipecom-transport-win32.c: names, listening and connecting with Win32
- * named pipes
+/* pipecom-win32-listen.c: the pipe instances of a listener, accepting
  *
  * Copyright 2026 The PipeCom Developers
  *
@@ -12,7 +11,7 @@
 
 #include <windows.h>
 
-#include "pipecom-private.h"
+#include "pipecom-win32-private.h"
 
 /* A listener owns the pipe name \\.\pipe\NAME: its first instance is
  * created with FILE_FLAG_FIRST_PIPE_INSTANCE, so a second listener (or
@@ -27,123 +26,8 @@
  * connection in both directions. The frames are those of Unix, in byte
  * mode. */
 
-#define PIPE_PREFIX      "\\\\.\\pipe\\"
-#define PIPE_MAX_CHARS   256   /* the whole name, prefix included */
 #define PIPE_WAITING     2
 #define REFUSE_WAIT_MS   1000
-
-void
-_pipecom_init_once (void)
-{
-}
-
-PipecomError
-_pipecom_error_code_from_win32 (guint32  code,
-                                gboolean creating)
-{
-  switch (code)
-    {
-    case ERROR_ACCESS_DENIED:
-      return creating ? PIPECOM_ERROR_ADDRESS_IN_USE : PIPECOM_ERROR_PERMISSION_DENIED;
-    case ERROR_PIPE_BUSY:
-      return creating ? PIPECOM_ERROR_ADDRESS_IN_USE : PIPECOM_ERROR_BUSY;
-    case ERROR_BROKEN_PIPE:
-    case ERROR_NO_DATA:
-    case ERROR_PIPE_NOT_CONNECTED:
-      return PIPECOM_ERROR_CLOSED;
-    case ERROR_SEM_TIMEOUT:
-    case WAIT_TIMEOUT:
-      return PIPECOM_ERROR_TIMEOUT;
-    case ERROR_FILE_NOT_FOUND:
-      return PIPECOM_ERROR_CONNECTION_FAILED;
-    case ERROR_INVALID_NAME:
-    case ERROR_BAD_PATHNAME:
-    case ERROR_FILENAME_EXCED_RANGE:
-      return PIPECOM_ERROR_INVALID_PIPE;
-    default:
-      return PIPECOM_ERROR_UNKNOWN;
-    }
-}
-
-static void
-set_error_from_win32 (GError     **error,
-                      DWORD        code,
-                      gboolean     creating,
-                      const char  *what,
-                      const char  *path)
-{
-  g_autofree char *text = g_win32_error_message (code);
-
-  g_set_error (error, PIPECOM_ERROR, _pipecom_error_code_from_win32 (code, creating),
-               "%s “%s”: %s", what, path, text);
-}
-
-static gunichar2 *
-path_to_utf16 (const char *path)
-{
-  return g_utf8_to_utf16 (path, -1, NULL, NULL, NULL);
-}
-
-/* Clients announce no channel here: their BASE is always "-". */
-gsize
-_pipecom_transport_max_base_len (const char *name,
-                                 const char *path)
-{
-  return 1;
-}
-
-char *
-_pipecom_transport_resolve (const char  *name,
-                            GError     **error)
-{
-  g_autofree char *path = NULL;
-  glong chars;
-
-  if (!_pipecom_check_name_chars (name, error))
-    return NULL;
-
-  if (!g_utf8_validate (name, -1, NULL))
-    {
-      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                   "Invalid pipe name: not valid UTF-8");
-      return NULL;
-    }
-
-  if (g_ascii_strncasecmp (name, PIPE_PREFIX, strlen (PIPE_PREFIX)) == 0)
-    {
-      if (name[strlen (PIPE_PREFIX)] == '\0')
-        {
-          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                       "Invalid pipe name “%s”: no name after the prefix", name);
-          return NULL;
-        }
-      path = g_strdup (name);
-    }
-  else if (strpbrk (name, "\\/") != NULL || g_str_equal (name, ".") || g_str_equal (name, ".."))
-    {
-      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                   "Invalid pipe name “%s”: on Windows a name is either simple "
-                   "(no “\\” or “/”, not “.” or “..”) or a full “\\\\.\\pipe\\…” path",
-                   name);
-      return NULL;
-    }
-  else
-    path = g_strconcat (PIPE_PREFIX, name, NULL);
-
-  {
-    g_autofree gunichar2 *wpath = g_utf8_to_utf16 (path, -1, NULL, &chars, NULL);
-
-    if (wpath == NULL || chars > PIPE_MAX_CHARS)
-      {
-        g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                     "Invalid pipe name “%s”: “%s” is longer than the %d characters "
-                     "Windows allows", name, path, PIPE_MAX_CHARS);
-        return NULL;
-      }
-  }
-
-  return g_steal_pointer (&path);
-}
 
 /* ---- Security: only the current user and SYSTEM ---- */
 
@@ -298,7 +182,7 @@ create_pipe (PipecomIntake  *intake,
         g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_ADDRESS_IN_USE,
                      "Pipe “%s” (%s) already has a listener", intake->name, intake->path);
       else
-        set_error_from_win32 (error, code, TRUE, "Cannot create pipe", intake->path);
+        _pipecom_win32_set_error (error, code, TRUE, "Cannot create pipe", intake->path);
     }
 
   return h;
@@ -594,7 +478,7 @@ _pipecom_intake_new (const char               *name,
 
   intake->name = g_strdup (name);
   intake->path = g_strdup (path);
-  intake->wpath = path_to_utf16 (path);
+  intake->wpath = _pipecom_win32_path_to_utf16 (path);
   intake->buffer_size = buffer_size;
   intake->funcs = funcs;
   intake->user_data = user_data;
@@ -694,44 +578,6 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
   return conn;
 }
 
-/* Writes one frame synchronously, waiting at most @timeout_ms. */
-static gboolean
-write_all_wait (HANDLE        h,
-                const guint8 *data,
-                gsize         len,
-                DWORD         timeout_ms,
-                DWORD        *code)
-{
-  OVERLAPPED ov = { 0, };
-  gboolean ok = FALSE;
-  DWORD n = 0;
-
-  ov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
-  *code = ERROR_SUCCESS;
-
-  if (WriteFile (h, data, (DWORD) len, &n, &ov))
-    ok = n == len;
-  else if ((*code = GetLastError ()) == ERROR_IO_PENDING)
-    {
-      if (WaitForSingleObject (ov.hEvent, timeout_ms) != WAIT_OBJECT_0)
-        {
-          CancelIoEx (h, &ov);
-          *code = WAIT_TIMEOUT;
-          GetOverlappedResult (h, &ov, &n, TRUE);
-        }
-      else if (GetOverlappedResult (h, &ov, &n, FALSE))
-        {
-          ok = n == len;
-          *code = ERROR_SUCCESS;
-        }
-      else
-        *code = GetLastError ();
-    }
-
-  CloseHandle (ov.hEvent);
-  return ok;
-}
-
 void
 _pipecom_peer_refuse (PipecomPeer  *peer,
                       PipecomError  code,
@@ -745,127 +591,9 @@ _pipecom_peer_refuse (PipecomPeer  *peer,
   const guint8 *data = g_bytes_get_data (frame, &len);
   DWORD err;
 
-  if (!write_all_wait (peer->handle, data, len, REFUSE_WAIT_MS, &err))
+  if (!_pipecom_win32_write_all_wait (peer->handle, data, len, REFUSE_WAIT_MS, &err))
     g_debug ("Cannot refuse a connection: %lu", err);
   /* Closing (without DisconnectNamedPipe) leaves the frame readable. */
   CloseHandle (peer->handle);
   peer->handle = INVALID_HANDLE_VALUE;
-}
-
-/* ---- Connecting ---- */
-
-struct _PipecomDial
-{
-  char      *name;
-  char      *path;
-  gunichar2 *wpath;
-  gboolean   duplex;
-};
-
-PipecomDial *
-_pipecom_dial_new (const char *name,
-                   const char *path,
-                   gboolean    duplex)
-{
-  PipecomDial *dial = g_new0 (PipecomDial, 1);
-
-  dial->name = g_strdup (name);
-  dial->path = g_strdup (path);
-  dial->wpath = path_to_utf16 (path);
-  dial->duplex = duplex;
-  return dial;
-}
-
-/* One CreateFileW(): busy and absent pipes are retried by the caller,
- * with backoff, under the operation's deadline. */
-PipecomDialResult
-_pipecom_dial_attempt (PipecomDial                  *dial,
-                       PipecomAnnounceKind           kind,
-                       const guint8                 *inline_data,
-                       gsize                         inline_len,
-                       PipecomConnection           **conn,
-                       const PipecomConnectionFuncs *funcs,
-                       gpointer                      user_data,
-                       GMainContext                 *context,
-                       GError                      **error)
-{
-  guint8 record[PIPECOM_ANNOUNCE_MAX];
-  gsize total;
-  HANDLE h;
-  DWORD code;
-
-  if (*conn != NULL)
-    {
-      _pipecom_connection_close (*conn);
-      g_clear_pointer (conn, _pipecom_connection_unref);
-    }
-
-  /* SECURITY_IDENTIFICATION: a rogue server may learn who we are, but
-   * never act as us. */
-  h = CreateFileW (dial->wpath, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                   FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
-                   NULL);
-  if (h == INVALID_HANDLE_VALUE)
-    {
-      code = GetLastError ();
-      switch (code)
-        {
-        case ERROR_FILE_NOT_FOUND:
-          return PIPECOM_DIAL_ABSENT;
-        case ERROR_PIPE_BUSY:
-          return PIPECOM_DIAL_BUSY;
-        default:
-          set_error_from_win32 (error, code, FALSE, "Cannot open pipe", dial->path);
-          return PIPECOM_DIAL_FAILED;
-        }
-    }
-
-  /* The connection is the pipe instance itself: the record names no
-   * channel, only a placeholder base. */
-  total = _pipecom_encode_announce (record, kind, "-", inline_data, inline_len);
-
-  if (!write_all_wait (h, record, total, INFINITE, &code))
-    {
-      CloseHandle (h);
-      /* The listener went away between our open and our write. */
-      if (code == ERROR_BROKEN_PIPE || code == ERROR_NO_DATA ||
-          code == ERROR_PIPE_NOT_CONNECTED)
-        return PIPECOM_DIAL_ABSENT;
-      set_error_from_win32 (error, code, FALSE, "Cannot announce a connection on", dial->path);
-      return PIPECOM_DIAL_FAILED;
-    }
-
-  *conn = _pipecom_connection_new_handle (h, 65536, 0, funcs, user_data, context);
-  return PIPECOM_DIAL_ANNOUNCED;
-}
-
-/* A listener that goes away before answering breaks the pipe, which the
- * connection reports as closed: nothing to probe. */
-gboolean
-_pipecom_dial_lost (PipecomDial       *dial,
-                    PipecomConnection *conn)
-{
-  return FALSE;
-}
-
-void
-_pipecom_dial_reset (PipecomDial *dial)
-{
-}
-
-gboolean
-_pipecom_dial_established (PipecomDial        *dial,
-                           PipecomConnection  *conn,
-                           GError            **error)
-{
-  return TRUE;
-}
-
-void
-_pipecom_dial_free (PipecomDial *dial)
-{
-  g_free (dial->name);
-  g_free (dial->path);
-  g_free (dial->wpath);
-  g_free (dial);
 }
