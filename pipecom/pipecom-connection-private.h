@@ -14,10 +14,10 @@
 
 G_BEGIN_DECLS
 
-/* A connection is the core in pipecom-connection-core.c (frame parsing,
+/* A connection is the core in pipecom-connection.c (frame parsing,
  * the write queue and its bound, the stall deadline, closing and the
- * dispatch) plus the platform's I/O: pipecom-connection.c (a pair of
- * non-blocking fds) or pipecom-connection-win32.c (one overlapped pipe
+ * dispatch) plus the platform's I/O: unix/pipecom-unix-io.c (a pair of
+ * non-blocking fds) or win32/pipecom-win32-io.c (one overlapped pipe
  * handle). The platform's connection struct starts with a
  * PipecomConnection; the core calls the platform through the
  * _pipecom_connection_io_*() functions below, which each platform file

@@ -28,7 +28,7 @@
 #endif
 
 /* The frame parsing, write queue and limits are shared by the Unix and the
- * Windows connection (pipecom-connection-core.c); these tests drive a
+ * Windows connection (pipecom-connection.c); these tests drive a
  * connection of the platform's kind (a pair of pipes, or one named pipe)
  * from a raw peer that writes what it likes and reads nothing. */
 

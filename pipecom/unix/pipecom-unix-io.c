@@ -18,7 +18,7 @@
 #include "pipecom-connection-private.h"
 #include "pipecom-unix-private.h"
 
-/* The Unix I/O of a connection (the rest is pipecom-connection-core.c):
+/* The Unix I/O of a connection (the rest is pipecom-connection.c):
  * two non-blocking fds in the connection's GSource. Reads are drained into
  * the core's buffer; writes try one writev() of header and payload at once
  * and the core queues only what the pipe did not take. */

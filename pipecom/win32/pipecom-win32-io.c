@@ -15,7 +15,7 @@
 #include "pipecom-connection-private.h"
 #include "pipecom-win32-private.h"
 
-/* The Windows I/O of a connection (the rest is pipecom-connection-core.c,
+/* The Windows I/O of a connection (the rest is pipecom-connection.c,
  * shared with Unix). A connection owns one duplex pipe handle opened with
  * FILE_FLAG_OVERLAPPED. At most one ReadFile and one WriteFile are in
  * flight; each has an OVERLAPPED with a manual-reset event, and both events

@@ -1,4 +1,4 @@
-/* pipecom-connection-core.c: length-prefixed frames, whatever carries them
+/* pipecom-connection.c: length-prefixed frames, whatever carries them
  *
  * Copyright 2026 The PipeCom Developers
  *
