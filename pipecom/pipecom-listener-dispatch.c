@@ -8,9 +8,6 @@
 #include "config.h"
 
 #include <string.h>
-#ifdef G_OS_UNIX
-# include <unistd.h>
-#endif
 
 #include "pipecom-listener-private.h"
 
@@ -162,10 +159,8 @@ static gboolean
 may_stop (PipecomPipe       *self,
           PipecomConnection *conn)
 {
-#ifdef G_OS_UNIX
   if (self->serving_access != PIPECOM_ACCESS_PRIVATE)
-    return _pipecom_connection_get_peer_uid (conn) == (gint64) geteuid ();
-#endif
+    return _pipecom_transport_peer_is_self (conn);
   /* Private: every sender is the listener's user (on Windows, only
    * private pipes exist). */
   return TRUE;

@@ -104,13 +104,11 @@ accept_connection (PipecomPipe         *self,
       return;
     }
 
-#ifdef G_OS_UNIX
   /* A one-shot message is most often answered during its emission, and
    * its connection is then done: it gets a source (whose attaching and
    * destruction wake the context up four times) only if something is left
    * to wait for, a deferred answer or a write that would block. */
-  lazy = kind == PIPECOM_ANNOUNCE_ONESHOT;
-#endif
+  lazy = kind == PIPECOM_ANNOUNCE_ONESHOT && _pipecom_transport_drives_directly ();
 
   g_mutex_lock (&self->lock);
   max = self->max_message_size;
@@ -152,7 +150,6 @@ accept_connection (PipecomPipe         *self,
         }
     }
 
-#ifdef G_OS_UNIX
   if (lazy && g_hash_table_contains (self->connections, conn))
     {
       if (_pipecom_connection_is_closed (conn))
@@ -164,7 +161,6 @@ accept_connection (PipecomPipe         *self,
       else
         _pipecom_connection_attach (conn, self->context);
     }
-#endif
 
   _pipecom_connection_unref (conn);
 }

@@ -15,7 +15,6 @@
 #include "pipecom-oneshot-private.h"
 #include "pipecom-session-private.h"
 
-#ifdef G_OS_UNIX
 /* The fast path of the synchronous one-shot calls: the calling thread runs
  * the session's connector and answer matching itself, announcing the
  * message inline and reading the listener's HELLO and answer on a
@@ -106,7 +105,6 @@ oneshot_run_direct (PipecomSession  *session,
     g_propagate_error (error, wait.error);
   return TRUE;
 }
-#endif
 
 /* The synchronous one-shot functions: a private session whose message
  * travels in the announcement when it fits, run directly when possible,
@@ -133,14 +131,13 @@ _pipecom_oneshot_run_sync (const char    *pipe_name,
 
   session = _pipecom_session_new (pipe_name, path, TRUE);
 
-#ifdef G_OS_UNIX
   /* The calling thread does the exchange itself when it can. */
-  if (oneshot_run_direct (session, message, timeout, max_attempts, cancellable, ok, reply, error))
+  if (_pipecom_transport_drives_directly () &&
+      oneshot_run_direct (session, message, timeout, max_attempts, cancellable, ok, reply, error))
     {
       _pipecom_session_unref (session);
       return;
     }
-#endif
 
   _pipecom_sync_wait_begin (&wait, path);
   _pipecom_session_start (session, NULL, message, timeout, max_attempts, 0, cancellable,

@@ -61,18 +61,6 @@ void          _pipecom_registry_add     (const char   *path,
 void          _pipecom_registry_remove  (const char   *path);
 GMainContext *_pipecom_registry_lookup  (const char   *path);
 
-/* ---- The platforms' own connection functions ---- */
-
-#ifdef G_OS_UNIX
-/* Transitional: the Unix connection functions that pipe.c and client.c
- * call directly (see unix/pipecom-unix-io.c). */
-void               _pipecom_connection_attach      (PipecomConnection *conn,
-                                                    GMainContext      *context);
-void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
-                                                     int               *in_fd,
-                                                     int               *out_fd);
-#endif
-
 /* ---- The worker thread that runs client I/O ---- */
 
 GMainContext *_pipecom_worker_ref       (void);

@@ -22,12 +22,13 @@
  * - _pipecom_session_start() completes its #GTask, so its callback runs in
  *   the thread-default main context of the thread that called it.
  * - _pipecom_session_run_sync() may do the exchange in the calling thread
- *   (the direct path, Unix only), with @lock held, so that the worker's
- *   dispatch of the same connection waits; else it waits for the worker.
+ *   (the direct path, where _pipecom_transport_drives_directly()), with
+ *   @lock held, so that the worker's dispatch of the same connection
+ *   waits; else it waits for the worker.
  * - A one-shot session (pipecom-oneshot.c) has no @worker until it is first
  *   started: a synchronous call first runs it in the calling thread, with
  *   a direct connector (no sources, one attempt) and a connection without
- *   a source, polled by _pipecom_session_wait_io(); the same functions
+ *   a source, waited on with _pipecom_connection_wait(); the same functions
  *   then connect, match the answer and finish the request as in the
  *   worker.
  * - Every other function here is internal to the session's files and is
@@ -245,9 +246,5 @@ void     _pipecom_session_run_direct_op     (PipecomSession    *session,
                                              GCancellable      *cancellable,
                                              gint64             deadline,
                                              gint64             now);
-gboolean _pipecom_session_wait_io           (PipecomConnection *conn,
-                                             GCancellable      *cancellable,
-                                             const GPollFD     *cancel_fd,
-                                             gint               timeout_ms);
 
 G_END_DECLS

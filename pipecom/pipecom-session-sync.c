@@ -13,44 +13,6 @@
 
 #include "pipecom-session-private.h"
 
-#ifdef G_OS_UNIX
-/* Waits up to @timeout_ms (-1: no limit) until @conn has something to
- * read, or can write what it has queued, or @cancel_fd (if its fd is not
- * -1) is readable; then writes and reads what it can. Returns %TRUE, having
- * done no I/O, if @cancellable was cancelled. The one place where a
- * caller's thread polls a connection (the direct paths here and in
- * pipecom-oneshot.c); on other platforms the worker does all I/O. */
-gboolean
-_pipecom_session_wait_io (PipecomConnection *conn,
-                          GCancellable      *cancellable,
-                          const GPollFD     *cancel_fd,
-                          gint               timeout_ms)
-{
-  GPollFD fds[3];
-  guint n_fds = 0;
-  int in_fd, out_fd;
-
-  _pipecom_connection_get_poll_fds (conn, &in_fd, &out_fd);
-  fds[n_fds++] = (GPollFD) { in_fd, G_IO_IN, 0 };
-  if (out_fd >= 0)
-    fds[n_fds++] = (GPollFD) { out_fd, G_IO_OUT, 0 };
-  if (cancel_fd->fd >= 0)
-    fds[n_fds++] = *cancel_fd;
-
-  if (g_poll (fds, n_fds, timeout_ms) <= 0)
-    return FALSE;  /* EINTR, or the time is up */
-
-  if (cancel_fd->fd >= 0 && fds[n_fds - 1].revents != 0 &&
-      g_cancellable_is_cancelled (cancellable))
-    return TRUE;
-
-  if (out_fd >= 0 && fds[1].revents != 0)
-    _pipecom_connection_flush (conn);
-  if (fds[0].revents != 0)
-    _pipecom_connection_pump (conn);
-  return FALSE;
-}
-
 /* Drives @op, a direct exchange on @conn, in the calling thread with
  * @session's lock held, until it is done or, for a direct connector
  * (pipecom-oneshot.c), until the worker must go on (its @handoff). Before
@@ -66,11 +28,7 @@ _pipecom_session_run_direct_op (PipecomSession    *session,
                                 gint64             now)
 {
   PipecomSessionDirectWait *wait = op->direct;
-  GPollFD cancel_fd = { -1, 0, 0 };
   gint64 next_probe = now + PIPECOM_SESSION_PROBE_MS * 1000;
-
-  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
-    cancel_fd.events = G_IO_IN;
 
   while (!wait->done && !(session->connector != NULL && session->connector->handoff))
     {
@@ -116,15 +74,10 @@ _pipecom_session_run_direct_op (PipecomSession    *session,
         until = MIN (until, deadline);
 
       /* A cancellation is seen at the top of the loop. */
-      _pipecom_session_wait_io (conn, cancellable, &cancel_fd,
-                                until > 0 ? (gint) MIN ((MAX (until - now, 0) + 999) / 1000,
-                                                        G_MAXINT) : -1);
+      _pipecom_connection_wait (conn, cancellable, until, NULL);
       if (until > 0)
         now = g_get_monotonic_time ();
     }
-
-  if (cancel_fd.fd >= 0)
-    g_cancellable_release_fd (cancellable);
 }
 
 /* The fast path of a synchronous call: when the client is connected and
@@ -208,7 +161,6 @@ session_run_direct (PipecomSession  *session,
     g_propagate_error (error, wait.error);
   return TRUE;
 }
-#endif
 
 /* Runs one operation synchronously: directly when possible, otherwise as
  * in _pipecom_sync_wait_begin(). @path is the session's
@@ -229,13 +181,12 @@ _pipecom_session_run_sync (PipecomSession  *session,
   gint64 deadline = 0;
   GBytes *ret;
 
-#ifdef G_OS_UNIX
-  /* Polls the connection's fds itself; on Windows, the worker does all
-   * overlapped I/O. */
-  if (message != NULL && !_pipecom_registry_is_served_here (path) &&
+  /* Drives the connection itself where the platform lets it; on Windows,
+   * the worker does all overlapped I/O. */
+  if (_pipecom_transport_drives_directly () && message != NULL &&
+      !_pipecom_registry_is_served_here (path) &&
       session_run_direct (session, message, timeout, cancellable, &ret, ok, &deadline, error))
     return ret;
-#endif
 
   _pipecom_sync_wait_begin (&wait, path);
   _pipecom_session_start (session, source_object, message, timeout, max_attempts, deadline,

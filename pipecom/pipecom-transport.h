@@ -45,6 +45,22 @@ void      _pipecom_init_once            (void);
 typedef struct _PipecomConnection PipecomConnection;
 typedef struct _PipecomConnectionFuncs PipecomConnectionFuncs;
 
+/* ---- What the platform allows ---- */
+
+/* Whether the thread that owns a connection can drive it itself: accept
+ * or dial it without a context and attach it later
+ * (_pipecom_connection_attach()), or wait on it in a direct exchange
+ * (_pipecom_connection_wait()). TRUE on Unix; on Windows a connection's
+ * source, in the worker's or the listener's context, does all its
+ * overlapped I/O. Any thread. */
+gboolean  _pipecom_transport_drives_directly (void);
+
+/* Whether the peer on @conn, a listener's connection, is the listener's
+ * own user: on Unix, the owner of its channel files (unknown is not); on
+ * Windows always, the pipe's DACL letting in no other user (but SYSTEM).
+ * The serving thread. */
+gboolean  _pipecom_transport_peer_is_self (PipecomConnection *conn);
+
 /* ---- Names: the platform path of a pipe name ---- */
 
 char     *_pipecom_transport_resolve    (const char  *name,
@@ -196,6 +212,25 @@ void               _pipecom_connection_stop_reading (PipecomConnection *conn);
 void               _pipecom_connection_close_when_flushed (PipecomConnection *conn);
 gboolean           _pipecom_connection_is_flushed  (PipecomConnection *conn);
 void               _pipecom_connection_close       (PipecomConnection *conn);
+
+/* Gives a connection made without a context (see
+ * _pipecom_transport_drives_directly()) its source in @context: from then
+ * on it is dispatched there, reporting its closing to funcs->closed (at
+ * once if it is closed already). */
+void               _pipecom_connection_attach      (PipecomConnection *conn,
+                                                    GMainContext      *context);
+/* Waits, in the calling thread, until @conn has bytes to read or can write
+ * what it queued, @cancellable is cancelled or the monotonic time @until
+ * (µs; 0 or less: no limit) comes, then does that I/O (flush and pump,
+ * which may run its funcs in this thread). For a connection its owner
+ * drives: made without a context, or direct. Returns %FALSE with
+ * %G_IO_ERROR_CANCELLED when cancelled (and then does no I/O), else
+ * %TRUE, also when @until came or a signal interrupted the wait: the
+ * caller checks its own state and deadline. */
+gboolean           _pipecom_connection_wait        (PipecomConnection *conn,
+                                                    GCancellable      *cancellable,
+                                                    gint64             until,
+                                                    GError           **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PipecomConnection, _pipecom_connection_unref)
 

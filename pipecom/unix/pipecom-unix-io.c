@@ -387,9 +387,6 @@ _pipecom_connection_new (int                           in_fd,
   return conn;
 }
 
-/* Gives a connection made without a context its source in @context: from
- * then on it is dispatched there, reporting its closing to funcs->closed
- * (at once if it is closed already). */
 void
 _pipecom_connection_attach (PipecomConnection *conn,
                             GMainContext      *context)
@@ -445,4 +442,57 @@ _pipecom_connection_get_poll_fds (PipecomConnection *conn,
 
   *in_fd = fc->in_fd;
   *out_fd = g_queue_is_empty (&conn->wqueue) ? -1 : fc->out_fd;
+}
+
+/* The thread that owns a connection polls its fds itself. */
+gboolean
+_pipecom_transport_drives_directly (void)
+{
+  return TRUE;
+}
+
+gboolean
+_pipecom_connection_wait (PipecomConnection *conn,
+                          GCancellable      *cancellable,
+                          gint64             until,
+                          GError           **error)
+{
+  GPollFD fds[3];
+  GPollFD cancel_fd = { -1, 0, 0 };
+  guint n_fds = 0;
+  gint timeout = -1;
+  gboolean ret = TRUE;
+  int in_fd, out_fd;
+
+  if (until > 0)
+    timeout = (gint) MIN ((MAX (until - g_get_monotonic_time (), 0) + 999) / 1000, G_MAXINT);
+
+  _pipecom_connection_get_poll_fds (conn, &in_fd, &out_fd);
+  fds[n_fds++] = (GPollFD) { in_fd, G_IO_IN, 0 };
+  if (out_fd >= 0)
+    fds[n_fds++] = (GPollFD) { out_fd, G_IO_OUT, 0 };
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
+    {
+      cancel_fd.events = G_IO_IN;
+      fds[n_fds++] = cancel_fd;
+    }
+
+  if (g_poll (fds, n_fds, timeout) > 0)
+    {
+      if (cancel_fd.fd >= 0 && fds[n_fds - 1].revents != 0 &&
+          g_cancellable_set_error_if_cancelled (cancellable, error))
+        ret = FALSE;
+      else
+        {
+          if (out_fd >= 0 && fds[1].revents != 0)
+            _pipecom_connection_flush (conn);
+          if (fds[0].revents != 0)
+            _pipecom_connection_pump (conn);
+        }
+    }
+
+  if (cancel_fd.fd >= 0)
+    g_cancellable_release_fd (cancellable);
+
+  return ret;
 }

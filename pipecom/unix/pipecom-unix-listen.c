@@ -711,3 +711,10 @@ _pipecom_intake_free (PipecomIntake *intake)
   g_free (intake->path);
   g_free (intake);
 }
+
+/* See _pipecom_connection_set_peer_uid() in _pipecom_peer_accept(). */
+gboolean
+_pipecom_transport_peer_is_self (PipecomConnection *conn)
+{
+  return _pipecom_connection_get_peer_uid (conn) == (gint64) geteuid ();
+}

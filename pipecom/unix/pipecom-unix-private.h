@@ -135,5 +135,8 @@ PipecomConnection *_pipecom_connection_new         (int                         
                                                     GMainContext                 *context);
 void               _pipecom_connection_set_out_fd  (PipecomConnection *conn,
                                                     int                out_fd);
+void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
+                                                     int               *in_fd,
+                                                     int               *out_fd);
 
 G_END_DECLS

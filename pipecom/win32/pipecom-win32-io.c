@@ -433,3 +433,84 @@ _pipecom_win32_write_all_wait (HANDLE        h,
   CloseHandle (ov.hEvent);
   return ok;
 }
+
+/* A connection's overlapped I/O is done by its source alone, in the
+ * worker's or the listener's context. */
+gboolean
+_pipecom_transport_drives_directly (void)
+{
+  return FALSE;
+}
+
+/* A Windows connection is dispatched from the moment it is made, in its
+ * context (the global default one for %NULL): never made without one,
+ * since _pipecom_transport_drives_directly() says so. */
+void
+_pipecom_connection_attach (PipecomConnection *conn,
+                            GMainContext      *context)
+{
+  g_return_if_fail (g_source_get_context (conn->source) ==
+                    (context != NULL ? context : g_main_context_default ()));
+}
+
+/* Waits on the events of the I/O in flight, for an owner that drives the
+ * connection itself (unused by the library on Windows, see
+ * _pipecom_transport_drives_directly()). */
+gboolean
+_pipecom_connection_wait (PipecomConnection *conn,
+                          GCancellable      *cancellable,
+                          gint64             until,
+                          GError           **error)
+{
+  HandleConnection *hc = HANDLE_CONNECTION (conn);
+  GPollFD fds[3];
+  GPollFD cancel_fd = { -1, 0, 0 };
+  guint n_fds = 0, read_i = G_MAXUINT, write_i = G_MAXUINT;
+  gint timeout = -1;
+  gboolean ret = TRUE;
+
+  /* No read in flight yet: start one, which may complete at once. */
+  if (!hc->read_pending && can_read (conn))
+    {
+      _pipecom_connection_pump (conn);
+      return TRUE;
+    }
+
+  if (until > 0)
+    timeout = (gint) MIN ((MAX (until - g_get_monotonic_time (), 0) + 999) / 1000, G_MAXINT);
+
+  if (hc->read_pending)
+    {
+      read_i = n_fds;
+      fds[n_fds++] = (GPollFD) { (gintptr) hc->rov.hEvent, G_IO_IN, 0 };
+    }
+  if (hc->write_pending)
+    {
+      write_i = n_fds;
+      fds[n_fds++] = (GPollFD) { (gintptr) hc->wov.hEvent, G_IO_IN, 0 };
+    }
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
+    {
+      cancel_fd.events = G_IO_IN;
+      fds[n_fds++] = cancel_fd;
+    }
+
+  if (g_poll (fds, n_fds, timeout) > 0)
+    {
+      if (cancel_fd.fd >= 0 && fds[n_fds - 1].revents != 0 &&
+          g_cancellable_set_error_if_cancelled (cancellable, error))
+        ret = FALSE;
+      else
+        {
+          if (write_i != G_MAXUINT && fds[write_i].revents != 0)
+            _pipecom_connection_flush (conn);
+          if (read_i != G_MAXUINT && fds[read_i].revents != 0)
+            _pipecom_connection_pump (conn);
+        }
+    }
+
+  if (cancel_fd.fd >= 0)
+    g_cancellable_release_fd (cancellable);
+
+  return ret;
+}
