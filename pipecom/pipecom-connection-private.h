@@ -132,6 +132,16 @@ void      _pipecom_connection_write_closed  (PipecomConnection            *conn)
 
 gboolean  _pipecom_connection_charge        (PipecomConnection            *conn,
                                              gsize                         n);
+/* pipecom-connection-budget.c: charges @n more bytes of @conn to its
+ * budget, dropping the connection that holds the most while over it
+ * (@conn itself, then returning FALSE; @tell: it may say why, in an ERROR
+ * frame answering message @id); gives @n bytes back. */
+gboolean  _pipecom_connection_charge_full   (PipecomConnection            *conn,
+                                             gsize                         n,
+                                             gboolean                      tell,
+                                             guint32                       id);
+void      _pipecom_connection_uncharge      (PipecomConnection            *conn,
+                                             gsize                         n);
 
 /* Where the next read goes, and how much room there is: the rest of a large
  * frame's body (grown as its bytes arrive, as the memory budget allows),

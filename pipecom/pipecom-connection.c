@@ -29,189 +29,6 @@ chunk_free (gpointer data)
   g_slice_free (PipecomChunk, chunk);
 }
 
-/* ---- The memory budget (see pipecom-private.h) ---- */
-
-struct _PipecomBudget
-{
-  gatomicrefcount  ref_count;
-  GMutex           lock;      /* protects what follows, and each holder's charged */
-  guint64          limit;     /* 0: none */
-  guint64          used;
-  guint64          peak;
-  GHashTable      *holders;   /* of PipecomConnection, those with a charge (unowned) */
-};
-
-PipecomBudget *
-_pipecom_budget_new (guint64 limit)
-{
-  PipecomBudget *budget = g_new0 (PipecomBudget, 1);
-
-  g_atomic_ref_count_init (&budget->ref_count);
-  g_mutex_init (&budget->lock);
-  budget->limit = limit;
-  budget->holders = g_hash_table_new (NULL, NULL);
-  return budget;
-}
-
-PipecomBudget *
-_pipecom_budget_ref (PipecomBudget *budget)
-{
-  g_atomic_ref_count_inc (&budget->ref_count);
-  return budget;
-}
-
-void
-_pipecom_budget_unref (PipecomBudget *budget)
-{
-  if (!g_atomic_ref_count_dec (&budget->ref_count))
-    return;
-
-  /* Each holder has a reference: none is left. */
-  g_assert (g_hash_table_size (budget->holders) == 0);
-  g_hash_table_unref (budget->holders);
-  g_mutex_clear (&budget->lock);
-  g_free (budget);
-}
-
-guint64
-_pipecom_budget_get_used (PipecomBudget *budget)
-{
-  guint64 used;
-
-  g_mutex_lock (&budget->lock);
-  used = budget->used;
-  g_mutex_unlock (&budget->lock);
-  return used;
-}
-
-guint64
-_pipecom_budget_get_peak (PipecomBudget *budget)
-{
-  guint64 peak;
-
-  g_mutex_lock (&budget->lock);
-  peak = budget->peak;
-  g_mutex_unlock (&budget->lock);
-  return peak;
-}
-
-static void
-uncharge (PipecomConnection *conn,
-          gsize              n)
-{
-  PipecomBudget *budget = conn->budget;
-
-  if (budget == NULL || n == 0)
-    return;
-
-  g_mutex_lock (&budget->lock);
-  n = MIN (n, conn->charged);
-  budget->used -= n;
-  conn->charged -= n;
-  if (conn->charged == 0)
-    g_hash_table_remove (budget->holders, conn);
-  g_mutex_unlock (&budget->lock);
-}
-
-/* Drops @conn to give its memory back. @tell: the peer may be told why
- * with an ERROR frame (BUSY) answering message @id (0: the connection),
- * when it fits in the pipe now, no other frame being half written. */
-static void
-drop_over_budget (PipecomConnection *conn,
-                  gboolean           tell,
-                  guint32            id)
-{
-  g_autofree char *text =
-    g_strdup_printf ("The listener's memory budget of %" G_GUINT64_FORMAT " bytes is used up: "
-                     "dropping the connection that holds the most (%zu bytes)",
-                     conn->budget->limit, conn->charged);
-
-  if (tell && g_queue_is_empty (&conn->wqueue) && _pipecom_connection_io_can_write (conn))
-    {
-      g_autoptr(GBytes) payload = _pipecom_error_payload_new (PIPECOM_ERROR_BUSY, text);
-      guint8 header[PIPECOM_FRAME_HEADER_SIZE];
-      gsize len;
-      const guint8 *data = g_bytes_get_data (payload, &len);
-
-      _pipecom_encode_frame_header (header, len, PIPECOM_FRAME_ERROR, id);
-      _pipecom_connection_io_write_now (conn, header, data, len);
-    }
-
-  _pipecom_connection_fail (conn, g_error_new_literal (PIPECOM_ERROR, PIPECOM_ERROR_BUSY, text));
-}
-
-/* Charges @n more bytes of @conn to its budget. Over the budget, the
- * connection holding the most is dropped until the charge fits: another
- * one (ties included), or @conn itself, which then returns FALSE. */
-static gboolean
-charge_full (PipecomConnection *conn,
-             gsize              n,
-             gboolean           tell,
-             guint32            id)
-{
-  PipecomBudget *budget = conn->budget;
-
-  if (budget == NULL || n == 0)
-    return TRUE;
-
-  for (;;)
-    {
-      PipecomConnection *victim = NULL;
-      GHashTableIter iter;
-      gpointer key;
-      gsize largest;
-
-      g_mutex_lock (&budget->lock);
-      if (budget->limit == 0 || (budget->used + n <= budget->limit && budget->used + n >= n))
-        {
-          budget->used += n;
-          budget->peak = MAX (budget->peak, budget->used);
-          if (conn->charged == 0)
-            g_hash_table_add (budget->holders, conn);
-          conn->charged += n;
-          g_mutex_unlock (&budget->lock);
-          return TRUE;
-        }
-
-      largest = conn->charged + n;
-      g_hash_table_iter_init (&iter, budget->holders);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
-        {
-          PipecomConnection *other = key;
-
-          if (other != conn && other->charged >= largest)
-            {
-              largest = other->charged;
-              victim = other;
-            }
-        }
-      if (victim != NULL)
-        _pipecom_connection_ref (victim);
-      g_mutex_unlock (&budget->lock);
-
-      if (victim == NULL)
-        {
-          g_debug ("Memory budget: dropping a connection that wants %zu more bytes", n);
-          drop_over_budget (conn, tell, id);
-          return FALSE;
-        }
-
-      /* Closing it uncharges it: the loop then sees the room it left. */
-      g_debug ("Memory budget: dropping the connection holding %zu bytes for one wanting %zu more",
-               largest, n);
-      drop_over_budget (victim, TRUE, victim->body != NULL ? victim->body_id : 0);
-      _pipecom_connection_unref (victim);
-    }
-}
-
-/* For a frame body growing (see _pipecom_connection_read_buffer()). */
-gboolean
-_pipecom_connection_charge (PipecomConnection *conn,
-                            gsize              n)
-{
-  return charge_full (conn, n, TRUE, conn->body_id);
-}
-
 static void
 close_all (PipecomConnection *conn)
 {
@@ -219,7 +36,7 @@ close_all (PipecomConnection *conn)
   g_queue_clear_full (&conn->wqueue, chunk_free);
   conn->wqueued = 0;
   g_clear_pointer (&conn->body, g_free);
-  uncharge (conn, conn->charged);
+  _pipecom_connection_uncharge (conn, conn->charged);
 }
 
 /* Marks the connection dead and arranges for funcs->closed to be called
@@ -319,7 +136,7 @@ parse_frames (PipecomConnection *conn)
           /* Allocate as the bytes arrive, not as the header claims: a
            * peer announcing 4 GiB must send them to make us hold them. */
           conn->body_cap = MIN (len, MAX (PIPECOM_BODY_CHUNK, have));
-          if (!charge_full (conn, conn->body_cap, TRUE, id))
+          if (!_pipecom_connection_charge_full (conn, conn->body_cap, TRUE, id))
             return;  /* dropped: over the memory budget */
           conn->body = g_malloc (conn->body_cap);
           conn->body_len = len;
@@ -354,7 +171,7 @@ _pipecom_connection_received (PipecomConnection *conn,
           GBytes *payload = g_bytes_new_take (g_steal_pointer (&conn->body), conn->body_len);
 
           /* The handler's from now on. */
-          uncharge (conn, conn->body_cap);
+          _pipecom_connection_uncharge (conn, conn->body_cap);
           deliver (conn, conn->body_type, conn->body_id, payload);
         }
     }
@@ -394,7 +211,7 @@ void
 _pipecom_connection_wrote (PipecomConnection *conn,
                            gsize              n)
 {
-  uncharge (conn, MIN (n, conn->wqueued));
+  _pipecom_connection_uncharge (conn, MIN (n, conn->wqueued));
   conn->wqueued -= MIN (n, conn->wqueued);
 
   /* Progress, at the minimum rate: a new window. */
@@ -773,7 +590,7 @@ send_frame (PipecomConnection *conn,
     return TRUE;
 
   /* What waits to be written counts against the memory budget. */
-  if (!charge_full (conn, PIPECOM_FRAME_HEADER_SIZE + len - n, n == 0, id))
+  if (!_pipecom_connection_charge_full (conn, PIPECOM_FRAME_HEADER_SIZE + len - n, n == 0, id))
     return FALSE;
 
   if (conn->deadline > 0 && g_queue_is_empty (&conn->wqueue))
@@ -879,24 +696,6 @@ _pipecom_connection_set_limits (PipecomConnection *conn,
   update_deadline_timer (conn);
 }
 
-/* Charges the partial frames and the queued output of @conn to @budget
- * from now on (a listener's connection, before it sent anything). */
-void
-_pipecom_connection_set_budget (PipecomConnection *conn,
-                                PipecomBudget     *budget)
-{
-  g_return_if_fail (conn->budget == NULL);
-
-  conn->budget = _pipecom_budget_ref (budget);
-  g_mutex_lock (&budget->lock);
-  conn->charged = conn->wqueued + (conn->body != NULL ? conn->body_cap : 0);
-  budget->used += conn->charged;
-  budget->peak = MAX (budget->peak, budget->used);
-  if (conn->charged > 0)
-    g_hash_table_add (budget->holders, conn);
-  g_mutex_unlock (&budget->lock);
-}
-
 /* Closes the connection once it has been idle (nothing partial, queued or
  * unanswered, see _pipecom_connection_add_unanswered()) for @timeout µs;
  * 0: never, but _pipecom_connection_get_idle_since() is kept anyway. */
@@ -955,7 +754,7 @@ void
 _pipecom_connection_write_closed (PipecomConnection *conn)
 {
   g_queue_clear_full (&conn->wqueue, chunk_free);
-  uncharge (conn, MIN (conn->wqueued, conn->charged));
+  _pipecom_connection_uncharge (conn, MIN (conn->wqueued, conn->charged));
   conn->wqueued = 0;
 }
 

@@ -32,7 +32,7 @@ extern gsize  _pipecom_max_queued_bytes;
 
 /* A listener's memory budget: the bytes of incoming partial frames and of
  * queued, unwritten replies of all its connections together (see
- * pipecom-connection.c). A charge that would exceed it drops the
+ * pipecom-connection-budget.c). A charge that would exceed it drops the
  * connection holding the most, the charging one only if it is that one.
  * The connections charging one budget must all be dispatched by one
  * thread (a listener's serving thread); the counters may be read from any. */
