@@ -9,6 +9,7 @@
 #pragma once
 
 #include "pipecom.h"
+#include "pipecom-protocol.h"
 
 G_BEGIN_DECLS
 
@@ -19,9 +20,6 @@ G_BEGIN_DECLS
  * portable (pipecom-connection.c, behind pipecom-connection-private.h).
  * Nothing here depends on the platform: what does lives in
  * unix/pipecom-unix-private.h and win32/pipecom-win32-private.h.
- *
- * Uses the protocol's PipecomAnnounceKind: pipecom-private.h declares it
- * and then includes this header.
  *
  * Threads and main contexts:
  * - _pipecom_init_once(), _pipecom_transport_resolve() and
