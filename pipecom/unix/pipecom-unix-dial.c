@@ -341,6 +341,9 @@ struct _PipecomDial
   int       dir_fd;    /* the channel's directory, while there is a channel */
   int       rep_fd;    /* until handed to the connection */
   struct stat req;     /* BASE.req, as we made it */
+  /* The FIFO our last announcement went to, held open until established
+   * (see _pipecom_dial_lost()), and its device and inode. */
+  int       fifo_fd;
   dev_t     dev;
   ino_t     ino;
 };
@@ -357,6 +360,7 @@ _pipecom_dial_new (const char *name,
   dial->duplex = duplex;
   dial->dir_fd = -1;
   dial->rep_fd = -1;
+  dial->fifo_fd = -1;
   return dial;
 }
 
@@ -530,10 +534,12 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
     n = write (fd, record, len);
   while (n < 0 && errno == EINTR);
   saved_errno = errno;
-  close (fd);
 
   if (n == (ssize_t) len)
     {
+      if (dial->fifo_fd >= 0)
+        close (dial->fifo_fd);
+      dial->fifo_fd = fd;
       if (*conn == NULL)
         {
           *conn = _pipecom_connection_new (dial->rep_fd, -1, 65536, 0,
@@ -543,6 +549,7 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
       return PIPECOM_DIAL_ANNOUNCED;
     }
 
+  close (fd);
   if (n < 0 && saved_errno == EAGAIN)
     return PIPECOM_DIAL_BUSY;
   if (n < 0 && saved_errno == EPIPE)
@@ -554,7 +561,11 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
 }
 
 /* Whether the listener that read our announcement is gone without
- * answering (then nothing was handled, and announcing again is safe). */
+ * answering (then nothing was handled, and announcing again is safe).
+ * The path must still name the FIFO announced on: dial->fifo_fd keeps that
+ * one alive, else its inode number, once freed, could be given to the
+ * FIFO of a new listener at the same path, which never read our
+ * announcement, and we would wait for its HELLO until the timeout. */
 gboolean
 _pipecom_dial_lost (PipecomDial       *dial,
                     PipecomConnection *conn)
@@ -588,6 +599,9 @@ _pipecom_dial_lost (PipecomDial       *dial,
 void
 _pipecom_dial_reset (PipecomDial *dial)
 {
+  if (dial->fifo_fd >= 0)
+    close (dial->fifo_fd);
+  dial->fifo_fd = -1;
   if (dial->rep_fd >= 0)
     close (dial->rep_fd);
   dial->rep_fd = -1;
@@ -631,7 +645,11 @@ _pipecom_dial_established (PipecomDial        *dial,
       _pipecom_connection_set_out_fd (conn, fd);
     }
 
-  /* Both ends of both channels are open: the files are no longer needed. */
+  /* Both ends of both channels are open: the files are no longer needed,
+   * nor the listener's FIFO. */
+  if (dial->fifo_fd >= 0)
+    close (dial->fifo_fd);
+  dial->fifo_fd = -1;
   _pipecom_transport_remove_channel (dial->base);
   g_clear_pointer (&dial->base, g_free);
   if (dial->dir_fd >= 0)
