@@ -142,6 +142,8 @@ gboolean  _pipecom_connection_charge_full   (PipecomConnection            *conn,
                                              guint32                       id);
 void      _pipecom_connection_uncharge      (PipecomConnection            *conn,
                                              gsize                         n);
+void      _pipecom_connection_grow_body     (PipecomConnection            *conn,
+                                             gsize                         cap);
 
 /* Where the next read goes, and how much room there is: the rest of a large
  * frame's body (grown as its bytes arrive, as the memory budget allows),
@@ -163,8 +165,7 @@ _pipecom_connection_read_buffer (PipecomConnection *conn,
               *room = 0;
               return NULL;  /* the connection was dropped */
             }
-          conn->body_cap = cap;
-          conn->body = g_realloc (conn->body, conn->body_cap);
+          _pipecom_connection_grow_body (conn, cap);
         }
       *room = conn->body_cap - conn->body_have;
       return conn->body + conn->body_have;
@@ -215,5 +216,15 @@ void      _pipecom_connection_io_check_open (PipecomConnection *conn);
 void      _pipecom_connection_io_close      (PipecomConnection *conn);
 /* Frees what remains, just before the connection is. */
 void      _pipecom_connection_io_finalize   (PipecomConnection *conn);
+/* The memory of a large frame's body (any thread): @size bytes, grown to
+ * @new_size keeping its bytes, freed, or handed over whole as a GBytes. */
+guint8   *_pipecom_connection_io_body_alloc   (gsize              size);
+guint8   *_pipecom_connection_io_body_realloc (guint8            *body,
+                                               gsize              old_size,
+                                               gsize              new_size);
+void      _pipecom_connection_io_body_free    (guint8            *body,
+                                               gsize              size);
+GBytes   *_pipecom_connection_io_body_to_bytes (guint8           *body,
+                                                gsize             size);
 
 G_END_DECLS

@@ -20,6 +20,16 @@
 
 void (*_pipecom_idle_goodbye_hook) (PipecomConnection *conn) = NULL;
 
+/* Grows the body of the large frame being read to @cap bytes (already
+ * charged to the budget). */
+void
+_pipecom_connection_grow_body (PipecomConnection *conn,
+                               gsize              cap)
+{
+  conn->body = _pipecom_connection_io_body_realloc (conn->body, conn->body_cap, cap);
+  conn->body_cap = cap;
+}
+
 static void
 chunk_free (gpointer data)
 {
@@ -35,7 +45,7 @@ close_all (PipecomConnection *conn)
   _pipecom_connection_io_close (conn);
   g_queue_clear_full (&conn->wqueue, chunk_free);
   conn->wqueued = 0;
-  g_clear_pointer (&conn->body, g_free);
+  _pipecom_connection_io_body_free (g_steal_pointer (&conn->body), conn->body_cap);
   _pipecom_connection_uncharge (conn, conn->charged);
 }
 
@@ -138,7 +148,7 @@ parse_frames (PipecomConnection *conn)
           conn->body_cap = MIN (len, MAX (PIPECOM_BODY_CHUNK, have));
           if (!_pipecom_connection_charge_full (conn, conn->body_cap, TRUE, id))
             return;  /* dropped: over the memory budget */
-          conn->body = g_malloc (conn->body_cap);
+          conn->body = _pipecom_connection_io_body_alloc (conn->body_cap);
           conn->body_len = len;
           conn->body_have = have;
           conn->body_type = type;
@@ -168,7 +178,9 @@ _pipecom_connection_received (PipecomConnection *conn,
       conn->body_have += n;
       if (conn->body_have == conn->body_len)
         {
-          GBytes *payload = g_bytes_new_take (g_steal_pointer (&conn->body), conn->body_len);
+          /* All of it: the body grows to body_len at most. */
+          GBytes *payload = _pipecom_connection_io_body_to_bytes (g_steal_pointer (&conn->body),
+                                                                  conn->body_len);
 
           /* The handler's from now on. */
           _pipecom_connection_uncharge (conn, conn->body_cap);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -496,3 +497,104 @@ _pipecom_connection_wait (PipecomConnection *conn,
 
   return ret;
 }
+
+/* ---- Large frame bodies ----
+ *
+ * Where mremap() is (Linux), a large frame's body is a mapping of its own,
+ * not heap memory: it grows without a copy, and freeing it (a connection
+ * dropped over the memory budget, or the message done with) gives the
+ * memory back to the system at once. From malloc(), the first bodies would
+ * be mapped too, but each one freed raises glibc's mmap threshold, so the
+ * next ones come from the heap, where a realloc() that moves holds the old
+ * and the new block at once, and what is freed stays in the process: the
+ * process then grew by several MiB more than the budget allowed. */
+
+#ifdef MREMAP_MAYMOVE
+
+typedef struct
+{
+  gpointer data;
+  gsize    size;
+} BodyMapping;
+
+guint8 *
+_pipecom_connection_io_body_alloc (gsize size)
+{
+  void *data = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  if (data == MAP_FAILED)
+    g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, size);
+  return data;
+}
+
+guint8 *
+_pipecom_connection_io_body_realloc (guint8 *body,
+                                     gsize   old_size,
+                                     gsize   new_size)
+{
+  void *data = mremap (body, old_size, new_size, MREMAP_MAYMOVE);
+
+  if (data == MAP_FAILED)
+    g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, new_size);
+  return data;
+}
+
+void
+_pipecom_connection_io_body_free (guint8 *body,
+                                  gsize   size)
+{
+  if (body != NULL)
+    munmap (body, size);
+}
+
+static void
+body_mapping_free (gpointer data)
+{
+  BodyMapping *mapping = data;
+
+  munmap (mapping->data, mapping->size);
+  g_free (mapping);
+}
+
+GBytes *
+_pipecom_connection_io_body_to_bytes (guint8 *body,
+                                      gsize   size)
+{
+  BodyMapping *mapping = g_new (BodyMapping, 1);
+
+  mapping->data = body;
+  mapping->size = size;
+  return g_bytes_new_with_free_func (body, size, body_mapping_free, mapping);
+}
+
+#else
+
+guint8 *
+_pipecom_connection_io_body_alloc (gsize size)
+{
+  return g_malloc (size);
+}
+
+guint8 *
+_pipecom_connection_io_body_realloc (guint8 *body,
+                                     gsize   old_size,
+                                     gsize   new_size)
+{
+  return g_realloc (body, new_size);
+}
+
+void
+_pipecom_connection_io_body_free (guint8 *body,
+                                  gsize   size)
+{
+  g_free (body);
+}
+
+GBytes *
+_pipecom_connection_io_body_to_bytes (guint8 *body,
+                                      gsize   size)
+{
+  return g_bytes_new_take (body, size);
+}
+
+#endif

@@ -514,3 +514,32 @@ _pipecom_connection_wait (PipecomConnection *conn,
 
   return ret;
 }
+
+/* Large frame bodies come from the heap. */
+guint8 *
+_pipecom_connection_io_body_alloc (gsize size)
+{
+  return g_malloc (size);
+}
+
+guint8 *
+_pipecom_connection_io_body_realloc (guint8 *body,
+                                     gsize   old_size,
+                                     gsize   new_size)
+{
+  return g_realloc (body, new_size);
+}
+
+void
+_pipecom_connection_io_body_free (guint8 *body,
+                                  gsize   size)
+{
+  g_free (body);
+}
+
+GBytes *
+_pipecom_connection_io_body_to_bytes (guint8 *body,
+                                      gsize   size)
+{
+  return g_bytes_new_take (body, size);
+}
