@@ -15,6 +15,7 @@
 
 #include "pipecom-client-private.h"
 #include "pipecom-session-private.h"
+#include "pipecom-util-private.h"
 
 /**
  * pipecom_client_send_async:

@@ -9,7 +9,7 @@
 
 #include "pipecom-connection-private.h"
 
-/* The memory budget (see pipecom-private.h): what the connections of one
+/* The memory budget (see pipecom-transport.h): what the connections of one
  * listener hold, partial frames and queued output, charged as they grow
  * and uncharged as they shrink (see pipecom-connection.c). The counters
  * are under the budget's lock; charging and dropping happen in the thread

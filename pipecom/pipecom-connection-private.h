@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "pipecom-private.h"
+#include "pipecom-transport.h"
 
 G_BEGIN_DECLS
 

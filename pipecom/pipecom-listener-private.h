@@ -38,11 +38,22 @@
 
 #pragma once
 
-#include "pipecom-private.h"
+#include "pipecom-transport.h"
 #include "pipecom-message-private.h"
 #include "pipecom-enums.h"
 
 G_BEGIN_DECLS
+
+/* Defaults of PipecomPipe:memory-budget and PipecomPipe:idle-timeout. */
+#define PIPECOM_DEFAULT_MEMORY_BUDGET    (G_GUINT64_CONSTANT (256) * 1024 * 1024)
+#define PIPECOM_DEFAULT_IDLE_TIMEOUT     300
+
+/* How long a stopping listener waits for pending replies and forwards. */
+#define PIPECOM_STOP_GRACE_USEC (5 * G_USEC_PER_SEC)
+
+/* The most the budget of @pipe's current (or last) listening session held
+ * at once (for tests). Any thread. */
+guint64        _pipecom_pipe_get_memory_peak (PipecomPipe *pipe);
 
 #define CONN_ONESHOT 1
 

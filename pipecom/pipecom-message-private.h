@@ -20,7 +20,7 @@
 
 #pragma once
 
-#include "pipecom-private.h"
+#include "pipecom-transport.h"
 
 G_BEGIN_DECLS
 

@@ -14,6 +14,7 @@
 
 #include "pipecom-oneshot-private.h"
 #include "pipecom-session-private.h"
+#include "pipecom-worker-private.h"
 
 /* The fast path of the synchronous one-shot calls: the calling thread runs
  * the session's connector and answer matching itself, announcing the

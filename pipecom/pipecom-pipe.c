@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "pipecom-listener-private.h"
+#include "pipecom-registry-private.h"
 #include "pipecom-enums.h"
 
 /**

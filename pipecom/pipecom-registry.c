@@ -7,7 +7,7 @@
 
 #include "config.h"
 
-#include "pipecom-private.h"
+#include "pipecom-registry-private.h"
 
 /* ---- Registry of listeners in this process ---- */
 

@@ -9,8 +9,9 @@
 
 #include <string.h>
 
-#include "pipecom-private.h"
+#include "pipecom.h"
 #include "pipecom-oneshot-private.h"
+#include "pipecom-util-private.h"
 
 /**
  * SECTION:pipecom-send

@@ -40,7 +40,7 @@
 
 #pragma once
 
-#include "pipecom-private.h"
+#include "pipecom-transport.h"
 
 G_BEGIN_DECLS
 

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "pipecom-session-private.h"
+#include "pipecom-worker-private.h"
 
 /* Drives @op, a direct exchange on @conn, in the calling thread with
  * @session's lock held, until it is done or, for a direct connector

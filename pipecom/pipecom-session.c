@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "pipecom-session-private.h"
+#include "pipecom-worker-private.h"
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */

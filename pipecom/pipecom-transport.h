@@ -147,7 +147,33 @@ void               _pipecom_dial_free        (PipecomDial              *dial);
  * the framing, limits and budget are portable. Made by
  * _pipecom_peer_accept() and _pipecom_dial_attempt(). */
 
+/* What a listener allows each connection (docs/protocol.md, "Limits"):
+ * a partial frame or a queue of replies must move PIPECOM_MIN_PROGRESS_BYTES
+ * (or be done) every PIPECOM_CONNECTION_DEADLINE_USEC, or the peer is
+ * dropped; so is one that does not read its replies once
+ * PIPECOM_MAX_QUEUED_BYTES wait to be written. The variables hold the
+ * values in force; only tests change them. */
+#define PIPECOM_CONNECTION_DEADLINE_USEC (30 * G_USEC_PER_SEC)
+#define PIPECOM_MIN_PROGRESS_BYTES       (64 * 1024)
+#define PIPECOM_MAX_QUEUED_BYTES         (16 * 1024 * 1024)
+
+extern gint64 _pipecom_connection_deadline_usec;
+extern gsize  _pipecom_min_progress_bytes;
+extern gsize  _pipecom_max_queued_bytes;
+
+/* A listener's memory budget: the bytes of incoming partial frames and of
+ * queued, unwritten replies of all its connections together (see
+ * pipecom-connection-budget.c). A charge that would exceed it drops the
+ * connection holding the most, the charging one only if it is that one.
+ * The connections charging one budget must all be dispatched by one
+ * thread (a listener's serving thread); the counters may be read from any. */
 typedef struct _PipecomBudget PipecomBudget;
+
+PipecomBudget *_pipecom_budget_new      (guint64        limit);
+PipecomBudget *_pipecom_budget_ref      (PipecomBudget *budget);
+void           _pipecom_budget_unref    (PipecomBudget *budget);
+guint64        _pipecom_budget_get_used (PipecomBudget *budget);
+guint64        _pipecom_budget_get_peak (PipecomBudget *budget);
 
 struct _PipecomConnectionFuncs
 {

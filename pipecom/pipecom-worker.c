@@ -7,7 +7,8 @@
 
 #include "config.h"
 
-#include "pipecom-private.h"
+#include "pipecom-registry-private.h"
+#include "pipecom-worker-private.h"
 
 /* Like GDBus, all client connections (PipecomClient and the one-shot
  * functions) do their I/O in one worker thread with its own GMainContext,

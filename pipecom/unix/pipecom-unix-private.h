@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "pipecom-private.h"
+#include "pipecom-transport.h"
 
 G_BEGIN_DECLS
 

@@ -9,7 +9,7 @@
 
 #include <windows.h>
 
-#include "pipecom-private.h"
+#include "pipecom-transport.h"
 
 G_BEGIN_DECLS
 
