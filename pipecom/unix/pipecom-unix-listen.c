@@ -591,14 +591,56 @@ read_records (PipecomIntake *intake)
     close_fifo (intake);
 }
 
-static gboolean
-fifo_readable_cb (int          fd,
-                  GIOCondition condition,
-                  gpointer     user_data)
+/* The intake's source watches the well-known FIFO. It may recurse, so
+ * that GLib does not block it around each dispatch: blocking removes and
+ * adds back its fd, which wakes the context up twice (two eventfd writes
+ * and an extra iteration per announcement). A main loop run from inside
+ * the dispatch (by a handler that waits for something) gets here again:
+ * the source then holds itself, as GLib holds a source that cannot
+ * recurse, until the outer dispatch returns. */
+typedef struct
 {
-  read_records (user_data);
+  GSource        source;
+  PipecomIntake *intake;
+  gpointer       tag;
+  gboolean       dispatching;
+  gboolean       held;
+} IntakeSource;
+
+static gboolean
+intake_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     user_data)
+{
+  IntakeSource *is = (IntakeSource *) source;
+
+  if (is->dispatching || is->intake->in_records)
+    {
+      if (!is->held)
+        {
+          is->held = TRUE;
+          g_source_modify_unix_fd (source, is->tag, 0);
+        }
+      return G_SOURCE_CONTINUE;
+    }
+
+  is->dispatching = TRUE;
+  read_records (is->intake);
+  is->dispatching = FALSE;
+
+  /* The intake may be closed (its source destroyed) by now. */
+  if (is->held && !g_source_is_destroyed (source))
+    {
+      is->held = FALSE;
+      g_source_modify_unix_fd (source, is->tag, G_IO_IN);
+    }
+
   return G_SOURCE_CONTINUE;
 }
+
+static GSourceFuncs intake_source_funcs = {
+  NULL, NULL, intake_source_dispatch, NULL, NULL, NULL,
+};
 
 PipecomIntake *
 _pipecom_intake_new (const char               *name,
@@ -671,9 +713,14 @@ void
 _pipecom_intake_start (PipecomIntake *intake,
                        GMainContext  *context)
 {
-  intake->source = g_unix_fd_source_new (intake->fifo_fd, G_IO_IN);
+  IntakeSource *is;
+
+  intake->source = g_source_new (&intake_source_funcs, sizeof (IntakeSource));
+  is = (IntakeSource *) intake->source;
+  is->intake = intake;
+  is->tag = g_source_add_unix_fd (intake->source, intake->fifo_fd, G_IO_IN);
   g_source_set_static_name (intake->source, "[pipecom] announcements");
-  g_source_set_callback (intake->source, G_SOURCE_FUNC (fifo_readable_cb), intake, NULL);
+  g_source_set_can_recurse (intake->source, TRUE);
   g_source_attach (intake->source, context);
 }
 
