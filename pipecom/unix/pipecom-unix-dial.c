@@ -192,11 +192,27 @@ new_private_channel (gboolean      with_req,
   struct stat st;
   int dfd;
 
-  if (!(dir = _pipecom_unix_user_pipe_dir (error)))
-    return NULL;
+  /* Most often our pipe directory is there and right: its descriptor,
+   * checked with fstat(), is the check that counts. Anything else goes
+   * the long way, which makes the directory or says what is wrong. */
+  dir = g_build_filename (g_get_user_runtime_dir (), "pipecom", NULL);
+  if ((dfd = open (dir, DIR_FD_FLAGS | O_NOFOLLOW)) >= 0 &&
+      (fstat (dfd, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid () ||
+       (st.st_mode & 0077) != 0))
+    {
+      close (dfd);
+      dfd = -1;
+    }
 
-  if ((dfd = _pipecom_unix_open_private_dir (dir, &st, error)) < 0)
-    return NULL;
+  if (dfd < 0)
+    {
+      g_clear_pointer (&dir, g_free);
+      if (!(dir = _pipecom_unix_user_pipe_dir (error)))
+        return NULL;
+
+      if ((dfd = _pipecom_unix_open_private_dir (dir, &st, error)) < 0)
+        return NULL;
+    }
 
   if (g_once_init_enter (&swept))
     {
@@ -321,14 +337,25 @@ new_shared_channel (const char   *chandir,
   return NULL;
 }
 
+static void
+remove_channel (const char *base,
+                gboolean    with_req)
+{
+  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
+
+  g_unlink (rep);
+  if (with_req)
+    {
+      g_autofree char *req = g_strconcat (base, ".req", NULL);
+
+      g_unlink (req);
+    }
+}
+
 void
 _pipecom_transport_remove_channel (const char *base)
 {
-  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
-  g_autofree char *req = g_strconcat (base, ".req", NULL);
-
-  g_unlink (rep);
-  g_unlink (req);
+  remove_channel (base, TRUE);
 }
 
 struct _PipecomDial
@@ -370,11 +397,13 @@ _pipecom_dial_new (const char *name,
  * user, named by a path, in a directory only that user can write (so that
  * nobody else can have planted it there: a FIFO in /tmp stays refused),
  * with its channel directory next to it. For a shared FIFO, *chandir is
- * set to where our channels go. Fails with *saved_errno EPERM (type or
- * owner) or EMLINK (several names). */
+ * set to where our channels go, and to @st what fstat() says of the
+ * opened FIFO. Fails with *saved_errno EPERM (type or owner) or EMLINK
+ * (several names). */
 static int
 open_pipe_fifo (PipecomDial  *dial,
                 char        **chandir,
+                struct stat  *st_out,
                 int          *saved_errno)
 {
   g_autofree char *dir = NULL;
@@ -432,6 +461,8 @@ open_pipe_fifo (PipecomDial  *dial,
   if (shared && chandir != NULL)
     *chandir = g_steal_pointer (&cd);
 
+  if (st_out != NULL)
+    *st_out = st;
   *saved_errno = 0;
   return fd;
 
@@ -463,7 +494,7 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
   int fd;
   struct stat st;
 
-  fd = open_pipe_fifo (dial, &chandir, &saved_errno);
+  fd = open_pipe_fifo (dial, &chandir, &st, &saved_errno);
   if (fd < 0)
     {
       if (saved_errno == ENXIO || saved_errno == ENOENT)
@@ -485,12 +516,6 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
       return PIPECOM_DIAL_FAILED;
     }
 
-  if (fstat (fd, &st) != 0)
-    {
-      _pipecom_set_error_from_errno (error, errno, "Cannot inspect pipe", dial->path);
-      close (fd);
-      return PIPECOM_DIAL_FAILED;
-    }
   dial->dev = st.st_dev;
   dial->ino = st.st_ino;
 
@@ -583,7 +608,7 @@ _pipecom_dial_lost (PipecomDial       *dial,
   else
     {
       int saved_errno;
-      int fd = open_pipe_fifo (dial, NULL, &saved_errno);
+      int fd = open_pipe_fifo (dial, NULL, NULL, &saved_errno);
 
       if (fd >= 0)
         close (fd);
@@ -606,7 +631,7 @@ _pipecom_dial_reset (PipecomDial *dial)
     close (dial->rep_fd);
   dial->rep_fd = -1;
   if (dial->base != NULL)
-    _pipecom_transport_remove_channel (dial->base);
+    remove_channel (dial->base, dial->duplex);  /* a one-way one has no BASE.req */
   g_clear_pointer (&dial->base, g_free);
   if (dial->dir_fd >= 0)
     close (dial->dir_fd);
@@ -650,7 +675,7 @@ _pipecom_dial_established (PipecomDial        *dial,
   if (dial->fifo_fd >= 0)
     close (dial->fifo_fd);
   dial->fifo_fd = -1;
-  _pipecom_transport_remove_channel (dial->base);
+  remove_channel (dial->base, dial->duplex);
   g_clear_pointer (&dial->base, g_free);
   if (dial->dir_fd >= 0)
     close (dial->dir_fd);

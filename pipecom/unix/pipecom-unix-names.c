@@ -339,6 +339,7 @@ _pipecom_unix_make_fifo_at (int          dfd,
                             struct stat *made,
                             int         *saved_errno)
 {
+  struct stat st;
   int fd;
 
   if (mkfifoat (dfd, name, 0600) != 0)
@@ -347,17 +348,35 @@ _pipecom_unix_make_fifo_at (int          dfd,
       return -1;
     }
 
+  /* Checked before opening (opening a FIFO is seen at its other end), as
+   * _pipecom_unix_reopen_fifo_at() does, and after. */
   if (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made))
     {
       *saved_errno = EPERM;
       return -1;
     }
 
-  if ((fd = _pipecom_unix_reopen_fifo_at (dfd, name, flags, made, saved_errno)) < 0)
-    return -1;
+  do
+    fd = openat (dfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
 
-  /* mkfifoat() applied the umask. */
-  if (fchmod (fd, mode) != 0)
+  if (fd < 0)
+    {
+      *saved_errno = errno;
+      return -1;
+    }
+
+  if (fstat (fd, &st) != 0 || !is_own_fifo (&st) ||
+      st.st_dev != made->st_dev || st.st_ino != made->st_ino)
+    {
+      close (fd);
+      *saved_errno = EPERM;
+      return -1;
+    }
+
+  /* mkfifoat() applied the umask, which can only have taken bits away:
+   * set the mode unless it is already exactly @mode. */
+  if ((st.st_mode & 07777) != mode && fchmod (fd, mode) != 0)
     {
       *saved_errno = errno;
       close (fd);
