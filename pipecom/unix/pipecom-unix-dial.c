@@ -110,8 +110,9 @@ set_channel_error (GError     **error,
 }
 
 /* Creates the channel FIFOs @base.rep (and @base.req if @with_req) in the
- * directory @dfd that @base names, with modes @rep_mode and @req_mode, and
- * opens the reply one for reading into @rep_fd. What @base.req is goes to
+ * directory @dfd that @base names, with modes @rep_mode and @req_mode, as
+ * the user @euid (geteuid(), read once per dial), and opens the reply one
+ * for reading into @rep_fd. What @base.req is goes to
  * @req_made, for opening it later. */
 static ChannelResult
 make_channel (int           dfd,
@@ -119,6 +120,7 @@ make_channel (int           dfd,
               gboolean      with_req,
               mode_t        rep_mode,
               mode_t        req_mode,
+              uid_t         euid,
               int          *rep_fd,
               struct stat  *req_made,
               GError      **error)
@@ -141,7 +143,7 @@ make_channel (int           dfd,
       return CHANNEL_FAILED;
     }
 
-  fd = _pipecom_unix_make_fifo_at (dfd, rep, O_RDONLY, rep_mode, &made, &saved_errno);
+  fd = _pipecom_unix_make_fifo_at (dfd, rep, O_RDONLY, rep_mode, euid, &made, &saved_errno);
   if (fd < 0)
     {
       if (saved_errno == EEXIST)
@@ -154,7 +156,8 @@ make_channel (int           dfd,
 
   if (with_req)
     {
-      int req_fd = _pipecom_unix_make_fifo_at (dfd, req, O_RDONLY, req_mode, req_made, &saved_errno);
+      int req_fd = _pipecom_unix_make_fifo_at (dfd, req, O_RDONLY, req_mode, euid,
+                                               req_made, &saved_errno);
 
       if (req_fd < 0)
         {
@@ -181,6 +184,7 @@ make_channel (int           dfd,
  * @dir_fd. */
 static char *
 new_private_channel (gboolean      with_req,
+                     uid_t         euid,
                      int          *dir_fd,
                      int          *rep_fd,
                      struct stat  *req_made,
@@ -197,7 +201,7 @@ new_private_channel (gboolean      with_req,
    * the long way, which makes the directory or says what is wrong. */
   dir = g_build_filename (g_get_user_runtime_dir (), "pipecom", NULL);
   if ((dfd = open (dir, DIR_FD_FLAGS | O_NOFOLLOW)) >= 0 &&
-      (fstat (dfd, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid () ||
+      (fstat (dfd, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != euid ||
        (st.st_mode & 0077) != 0))
     {
       close (dfd);
@@ -227,7 +231,7 @@ new_private_channel (gboolean      with_req,
                                                g_random_int ());
       int fd;
 
-      switch (make_channel (dfd, base, with_req, 0600, 0600, &fd, req_made, error))
+      switch (make_channel (dfd, base, with_req, 0600, 0600, euid, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
           continue;
@@ -257,7 +261,7 @@ _pipecom_transport_new_channel (gboolean   with_req,
 {
   struct stat req_made;
   int dir_fd;
-  char *base = new_private_channel (with_req, &dir_fd, rep_fd, &req_made, error);
+  char *base = new_private_channel (with_req, geteuid (), &dir_fd, rep_fd, &req_made, error);
 
   if (base != NULL)
     close (dir_fd);
@@ -275,6 +279,7 @@ new_shared_channel (const char   *chandir,
                     uid_t         owner,
                     gboolean      everyone,
                     gboolean      with_req,
+                    uid_t         euid,
                     int          *dir_fd,
                     int          *rep_fd,
                     struct stat  *req_made,
@@ -314,7 +319,7 @@ new_shared_channel (const char   *chandir,
        * gets the sender's group, and a listener in that group is judged by
        * the group bits. */
       switch (make_channel (dfd, base, with_req, everyone ? 0622 : 0620,
-                            everyone ? 0644 : 0640, &fd, req_made, error))
+                            everyone ? 0644 : 0640, euid, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
           continue;
@@ -402,6 +407,7 @@ _pipecom_dial_new (const char *name,
  * (several names). */
 static int
 open_pipe_fifo (PipecomDial  *dial,
+                uid_t         euid,
                 char        **chandir,
                 struct stat  *st_out,
                 int          *saved_errno)
@@ -455,7 +461,7 @@ open_pipe_fifo (PipecomDial  *dial,
       shared = _pipecom_unix_dir_is_owned_by (dir, st.st_uid) && _pipecom_unix_is_channel_dir (cd, st.st_uid);
     }
 
-  if (st.st_uid != geteuid () && !shared)
+  if (st.st_uid != euid && !shared)
     goto refuse;
 
   if (shared && chandir != NULL)
@@ -487,6 +493,7 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
                        GError                      **error)
 {
   g_autofree char *chandir = NULL;
+  uid_t euid = geteuid ();  /* once for this attempt */
   guint8 record[PIPECOM_ANNOUNCE_MAX];
   gsize len;
   ssize_t n;
@@ -494,7 +501,7 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
   int fd;
   struct stat st;
 
-  fd = open_pipe_fifo (dial, &chandir, &st, &saved_errno);
+  fd = open_pipe_fifo (dial, euid, &chandir, &st, &saved_errno);
   if (fd < 0)
     {
       if (saved_errno == ENXIO || saved_errno == ENOENT)
@@ -529,10 +536,10 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
     {
       if (chandir != NULL)
         dial->base = new_shared_channel (chandir, st.st_uid, (st.st_mode & 0002) != 0,
-                                         dial->duplex, &dial->dir_fd, &dial->rep_fd,
+                                         dial->duplex, euid, &dial->dir_fd, &dial->rep_fd,
                                          &dial->req, error);
       else
-        dial->base = new_private_channel (dial->duplex, &dial->dir_fd, &dial->rep_fd,
+        dial->base = new_private_channel (dial->duplex, euid, &dial->dir_fd, &dial->rep_fd,
                                           &dial->req, error);
       if (dial->base == NULL)
         {
@@ -608,7 +615,7 @@ _pipecom_dial_lost (PipecomDial       *dial,
   else
     {
       int saved_errno;
-      int fd = open_pipe_fifo (dial, NULL, NULL, &saved_errno);
+      int fd = open_pipe_fifo (dial, geteuid (), NULL, NULL, &saved_errno);
 
       if (fd >= 0)
         close (fd);

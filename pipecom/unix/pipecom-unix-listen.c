@@ -63,7 +63,7 @@ transport_listen (const char     *name,
       goto fail_locked;
     }
 
-  rfd = _pipecom_unix_make_fifo_at (dfd, leaf, O_RDONLY, 0600, &made, &saved_errno);
+  rfd = _pipecom_unix_make_fifo_at (dfd, leaf, O_RDONLY, 0600, geteuid (), &made, &saved_errno);
   if (rfd < 0)
     {
       if (saved_errno == EPERM)
@@ -186,13 +186,14 @@ set_pipe_size (int   fd,
  * pipe's channels belong to their senders, of any user. */
 static gboolean
 channel_stat_ok (PipecomIntake     *intake,
-                 const struct stat *st)
+                 const struct stat *st,
+                 uid_t              euid)
 {
   if (!S_ISFIFO (st->st_mode) || st->st_nlink != 1)
     return FALSE;
 
   return intake->chandir != NULL ||
-         (st->st_uid == geteuid () && (st->st_mode & 0077) == 0);
+         (st->st_uid == euid && (st->st_mode & 0077) == 0);
 }
 
 /* Opens a channel file named by a peer. channel_allowed() checked that it
@@ -210,6 +211,8 @@ open_channel (PipecomIntake *intake,
 {
   int dfd = intake->chandir != NULL ? intake->chandir_fd : intake->privdir_fd;
   const char *leaf = strrchr (path, '/') + 1;
+  /* Read once for this opening (a shared pipe's channels may be anyone's). */
+  uid_t euid = intake->chandir != NULL ? 0 : geteuid ();
   struct stat pre, st;
   int fd;
 
@@ -218,7 +221,7 @@ open_channel (PipecomIntake *intake,
       *saved_errno = errno;
       return -1;
     }
-  if (!channel_stat_ok (intake, &pre))
+  if (!channel_stat_ok (intake, &pre, euid))
     {
       *saved_errno = EPERM;
       return -1;
@@ -234,7 +237,7 @@ open_channel (PipecomIntake *intake,
       return -1;
     }
 
-  if (fstat (fd, &st) != 0 || !channel_stat_ok (intake, &st) ||
+  if (fstat (fd, &st) != 0 || !channel_stat_ok (intake, &st, euid) ||
       st.st_dev != pre.st_dev || st.st_ino != pre.st_ino)
     {
       close (fd);

@@ -236,9 +236,10 @@ _pipecom_transport_resolve (const char  *name,
  * another FIFO of ours (by whoever can write the directory it is in) has
  * two or more, and must never be taken for the file PipeCom expects. */
 static gboolean
-is_own_fifo (const struct stat *st)
+is_own_fifo (const struct stat *st,
+             uid_t              euid)
 {
-  return S_ISFIFO (st->st_mode) && st->st_uid == geteuid () && st->st_nlink == 1;
+  return S_ISFIFO (st->st_mode) && st->st_uid == euid && st->st_nlink == 1;
 }
 
 gboolean
@@ -246,7 +247,7 @@ _pipecom_fd_is_own_fifo (int fd)
 {
   struct stat st;
 
-  return fstat (fd, &st) == 0 && is_own_fifo (&st);
+  return fstat (fd, &st) == 0 && is_own_fifo (&st, geteuid ());
 }
 
 int
@@ -287,6 +288,7 @@ _pipecom_unix_reopen_fifo_at (int                dfd,
                               const struct stat *made,
                               int               *saved_errno)
 {
+  uid_t euid = geteuid ();  /* once for this opening */
   struct stat st;
   int fd;
 
@@ -295,7 +297,7 @@ _pipecom_unix_reopen_fifo_at (int                dfd,
       *saved_errno = errno;
       return -1;
     }
-  if (!is_own_fifo (&st) || st.st_dev != made->st_dev || st.st_ino != made->st_ino)
+  if (!is_own_fifo (&st, euid) || st.st_dev != made->st_dev || st.st_ino != made->st_ino)
     {
       *saved_errno = EPERM;
       return -1;
@@ -311,7 +313,7 @@ _pipecom_unix_reopen_fifo_at (int                dfd,
       return -1;
     }
 
-  if (fstat (fd, &st) != 0 || !is_own_fifo (&st) ||
+  if (fstat (fd, &st) != 0 || !is_own_fifo (&st, euid) ||
       st.st_dev != made->st_dev || st.st_ino != made->st_ino)
     {
       close (fd);
@@ -328,14 +330,16 @@ _pipecom_unix_reopen_fifo_at (int                dfd,
  * FIFO just made, ours, with one link, and only then gets the mode @mode
  * with fchmod(): whoever can write the directory may have replaced the
  * name by a link to another file meanwhile, and nothing is ever changed by
- * name. The FIFO's device and inode go to @made. Fails with *saved_errno
- * EEXIST when the name is taken, EPERM when it was replaced (the caller
- * removes the name). */
+ * name. "Ours" is owned by @euid, the caller's geteuid(), read once for
+ * the operation. The FIFO's device and inode go to @made. Fails with
+ * *saved_errno EEXIST when the name is taken, EPERM when it was replaced
+ * (the caller removes the name). */
 int
 _pipecom_unix_make_fifo_at (int          dfd,
                             const char  *name,
                             int          flags,
                             mode_t       mode,
+                            uid_t        euid,
                             struct stat *made,
                             int         *saved_errno)
 {
@@ -350,7 +354,7 @@ _pipecom_unix_make_fifo_at (int          dfd,
 
   /* Checked before opening (opening a FIFO is seen at its other end), as
    * _pipecom_unix_reopen_fifo_at() does, and after. */
-  if (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made))
+  if (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made, euid))
     {
       *saved_errno = EPERM;
       return -1;
@@ -366,7 +370,7 @@ _pipecom_unix_make_fifo_at (int          dfd,
       return -1;
     }
 
-  if (fstat (fd, &st) != 0 || !is_own_fifo (&st) ||
+  if (fstat (fd, &st) != 0 || !is_own_fifo (&st, euid) ||
       st.st_dev != made->st_dev || st.st_ino != made->st_ino)
     {
       close (fd);

@@ -72,6 +72,7 @@ int _pipecom_unix_make_fifo_at (int          dfd,
                                 const char  *name,
                                 int          flags,
                                 mode_t       mode,
+                                uid_t        euid,
                                 struct stat *made,
                                 int         *saved_errno);
 
