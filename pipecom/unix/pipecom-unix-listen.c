@@ -158,6 +158,8 @@ struct _PipecomIntake
   dev_t                     dir_dev;  /* of chandir or privdir */
   ino_t                     dir_ino;
   GSource                  *source;   /* (owned) (nullable) */
+  rlim_t                    nofile;      /* RLIMIT_NOFILE's soft limit, as last read */
+  gint64                    nofile_read; /* when (monotonic µs), 0: to be read */
   gboolean                  in_records;
   gboolean                  closing;
   guint8                    abuf[2 * PIPECOM_ANNOUNCE_MAX + 4096];
@@ -382,6 +384,8 @@ open_channel_reclaiming (PipecomPeer *peer,
   for (guint i = 0; ; i++)
     {
       fd = open_channel (intake, path, flags, owner, saved_errno);
+      if (fd < 0 && (*saved_errno == EMFILE || *saved_errno == ENFILE))
+        intake->nofile_read = 0;  /* the limit may have changed: read it again */
       if (fd >= 0 || (*saved_errno != EMFILE && *saved_errno != ENFILE) ||
           i == 4 || intake->funcs->reclaim == NULL ||
           !intake->funcs->reclaim (intake->user_data))
@@ -389,17 +393,39 @@ open_channel_reclaiming (PipecomPeer *peer,
     }
 }
 
+/* How long keep_fd_headroom() trusts the soft limit it last read. */
+#define NOFILE_CACHE_USEC G_USEC_PER_SEC
+
 /* Descriptors are allocated lowest first: when @fd is among the last few
  * under the soft limit, at most that many are free. Make room for the next
- * senders before they are refused. */
+ * senders before they are refused. The limit is read at most once a
+ * second (it is not a system call worth making per sender), again at once
+ * when an open failed for lack of descriptors, and always before acting on
+ * it. */
 static void
 keep_fd_headroom (PipecomIntake *intake,
                   int            fd)
 {
   struct rlimit rl;
+  gint64 now;
 
-  if (fd < 0 || intake->funcs->reclaim == NULL || getrlimit (RLIMIT_NOFILE, &rl) != 0 ||
-      rl.rlim_cur == RLIM_INFINITY || (rlim_t) fd + FD_HEADROOM < rl.rlim_cur)
+  if (fd < 0 || intake->funcs->reclaim == NULL)
+    return;
+
+  now = g_get_monotonic_time ();
+  if (intake->nofile_read != 0 && now - intake->nofile_read < NOFILE_CACHE_USEC &&
+      (intake->nofile == RLIM_INFINITY || (rlim_t) fd + FD_HEADROOM < intake->nofile))
+    return;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0)
+    {
+      intake->nofile_read = 0;
+      return;
+    }
+  intake->nofile = rl.rlim_cur;
+  intake->nofile_read = now;
+
+  if (rl.rlim_cur == RLIM_INFINITY || (rlim_t) fd + FD_HEADROOM < rl.rlim_cur)
     return;
 
   intake->funcs->reclaim (intake->user_data);
