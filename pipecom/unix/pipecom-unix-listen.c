@@ -575,8 +575,8 @@ read_records (PipecomIntake *intake)
 
   while (intake->fifo_fd >= 0)
     {
-      ssize_t n = read (intake->fifo_fd, intake->abuf + intake->alen,
-                        sizeof intake->abuf - intake->alen);
+      gsize room = sizeof intake->abuf - intake->alen;
+      ssize_t n = read (intake->fifo_fd, intake->abuf + intake->alen, room);
 
       if (n > 0)
         {
@@ -585,12 +585,15 @@ read_records (PipecomIntake *intake)
           /* What is left is shorter than two records (see
            * _pipecom_decode_announce()), so the next read has room. */
           g_assert (intake->alen < sizeof intake->abuf);
-          continue;
+          /* A read of a pipe returns less than asked only when it emptied
+           * the pipe: no need for another read to see EAGAIN. */
+          if ((gsize) n == room || intake->closing)
+            continue;
         }
-
-      if (n < 0 && errno == EINTR)
+      else if (n < 0 && errno == EINTR)
         continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+
+      if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
         {
           /* A record is one atomic write: a part left once the FIFO is
            * empty will never be completed, and would swallow the next
