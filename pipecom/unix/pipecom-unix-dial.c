@@ -180,6 +180,50 @@ make_channel (int           dfd,
   return CHANNEL_MADE;
 }
 
+static char *
+put_decimal (char    *p,
+             guint64  value)
+{
+  char digits[20];
+  guint n = 0;
+
+  do
+    digits[n++] = '0' + value % 10;
+  while ((value /= 10) != 0);
+  while (n > 0)
+    *p++ = digits[--n];
+  return p;
+}
+
+/* @dir, "/" and PRIVATE_CHANNEL_FORMAT of @pid, @n and @random, formatted
+ * by hand: printf cost a one-shot some 2,000 instructions here. */
+static char *
+private_channel_base (const char *dir,
+                      int         pid,
+                      guint       n,
+                      guint32     random)
+{
+  gsize dir_len = strlen (dir);
+  char *base = g_malloc (dir_len + 1 + PRIVATE_CHANNEL_MAX + 1);
+  char *p = base;
+
+  memcpy (p, dir, dir_len);
+  p += dir_len;
+  *p++ = '/';
+  *p++ = '.';
+  *p++ = 'c';
+  if (pid < 0)
+    *p++ = '-';
+  p = put_decimal (p, pid < 0 ? -(gint64) pid : pid);
+  *p++ = '-';
+  p = put_decimal (p, n);
+  *p++ = '-';
+  for (int shift = 28; shift >= 0; shift -= 4)
+    *p++ = "0123456789abcdef"[(random >> shift) & 0xf];
+  *p = '\0';
+  return base;
+}
+
 /* A private channel in our own pipe directory, with its descriptor in
  * @dir_fd. */
 static char *
@@ -226,9 +270,9 @@ new_private_channel (gboolean      with_req,
 
   for (guint tries = 0; tries < 8; tries++)
     {
-      g_autofree char *base = g_strdup_printf ("%s/" PRIVATE_CHANNEL_FORMAT, dir, (int) getpid (),
-                                               g_atomic_int_add (&counter, 1),
-                                               g_random_int ());
+      g_autofree char *base = private_channel_base (dir, (int) getpid (),
+                                                    g_atomic_int_add (&counter, 1),
+                                                    g_random_int ());
       int fd;
 
       switch (make_channel (dfd, base, with_req, 0600, 0600, euid, &fd, req_made, error))
