@@ -1582,6 +1582,71 @@ test_nested_loop_in_handler (void)
   g_string_free (nl.order, TRUE);
 }
 
+typedef struct
+{
+  guint              depth;
+  guint              max_depth;
+  GString           *order;
+  const char        *name;
+  PipecomTestResult *two;
+} NestedOneshot;
+
+static char *
+nested_oneshot_cb (PipecomPipe    *pipe,
+                   PipecomMessage *message,
+                   gpointer        user_data)
+{
+  NestedOneshot *no = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  no->depth++;
+  no->max_depth = MAX (no->max_depth, no->depth);
+  g_string_append_printf (no->order, "%s;", text);
+  /* A one-shot handler that runs the pipe's own main context while it
+   * waits; meanwhile another sender announces a one-shot on the FIFO. */
+  if (g_strcmp0 (text, "one") == 0)
+    {
+      pipecom_send_async (no->name, "two", 10, 1, NULL, pipecom_test_send_cb, no->two);
+      pipecom_test_iterate_for (300);
+    }
+  no->depth--;
+
+  return NULL;
+}
+
+static void
+test_nested_loop_in_oneshot_handler (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("nested-oneshot");
+  g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult one = { 0, }, two = { 0, };
+  NestedOneshot no = { 0, 0, g_string_new (NULL), name, &two };
+
+  g_test_summary ("A one-shot handler that iterates the pipe's main context while another "
+                  "sender announces is not re-entered: the announcements are handled one "
+                  "after the other, in order, and both senders are answered");
+
+  g_signal_connect (pipe, "message-received", G_CALLBACK (nested_oneshot_cb), &no);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  pipecom_send_async (name, "one", 10, 1, NULL, pipecom_test_send_cb, &one);
+  pipecom_test_wait_for (one.done && two.done, PIPECOM_TEST_DEADLINE);
+
+  g_assert_no_error (one.error);
+  g_assert_no_error (two.error);
+  g_assert_true (one.ok);
+  g_assert_true (two.ok);
+  g_assert_cmpuint (no.max_depth, ==, 1);
+  g_assert_cmpstr (no.order->str, ==, "one;two;");
+
+  pipecom_test_result_clear (&one);
+  pipecom_test_result_clear (&two);
+  pipecom_test_stop_and_wait (pipe);
+  g_string_free (no.order, TRUE);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Reuse of the messages nobody kept                                        */
 /* ------------------------------------------------------------------------ */
@@ -2259,6 +2324,7 @@ main (int   argc,
   g_test_add_func ("/pipe/response-pipe/missing", test_response_pipe_missing);
   g_test_add_func ("/pipe/response-pipe/missing-warning", test_response_pipe_missing_warning);
   g_test_add_func ("/pipe/nested-loop-in-handler", test_nested_loop_in_handler);
+  g_test_add_func ("/pipe/nested-loop-in-oneshot-handler", test_nested_loop_in_oneshot_handler);
   g_test_add_func ("/pipe/message-reuse/kept", test_reuse_kept);
   g_test_add_func ("/pipe/message-reuse/weak", test_reuse_weak);
   g_test_add_func ("/pipe/message-reuse/fresh", test_reuse_fresh);
