@@ -41,6 +41,11 @@ typedef struct
   int               out_fd;
   gpointer          in_tag;
   gpointer          out_tag;
+  /* The events last given to GLib for each tag: modifying a source's fd,
+   * even to the same events, wakes the context it is attached to (another
+   * thread's, for a client driven directly). */
+  GIOCondition      in_events;
+  GIOCondition      out_events;
 
   gsize             in_pipe_size;   /* as grown by us, 0 = default */
   gsize             out_pipe_size;
@@ -194,23 +199,32 @@ static void
 update_out_interest (PipecomConnection *conn)
 {
   FdConnection *fc = FD_CONNECTION (conn);
+  GIOCondition events;
 
   if (fc->out_tag == NULL)
     return;
 
-  g_source_modify_unix_fd (conn->source, fc->out_tag,
-                           conn->direct || conn->held || g_queue_is_empty (&conn->wqueue) ? 0 : G_IO_OUT);
+  events = conn->direct || conn->held || g_queue_is_empty (&conn->wqueue) ? 0 : G_IO_OUT;
+  if (events == fc->out_events)
+    return;
+  fc->out_events = events;
+  g_source_modify_unix_fd (conn->source, fc->out_tag, events);
 }
 
 static void
 update_in_interest (PipecomConnection *conn)
 {
   FdConnection *fc = FD_CONNECTION (conn);
+  GIOCondition events;
 
   if (fc->in_tag == NULL)
     return;
 
-  g_source_modify_unix_fd (conn->source, fc->in_tag, conn->direct || conn->held ? 0 : G_IO_IN);
+  events = conn->direct || conn->held ? 0 : G_IO_IN;
+  if (events == fc->in_events)
+    return;
+  fc->in_events = events;
+  g_source_modify_unix_fd (conn->source, fc->in_tag, events);
 }
 
 void
@@ -402,9 +416,15 @@ _pipecom_connection_attach (PipecomConnection *conn,
    * holds the connection itself when it does recurse. */
   g_source_set_can_recurse (conn->source, TRUE);
   if (fc->in_fd >= 0 && !conn->reading_stopped)
-    fc->in_tag = g_source_add_unix_fd (conn->source, fc->in_fd, 0);
+    {
+      fc->in_tag = g_source_add_unix_fd (conn->source, fc->in_fd, 0);
+      fc->in_events = 0;
+    }
   if (fc->out_fd >= 0)
-    fc->out_tag = g_source_add_unix_fd (conn->source, fc->out_fd, 0);
+    {
+      fc->out_tag = g_source_add_unix_fd (conn->source, fc->out_fd, 0);
+      fc->out_events = 0;
+    }
   _pipecom_connection_io_update_interest (conn);
   _pipecom_connection_arm (conn);
   g_source_attach (conn->source, context);
@@ -429,7 +449,10 @@ _pipecom_connection_set_out_fd (PipecomConnection *conn,
 
   fc->out_fd = out_fd;
   if (conn->source != NULL)
-    fc->out_tag = g_source_add_unix_fd (conn->source, out_fd, 0);
+    {
+      fc->out_tag = g_source_add_unix_fd (conn->source, out_fd, 0);
+      fc->out_events = 0;
+    }
 }
 
 /* The fds to poll for a direct exchange: @in_fd for reading, and @out_fd
