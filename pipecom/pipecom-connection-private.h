@@ -185,6 +185,28 @@ _pipecom_connection_read_buffer (PipecomConnection *conn,
   return conn->rbuf + conn->rend;
 }
 
+/* Where the next frame's header may be read in the same call as the rest
+ * of a large frame's body, once that body is allocated in full (see
+ * _pipecom_connection_read_buffer()): a place in the read buffer for one
+ * header, or %NULL. Only the header: a frame after a large one is often
+ * large too, and its body is then read straight into its own allocation,
+ * never copied out of the read buffer. _pipecom_connection_received()
+ * takes the bytes read into both. */
+static inline guint8 *
+_pipecom_connection_read_buffer_next (PipecomConnection *conn,
+                                      gsize             *room)
+{
+  if (conn->body == NULL || conn->body_cap != conn->body_len || conn->rbuf == NULL ||
+      conn->rcap - conn->rend < PIPECOM_FRAME_HEADER_SIZE)
+    {
+      *room = 0;
+      return NULL;
+    }
+
+  *room = PIPECOM_FRAME_HEADER_SIZE;
+  return conn->rbuf + conn->rend;
+}
+
 /* ---- The platform I/O, for the core ---- */
 
 /* Reads what there is (pump and dispatch). */

@@ -163,7 +163,8 @@ parse_frames (PipecomConnection *conn)
     conn->rstart = conn->rend = 0;
 }
 
-/* @n bytes were read into _pipecom_connection_read_buffer(). */
+/* @n bytes were read into _pipecom_connection_read_buffer(), and then
+ * into _pipecom_connection_read_buffer_next() if it gave a place. */
 void
 _pipecom_connection_received (PipecomConnection *conn,
                               gsize              n)
@@ -175,7 +176,12 @@ _pipecom_connection_received (PipecomConnection *conn,
 
   if (conn->body != NULL)
     {
-      conn->body_have += n;
+      gsize k = MIN (n, conn->body_len - conn->body_have);
+
+      conn->body_have += k;
+      /* The next frame's header, if it came with the body's end: counted
+       * now, parsed after the body was delivered. */
+      conn->rend += n - k;
       if (conn->body_have == conn->body_len)
         {
           /* All of it: the body grows to body_len at most. */
@@ -185,6 +191,8 @@ _pipecom_connection_received (PipecomConnection *conn,
           /* The handler's from now on. */
           _pipecom_connection_uncharge (conn, conn->body_cap);
           deliver (conn, conn->body_type, conn->body_id, payload);
+          if (n > k)
+            parse_frames (conn);
         }
     }
   else

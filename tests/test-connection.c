@@ -44,6 +44,7 @@ typedef struct
   guint              frames;
   gsize              last_len;
   GBytes            *last;
+  GPtrArray         *all;        /* (nullable) every payload, when set */
   gboolean           closed;
   GError            *error;
   gint64             closed_at;
@@ -62,6 +63,8 @@ frame_cb (PipecomConnection *conn,
   pair->last_len = g_bytes_get_size (payload);
   g_clear_pointer (&pair->last, g_bytes_unref);
   pair->last = g_bytes_ref (payload);
+  if (pair->all != NULL)
+    g_ptr_array_add (pair->all, g_bytes_ref (payload));
 }
 
 static void
@@ -295,6 +298,49 @@ test_large_body (void)
   pair_clear (&pair);
 }
 
+/* Frames written back to back, large and small: the end of a large body
+ * and the next header are read in one call (the header alone, so that a
+ * large body after it is read straight into its own allocation). */
+static void
+test_large_then_next (void)
+{
+  const gsize sizes[] = { 200000, 300001, 10, 70000, 0, 1 << 20, 65536 - 12, 5, 100000 };
+  g_autoptr(GPtrArray) payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  GByteArray *stream = g_byte_array_new ();
+  Writer writer;
+  Pair pair;
+
+  g_test_summary ("Large and small frames written back to back arrive whole and in order");
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      GBytes *payload = pipecom_test_random_bytes (sizes[i]);
+      guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+
+      _pipecom_encode_frame_header (header, sizes[i], PIPECOM_FRAME_MESSAGE, i + 1);
+      g_byte_array_append (stream, header, sizeof header);
+      g_byte_array_append (stream, g_bytes_get_data (payload, NULL), sizes[i]);
+      g_ptr_array_add (payloads, payload);
+    }
+
+  pair_open (&pair, 0);
+  pair.all = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  writer.pair = &pair;
+  writer.frame = g_byte_array_free_to_bytes (stream);
+  writer.thread = g_thread_new ("writer", writer_thread, &writer);
+  pipecom_test_wait_for (pair.frames == G_N_ELEMENTS (sizes) || pair.closed, 60);
+  writer_join (&writer);
+
+  g_assert_false (pair.closed);
+  g_assert_cmpuint (pair.all->len, ==, G_N_ELEMENTS (sizes));
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    g_assert_true (g_bytes_equal (pair.all->pdata[i], payloads->pdata[i]));
+  g_assert_null (pair.conn->body);
+
+  g_clear_pointer (&pair.all, g_ptr_array_unref);
+  pair_clear (&pair);
+}
+
 /* The per-connection deadline: half a frame header, then nothing. */
 static void
 test_deadline (void)
@@ -359,6 +405,7 @@ main (int   argc,
 
   g_test_add_func ("/connection/huge-header", test_huge_header);
   g_test_add_func ("/connection/large-body", test_large_body);
+  g_test_add_func ("/connection/large-then-next", test_large_then_next);
   g_test_add_func ("/connection/deadline", test_deadline);
   g_test_add_func ("/connection/queue-bound", test_queue_bound);
 

@@ -159,14 +159,20 @@ _pipecom_connection_io_read (PipecomConnection *conn)
 
   for (guint round = 0; round < 64 && !conn->closed && !conn->reading_stopped && fc->in_fd >= 0; round++)
     {
+      struct iovec iov[2];
       gsize want;
-      guint8 *target = _pipecom_connection_read_buffer (conn, &want);
       ssize_t n;
 
-      if (target == NULL)
+      iov[0].iov_base = _pipecom_connection_read_buffer (conn, &iov[0].iov_len);
+      if (iov[0].iov_base == NULL)
         return;  /* dropped: over the memory budget */
+      iov[1].iov_base = _pipecom_connection_read_buffer_next (conn, &iov[1].iov_len);
+      want = iov[0].iov_len + iov[1].iov_len;
 
-      n = read (fc->in_fd, target, want);
+      if (iov[1].iov_base != NULL)
+        n = readv (fc->in_fd, iov, 2);
+      else
+        n = read (fc->in_fd, iov[0].iov_base, iov[0].iov_len);
 
       if (n > 0)
         {
