@@ -64,6 +64,8 @@ struct _PipecomConnection
 
   guint64                       skip;
 
+  guint8                       *small;    /* (owned) (nullable) spare buffer for small payloads */
+
   GQueue                        wqueue;   /* of PipecomChunk */
 
   GRecMutex                    *lock;     /* (nullable) held around each dispatch */

@@ -46,6 +46,7 @@ close_all (PipecomConnection *conn)
   g_queue_clear_full (&conn->wqueue, chunk_free);
   conn->wqueued = 0;
   _pipecom_connection_io_body_free (g_steal_pointer (&conn->body), conn->body_cap);
+  g_clear_pointer (&conn->small, g_free);
   _pipecom_connection_uncharge (conn, conn->charged);
 }
 
@@ -79,6 +80,61 @@ deliver (PipecomConnection *conn,
   if (!conn->closed && !conn->reading_stopped && conn->funcs->frame != NULL)
     conn->funcs->frame (conn, type, id, payload, conn->user_data);
   g_bytes_unref (payload);
+}
+
+/* Payloads up to this size are copied out of rbuf into a buffer of this
+ * size, which is used again for the next frame once nobody holds the
+ * payload any more (see deliver_small()). */
+#define SMALL_PAYLOAD_SIZE 256
+
+/* One GBytes for every empty payload (every acknowledgement). */
+static GBytes *
+empty_bytes (void)
+{
+  static gsize empty = 0;
+
+  if (g_once_init_enter (&empty))
+    g_once_init_leave (&empty, (gsize) g_bytes_new (NULL, 0));
+  return (GBytes *) empty;
+}
+
+/* Delivers the @len bytes at @data, a small payload, without allocating
+ * its buffer each time: the payload is made in conn->small, and given
+ * back to it when the handler kept no reference (g_bytes_unref_to_data()
+ * then returns the same buffer; otherwise it returns a copy, freed here,
+ * and the next frame allocates a new buffer). */
+static void
+deliver_small (PipecomConnection *conn,
+               guint8             type,
+               guint32            id,
+               const guint8      *data,
+               gsize              len)
+{
+  guint8 *buf = g_steal_pointer (&conn->small);
+  GBytes *payload;
+  gpointer back;
+  gsize size;
+
+  if (len == 0)
+    {
+      deliver (conn, type, id, g_bytes_ref (empty_bytes ()));
+      return;
+    }
+
+  if (buf == NULL)
+    buf = g_malloc (SMALL_PAYLOAD_SIZE);
+  memcpy (buf, data, len);
+  payload = g_bytes_new_take (buf, len);
+
+  conn->frames_in++;
+  if (!conn->closed && !conn->reading_stopped && conn->funcs->frame != NULL)
+    conn->funcs->frame (conn, type, id, payload, conn->user_data);
+
+  back = g_bytes_unref_to_data (payload, &size);
+  if (back == buf && conn->small == NULL && !conn->closed)
+    conn->small = back;
+  else
+    g_free (back);
 }
 
 static void
@@ -131,9 +187,11 @@ parse_frames (PipecomConnection *conn)
 
       if (avail - PIPECOM_FRAME_HEADER_SIZE >= len)
         {
-          GBytes *payload = g_bytes_new (h + PIPECOM_FRAME_HEADER_SIZE, len);
           conn->rstart += PIPECOM_FRAME_HEADER_SIZE + len;
-          deliver (conn, type, id, payload);
+          if (len <= SMALL_PAYLOAD_SIZE)
+            deliver_small (conn, type, id, h + PIPECOM_FRAME_HEADER_SIZE, len);
+          else
+            deliver (conn, type, id, g_bytes_new (h + PIPECOM_FRAME_HEADER_SIZE, len));
           continue;
         }
 
