@@ -413,9 +413,11 @@ _pipecom_connection_say_goodbye (PipecomConnection *conn,
   _pipecom_connection_fail (conn, g_error_new_literal (PIPECOM_ERROR, PIPECOM_ERROR_TIMEOUT, text));
 }
 
-/* Wakes the dispatch at the next deadline, or before it. */
+/* Wakes the dispatch at the next deadline, or before it; @now is the
+ * monotonic time if the caller has it, or -1. */
 static void
-update_deadline_timer (PipecomConnection *conn)
+update_deadline_timer_at (PipecomConnection *conn,
+                          gint64             now)
 {
   gint64 next = -1, armed;
 
@@ -439,10 +441,27 @@ update_deadline_timer (PipecomConnection *conn)
    * earlier time that has not come yet stays; when it fires,
    * check_deadlines() finds nothing due, and this sets the next one. */
   armed = g_source_get_ready_time (conn->source);
-  if (armed >= 0 && (next < 0 || next > armed) && armed > g_get_monotonic_time ())
+  if (armed >= 0 && (next < 0 || next > armed) &&
+      armed > (now >= 0 ? now : g_get_monotonic_time ()))
     return;
 
   g_source_set_ready_time (conn->source, next);
+}
+
+static void
+update_deadline_timer (PipecomConnection *conn)
+{
+  update_deadline_timer_at (conn, -1);
+}
+
+/* The time of this main-context iteration, read once per dispatch. */
+static inline gint64
+dispatch_time (GSource *source,
+               gint64  *now)
+{
+  if (*now < 0)
+    *now = g_source_get_time (source);
+  return *now;
 }
 
 gboolean
@@ -454,6 +473,7 @@ _pipecom_connection_source_dispatch (GSource     *source,
   GRecMutex *lock = conn->lock;
   guint frames_in;
   gsize rend, body_have, wqueued;
+  gint64 now = -1;
 
   /* The owner may also do I/O on this connection from another thread
    * (see _pipecom_connection_set_lock()). Take the lock before reading any
@@ -500,7 +520,7 @@ _pipecom_connection_source_dispatch (GSource     *source,
       else if (conn->read_since == 0 || conn->frames_in != frames_in ||
                conn->read_moved >= conn->min_progress)
         {
-          conn->read_since = g_source_get_time (source);
+          conn->read_since = dispatch_time (source, &now);
           conn->read_moved = 0;
         }
     }
@@ -508,14 +528,14 @@ _pipecom_connection_source_dispatch (GSource     *source,
   if (conn->idle_tracked && !conn->closed &&
       (!is_idle (conn) || conn->frames_in != frames_in || conn->rend != rend ||
        conn->body_have != body_have || conn->wqueued != wqueued))
-    conn->idle_since = g_source_get_time (source);
+    conn->idle_since = dispatch_time (source, &now);
 
   if ((conn->deadline > 0 || conn->idle_timeout > 0) && !conn->closed)
     {
       if (g_queue_is_empty (&conn->wqueue))
         conn->write_since = 0;
-      check_deadlines (conn, g_source_get_time (source));
-      update_deadline_timer (conn);
+      check_deadlines (conn, dispatch_time (source, &now));
+      update_deadline_timer_at (conn, now);
     }
 
   if (conn->notify_pending && conn->source != NULL)
