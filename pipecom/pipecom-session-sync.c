@@ -76,8 +76,8 @@ _pipecom_session_run_direct_op (PipecomSession    *session,
 
       /* A cancellation is seen at the top of the loop. */
       _pipecom_connection_wait (conn, cancellable, until, NULL);
-      if (until > 0)
-        now = g_get_monotonic_time ();
+      if (until > 0 && !wait->done)
+        now = g_get_monotonic_time ();  /* not needed when the loop ends */
     }
 }
 

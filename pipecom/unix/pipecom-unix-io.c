@@ -497,7 +497,12 @@ _pipecom_connection_wait (PipecomConnection *conn,
   int in_fd, out_fd;
 
   if (until > 0)
-    timeout = (gint) MIN ((MAX (until - g_get_monotonic_time (), 0) + 999) / 1000, G_MAXINT);
+    {
+      /* Once: MIN() and MAX() evaluate their arguments more than once. */
+      gint64 left = MAX (until - g_get_monotonic_time (), 0);
+
+      timeout = (gint) MIN ((left + 999) / 1000, G_MAXINT);
+    }
 
   _pipecom_connection_get_poll_fds (conn, &in_fd, &out_fd);
   fds[n_fds++] = (GPollFD) { in_fd, G_IO_IN, 0 };
