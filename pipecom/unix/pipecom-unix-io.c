@@ -499,7 +499,9 @@ _pipecom_connection_wait (PipecomConnection *conn,
   if (until > 0)
     {
       /* Once: MIN() and MAX() evaluate their arguments more than once. */
-      gint64 left = MAX (until - g_get_monotonic_time (), 0);
+      gint64 left = until - g_get_monotonic_time ();
+
+      left = MAX (left, 0);
 
       timeout = (gint) MIN ((left + 999) / 1000, G_MAXINT);
     }
