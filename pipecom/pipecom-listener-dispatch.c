@@ -166,6 +166,13 @@ may_stop (PipecomPipe       *self,
   return TRUE;
 }
 
+static void deliver_now (PipecomPipe       *self,
+                         PipecomConnection *conn,
+                         guint              session,
+                         guint32            id,
+                         guint8             type,
+                         GBytes            *payload);
+
 void
 _pipecom_listener_handle_message (PipecomPipe       *self,
                                   PipecomConnection *conn,
@@ -178,6 +185,7 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
   PipecomListenerState state;
   guint max_messages;
   guint count;
+  guint session;
 
   state = _pipecom_listener_get_state (self);
   if (state != PIPECOM_LISTENER_LISTENING && state != PIPECOM_LISTENER_DRAINING)
@@ -224,7 +232,8 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
     _pipecom_listener_set_state (self, state == PIPECOM_LISTENER_DRAINING ?
                                        PIPECOM_LISTENER_CLOSING : PIPECOM_LISTENER_LIMITED);
 
-  message = _pipecom_message_new (self, conn, self->session, id, payload,
+  session = self->session;
+  message = _pipecom_message_new (self, conn, session, id, payload,
                                   g_steal_pointer (&self->spare_message));
   self->pending++;
   _pipecom_connection_add_unanswered (conn, 1);  /* not idle until answered */
@@ -238,8 +247,13 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
 
   if (reply != NULL && !pipecom_message_get_replied (message))
     pipecom_message_reply (message, reply);
-  else if (!_pipecom_message_is_kept (message))
-    _pipecom_message_acknowledge (message);
+  else if (!_pipecom_message_is_kept (message) && _pipecom_message_take_answer (message))
+    {
+      /* What _pipecom_message_acknowledge() would do through
+       * _pipecom_pipe_deliver_reply(), which would find this thread
+       * handling the message: sent at once. */
+      deliver_now (self, conn, session, id, PIPECOM_FRAME_ACK, NULL);
+    }
   g_atomic_pointer_set (&self->handling_thread, previous_thread);
 
   /* A message kept for later is acknowledged, if nobody answered it, when

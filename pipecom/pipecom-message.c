@@ -345,9 +345,18 @@ _pipecom_message_is_kept (PipecomMessage *self)
 void
 _pipecom_message_acknowledge (PipecomMessage *self)
 {
-  if (g_atomic_int_compare_and_exchange (&self->replied, FALSE, TRUE))
+  if (_pipecom_message_take_answer (self))
     _pipecom_pipe_deliver_reply (self->pipe, self->conn, self->session, self->id,
                                  PIPECOM_FRAME_ACK, NULL);
+}
+
+/* Marks @self answered, as _pipecom_message_acknowledge() does, without
+ * delivering anything: for the listener, which sends the acknowledgement
+ * itself. FALSE if it was answered already. */
+gboolean
+_pipecom_message_take_answer (PipecomMessage *self)
+{
+  return g_atomic_int_compare_and_exchange (&self->replied, FALSE, TRUE);
 }
 
 static gboolean
