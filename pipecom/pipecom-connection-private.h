@@ -106,6 +106,7 @@ struct _PipecomConnection
   guint                         held : 1;
   guint                         idle_tracked : 1;
   guint                         read_to_eof : 1;
+  guint                         small_kept : 1;  /* see deliver_small() */
 };
 
 /* ---- The core, for the platform I/O ---- */

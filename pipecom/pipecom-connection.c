@@ -101,8 +101,10 @@ empty_bytes (void)
 /* Delivers the @len bytes at @data, a small payload, without allocating
  * its buffer each time: the payload is made in conn->small, and given
  * back to it when the handler kept no reference (g_bytes_unref_to_data()
- * then returns the same buffer; otherwise it returns a copy, freed here,
- * and the next frame allocates a new buffer). */
+ * then returns the same buffer). When it kept one (a client's reply goes
+ * to the caller), g_bytes_unref_to_data() returns a copy, freed here, and
+ * the connection goes back to a new GBytes per payload: for its owner,
+ * the spare buffer would only add that copy. */
 static void
 deliver_small (PipecomConnection *conn,
                guint8             type,
@@ -110,7 +112,7 @@ deliver_small (PipecomConnection *conn,
                const guint8      *data,
                gsize              len)
 {
-  guint8 *buf = g_steal_pointer (&conn->small);
+  guint8 *buf;
   GBytes *payload;
   gpointer back;
   gsize size;
@@ -121,6 +123,13 @@ deliver_small (PipecomConnection *conn,
       return;
     }
 
+  if (conn->small_kept)
+    {
+      deliver (conn, type, id, g_bytes_new (data, len));
+      return;
+    }
+
+  buf = g_steal_pointer (&conn->small);
   if (buf == NULL)
     buf = g_malloc (SMALL_PAYLOAD_SIZE);
   memcpy (buf, data, len);
@@ -131,6 +140,8 @@ deliver_small (PipecomConnection *conn,
     conn->funcs->frame (conn, type, id, payload, conn->user_data);
 
   back = g_bytes_unref_to_data (payload, &size);
+  if (back != buf)
+    conn->small_kept = TRUE;
   if (back == buf && conn->small == NULL && !conn->closed)
     conn->small = back;
   else
