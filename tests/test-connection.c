@@ -81,9 +81,12 @@ closed_cb (PipecomConnection *conn,
 
 static const PipecomConnectionFuncs pair_funcs = { frame_cb, NULL, closed_cb };
 
+/* A connection of @pair calling @funcs with @user_data. */
 static void
-pair_open (Pair    *pair,
-           guint64  max_frame)
+pair_open_with (Pair                         *pair,
+                guint64                       max_frame,
+                const PipecomConnectionFuncs *funcs,
+                gpointer                      user_data)
 {
   memset (pair, 0, sizeof *pair);
 #ifdef G_OS_UNIX
@@ -97,7 +100,7 @@ pair_open (Pair    *pair,
     pair->peer_out = to_conn[1];
     pair->peer_in = from_conn[0];
     pair->conn = _pipecom_connection_new (to_conn[0], from_conn[1], 65536, max_frame,
-                                          &pair_funcs, pair, g_main_context_default ());
+                                          funcs, user_data, g_main_context_default ());
   }
 #else
   {
@@ -120,9 +123,16 @@ pair_open (Pair    *pair,
       g_assert_cmpuint (GetLastError (), ==, ERROR_PIPE_CONNECTED);
     CloseHandle (ov.hEvent);
     pair->conn = _pipecom_connection_new_handle (server, 65536, max_frame,
-                                                 &pair_funcs, pair, NULL);
+                                                 funcs, user_data, NULL);
   }
 #endif
+}
+
+static void
+pair_open (Pair    *pair,
+           guint64  max_frame)
+{
+  pair_open_with (pair, max_frame, &pair_funcs, pair);
 }
 
 /* Writes all of @data, blocking (from any thread). */
@@ -341,6 +351,90 @@ test_large_then_next (void)
   pair_clear (&pair);
 }
 
+/* Small payloads are made in a buffer the connection uses again once
+ * nobody holds them (see deliver_small()): what a handler keeps must stay
+ * intact whatever arrives after it, and what it drops must not be seen
+ * again. */
+typedef struct
+{
+  GPtrArray *kept;     /* of GBytes */
+  GPtrArray *seen;     /* of GBytes, copies of every payload as delivered */
+  guint      frames;
+} SmallSink;
+
+static void
+small_frame_cb (PipecomConnection *conn,
+                guint8             type,
+                guint32            id,
+                GBytes            *payload,
+                gpointer           user_data)
+{
+  SmallSink *sink = user_data;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (payload, &len);
+
+  g_ptr_array_add (sink->seen, g_bytes_new (data, len));
+  /* Drop the first 20 payloads (the buffer is used again for each), then
+   * keep every third one. */
+  if (sink->frames >= 20 && sink->frames % 3 == 1)
+    g_ptr_array_add (sink->kept, g_bytes_ref (payload));
+  sink->frames++;
+}
+
+static const PipecomConnectionFuncs small_funcs = { small_frame_cb, NULL, NULL };
+
+static void
+test_small_payloads (void)
+{
+  SmallSink sink = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref),
+                     g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref), 0 };
+  g_autoptr(GPtrArray) sent = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  Pair pair;
+  guint i;
+
+  g_test_summary ("Small and empty payloads are delivered intact, and the ones a "
+                  "handler keeps stay intact as later frames arrive");
+
+  pair_open_with (&pair, 0, &small_funcs, &sink);
+
+  /* 0 to 300 bytes: empty, small (the reused buffer) and over its size. */
+  for (i = 0; i < 60; i++)
+    {
+      gsize len = (i * 37) % 301;
+      g_autoptr(GBytes) payload = pipecom_test_random_bytes (len);
+      guint8 header[PIPECOM_FRAME_HEADER_SIZE];
+
+      _pipecom_encode_frame_header (header, len, PIPECOM_FRAME_MESSAGE, i + 1);
+      peer_write (&pair, header, sizeof header);
+      if (len > 0)
+        peer_write (&pair, g_bytes_get_data (payload, NULL), len);
+      g_ptr_array_add (sent, g_steal_pointer (&payload));
+      if (i % 7 == 0)
+        pipecom_test_wait_for (sink.frames == i + 1, 30);
+    }
+  pipecom_test_wait_for (sink.frames == 60, 30);
+  g_assert_cmpuint (sink.kept->len, ==, 13);
+
+  for (i = 0; i < 60; i++)
+    {
+      GBytes *seen = g_ptr_array_index (sink.seen, i);
+
+      g_assert_cmpmem (g_bytes_get_data (seen, NULL), g_bytes_get_size (seen),
+                       g_bytes_get_data (g_ptr_array_index (sent, i), NULL),
+                       g_bytes_get_size (g_ptr_array_index (sent, i)));
+      if (i >= 20 && i % 3 == 1)
+        {
+          GBytes *kept = g_ptr_array_index (sink.kept, (i - 22) / 3);
+
+          g_assert_true (g_bytes_equal (kept, g_ptr_array_index (sent, i)));
+        }
+    }
+
+  pair_clear (&pair);
+  g_ptr_array_unref (sink.kept);
+  g_ptr_array_unref (sink.seen);
+}
+
 /* The per-connection deadline: half a frame header, then nothing. */
 static void
 test_deadline (void)
@@ -406,6 +500,7 @@ main (int   argc,
   g_test_add_func ("/connection/huge-header", test_huge_header);
   g_test_add_func ("/connection/large-body", test_large_body);
   g_test_add_func ("/connection/large-then-next", test_large_then_next);
+  g_test_add_func ("/connection/small-payloads", test_small_payloads);
   g_test_add_func ("/connection/deadline", test_deadline);
   g_test_add_func ("/connection/queue-bound", test_queue_bound);
 
