@@ -197,6 +197,42 @@ def test_ctrl_c_stops_a_non_daemon_listener(name, tail):
 
 
 @pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='needs /proc')
+@pytest.mark.parametrize('tail', ['', 'pipe.wait()'])
+def test_ctrl_c_stop_is_complete_before_atexit(name, tail):
+    # The stop that Ctrl-C makes is complete, FIFO and lock file removed,
+    # before the process goes on to exit (its atexit functions run after
+    # the pipes' waits): not left to the pipe's thread, which may run it
+    # too late, or never, on a loaded machine. (Python marks a thread whose
+    # join() Ctrl-C interrupted as ended, while it runs on.)
+    proc = _child('''
+        import atexit, os
+        pipe = Pipecom.Pipe(%r, lambda m: 'got ' + m, daemon=False)
+        pipe.listen()
+        path = pipe.get_path()
+
+        def report():
+            print('at exit: listening=%%s fifo=%%s lock=%%s' %% (
+                pipe.get_listening(), os.path.exists(path),
+                os.path.exists(path + '.lock')), flush=True)
+
+        atexit.register(report)
+        print(path, flush=True)
+        %s
+    ''' % (name, tail or 'pass'))
+    try:
+        path = proc.stdout.readline().strip()
+        assert os.path.exists(path)
+        _wait_main_thread_blocks(proc, 'futex')
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert out == 'at exit: listening=False fifo=False lock=False\n', err
+    assert not os.path.exists(path)
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='needs /proc')
 @pytest.mark.parametrize('call', [
     "Pipecom.send(name, 'x')",
     "Pipecom.request(name, b'x', 0, 0)",

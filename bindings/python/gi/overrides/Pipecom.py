@@ -474,28 +474,25 @@ def _wait_event(event, timeout=None):
             return True
 
 
-def _join(thread, timeout=None):
-    """thread.join(@timeout), in slices, so that Ctrl-C interrupts it.
-    Returns True if the thread ended."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while thread.is_alive():
-        remaining = _SLICE if deadline is None else min(_SLICE, deadline - time.monotonic())
-        if remaining <= 0:
-            return False
-        thread.join(remaining)
-    return True
+# How long the process waits at exit for its pipes' stops: a stop takes
+# milliseconds, at most the library's 5 s grace period for the answers still
+# due; the bound is for a handler that never returns.
+_STOP_BOUND = 10
 
 
 def _stop_and_wait(pipes, timeout):
+    """Stops @pipes and waits until their stops are complete (FIFOs and lock
+    files removed), at most @timeout seconds in all."""
+    deadline = time.monotonic() + timeout
     for pipe in pipes:
         pipe.stop()
     for pipe in pipes:
-        pipe.wait(timeout)
+        pipe.wait(max(0, deadline - time.monotonic()))
 
 
 @atexit.register
 def _stop_live_pipes():
-    _stop_and_wait(list(_live_pipes), 10)
+    _stop_and_wait(list(_live_pipes), _STOP_BOUND)
 
 
 def _wait_foreground_pipes():
@@ -507,7 +504,7 @@ def _wait_foreground_pipes():
         # The program ends because of Ctrl-C: do not serve on
         with _foreground_lock:
             pipes = list(_foreground_pipes)
-        _stop_and_wait(pipes, 10)
+        _stop_and_wait(pipes, _STOP_BOUND)
         return
     try:
         while True:
@@ -522,7 +519,7 @@ def _wait_foreground_pipes():
     except KeyboardInterrupt:
         with _foreground_lock:
             pipes = list(_foreground_pipes)
-        _stop_and_wait(pipes, 10)
+        _stop_and_wait(pipes, _STOP_BOUND)
 
 
 # threading calls these before it waits for the non-daemon threads; a
@@ -591,6 +588,7 @@ class Pipe(Pipecom.Pipe):
     _daemon = True
     _waiter = None
     _server = None
+    _served = None
     _serve_in_thread = False
     _main_context = None
     _loop = None
@@ -752,22 +750,28 @@ class Pipe(Pipecom.Pipe):
             context.release()
 
     def _listen_in_thread(self):
-        if self.get_listening() and self._server is not None and self._server.is_alive():
+        if self.get_listening() and self._served is not None and not self._served.is_set():
             return
         if self._server is not None:
             # Stopped: its thread returns at once, if it has not yet
+            _wait_event(self._served)
             self._server.join()
         context = GLib.MainContext.new()
         self._listen_in_context(context)
         # A daemon thread even for daemon=False pipes: the process waits for
         # those in _wait_foreground_pipes(), where Ctrl-C stops them cleanly.
         daemon = self._daemon or _register_threading_atexit is not None
-        self._server = threading.Thread(target=self._serve, args=(context,),
+        # Set by the thread once it served: wait() waits for it, not for the
+        # thread's end. A Thread.join() that KeyboardInterrupt interrupts
+        # marks the thread ended while it runs on (CPython 3.11 does), so the
+        # process would exit before the thread ran the stop, leaving the FIFO.
+        self._served = threading.Event()
+        self._server = threading.Thread(target=self._serve, args=(context, self._served),
                                         name='pipecom:' + self.get_name(),
                                         daemon=daemon)
         self._server.start()
 
-    def _serve(self, context):
+    def _serve(self, context, served):
         context.push_thread_default()
         try:
             # Iterates the pipe's context until the pipe stops. Nothing can
@@ -780,6 +784,8 @@ class Pipe(Pipecom.Pipe):
             context.pop_thread_default()
             with _foreground_lock:
                 _foreground_pipes.discard(self)
+            # The stop is complete (FIFO and lock file removed)
+            served.set()
 
     def _wait(self):
         _wait_stopped(self)
@@ -790,7 +796,11 @@ class Pipe(Pipecom.Pipe):
         limit). Returns True if it stopped. Ctrl-C interrupts the wait."""
         server = self._server
         if server is not None and server is not threading.current_thread():
-            return _join(server, timeout)
+            if not _wait_event(self._served, timeout):
+                return False
+            # Returns at once: it is done serving
+            server.join()
+            return True
         return _wait_stopped(self, timeout)
 
 
