@@ -14,11 +14,11 @@
 
 G_BEGIN_DECLS
 
-/* A connection is the core in pipecom-connection.c (frame parsing,
- * the write queue and its bound, the stall deadline, closing and the
- * dispatch) plus the platform's I/O: unix/pipecom-unix-io.c (a pair of
- * non-blocking fds) or win32/pipecom-win32-io.c (one overlapped pipe
- * handle). The platform's connection struct starts with a
+/* A connection is the core in pipecom-connection.c (the write queue and
+ * its bound, the stall deadline, closing and the dispatch) and
+ * pipecom-connection-read.c (frame parsing and delivery) plus the
+ * platform's I/O: unix/pipecom-unix-io.c (a pair of non-blocking fds) or
+ * win32/pipecom-win32-io.c (one overlapped pipe handle). The platform's connection struct starts with a
  * PipecomConnection; the core calls the platform through the
  * _pipecom_connection_io_*() functions below, which each platform file
  * defines (plain calls: there is only one platform in a build). A
