@@ -2148,6 +2148,7 @@ typedef struct
   PipecomMessage *early;            /* (owned) (nullable) handed to the worker */
   gboolean        early_answered;
   gboolean        go;
+  gint            later_handled;    /* atomic */
   gint            kept_seen_again;  /* atomic */
   gpointer        kept[2];          /* (atomic) not references: only compared */
   char           *early_text;       /* "early"'s text, read after the "go" */
@@ -2205,6 +2206,7 @@ reuse_thread_cb (PipecomPipe    *pipe,
       tr->later = g_object_ref (message);
       g_cond_broadcast (&tr->cond);
       g_mutex_unlock (&tr->lock);
+      g_atomic_int_set (&tr->later_handled, TRUE);
       return NULL;
     }
   if (g_strcmp0 (text, "early") == 0)
@@ -2248,6 +2250,11 @@ test_reuse_reply_from_thread (void)
   g_assert_no_error (error);
 
   pipecom_client_request_async (waiter, "later", NULL, pipecom_test_request_cb, &late);
+  /* "early"'s handler blocks the pipe's thread until the worker answered
+   * it, and the worker starts once it has both messages: "later" must be
+   * handled first. The two clients' connections give no order between
+   * their messages, so "early" is sent only then. */
+  pipecom_test_wait_for (g_atomic_int_get (&tr.later_handled), PIPECOM_TEST_DEADLINE);
   {
     g_autofree char *reply = pipecom_client_request (client, "early", NULL, &error);
 
