@@ -224,6 +224,18 @@ private_channel_base (const char *dir,
   return base;
 }
 
+/* Every name tried was taken: closes @dfd, sets @error, returns NULL. */
+static char *
+no_unique_channel (int          dfd,
+                   const char  *dir,
+                   GError     **error)
+{
+  close (dfd);
+  g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
+               "Cannot create a unique channel in “%s”", dir);
+  return NULL;
+}
+
 /* A private channel in our own pipe directory, with its descriptor in
  * @dir_fd. */
 static char *
@@ -292,10 +304,7 @@ new_private_channel (gboolean      with_req,
       return g_steal_pointer (&base);
     }
 
-  close (dfd);
-  g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
-               "Cannot create a unique channel in “%s”", dir);
-  return NULL;
+  return no_unique_channel (dfd, dir, error);
 }
 
 char *
@@ -380,10 +389,7 @@ new_shared_channel (const char   *chandir,
       return g_steal_pointer (&base);
     }
 
-  close (dfd);
-  g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
-               "Cannot create a unique channel in “%s”", chandir);
-  return NULL;
+  return no_unique_channel (dfd, chandir, error);
 }
 
 static void
