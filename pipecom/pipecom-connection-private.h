@@ -91,9 +91,16 @@ struct _PipecomConnection
   char                         *open_path;    /* (nullable) see set_limits() */
   gint64                        open_until;
 
-  /* The user who made the peer's channel (listener side, Unix), -1 when
-   * unknown; see _pipecom_connection_set_peer_uid(). */
-  gint64                        peer_uid;
+  /* Who the peer is (listener side), set at accept; see
+   * _pipecom_connection_set_peer(). */
+  PipecomPeerIdentity           peer;
+  char                         *peer_sid;    /* (owned) (nullable) Windows */
+  /* Held while working out the credentials and while the platform closes
+   * the channel (so that a claimed pid is checked against an open file). */
+  GMutex                        peer_lock;
+  GCredentials                 *peer_credentials;  /* (owned) (nullable) under peer_lock */
+  PipecomSenderFlags            peer_flags;        /* under peer_lock */
+  gboolean                      peer_resolved;     /* under peer_lock */
 
   GError                       *error;    /* (owned) (nullable) */
   guint                         closed : 1;

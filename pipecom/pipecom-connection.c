@@ -30,7 +30,10 @@ chunk_free (gpointer data)
 static void
 close_all (PipecomConnection *conn)
 {
+  /* Not while a claimed pid is checked against the channel. */
+  g_mutex_lock (&conn->peer_lock);
   _pipecom_connection_io_close (conn);
+  g_mutex_unlock (&conn->peer_lock);
   g_queue_clear_full (&conn->wqueue, chunk_free);
   conn->wqueued = 0;
   _pipecom_connection_io_body_free (g_steal_pointer (&conn->body), conn->body_cap);
@@ -379,7 +382,10 @@ _pipecom_connection_init (PipecomConnection            *conn,
   conn->user_data = user_data;
   conn->max_frame = max_frame;
   conn->rcap = MAX (read_size, 4096);  /* rbuf is allocated on the first read */
-  conn->peer_uid = -1;
+  conn->peer.uid = -1;
+  conn->peer.gid = -1;
+  conn->peer.pid = -1;
+  g_mutex_init (&conn->peer_lock);
   g_queue_init (&conn->wqueue);
 }
 
@@ -434,6 +440,9 @@ _pipecom_connection_unref (PipecomConnection *conn)
   g_clear_error (&conn->error);
   g_free (conn->open_path);
   g_free (conn->rbuf);
+  g_clear_object (&conn->peer_credentials);
+  g_free (conn->peer_sid);
+  g_mutex_clear (&conn->peer_lock);
   g_free (conn);
 }
 
@@ -687,18 +696,68 @@ _pipecom_connection_flush (PipecomConnection *conn)
 
 /* Records who the peer is: on Unix, the owner of the channel FIFOs a
  * listener opened for it (only that user, or root, could have made them
- * there). -1 (the default) means unknown. */
+ * there), the pid its channel's name claims and the channel file; on
+ * Windows, what the system says of the pipe's client. Called once, at
+ * accept, before anyone can ask; nothing is verified or built yet, so
+ * that a peer nobody asks about costs no system call. */
 void
-_pipecom_connection_set_peer_uid (PipecomConnection *conn,
-                                  gint64             uid)
+_pipecom_connection_set_peer (PipecomConnection         *conn,
+                              const PipecomPeerIdentity *peer)
 {
-  conn->peer_uid = uid;
+  conn->peer = *peer;
 }
 
+void
+_pipecom_connection_set_peer_sid (PipecomConnection *conn,
+                                  const char        *sid)
+{
+  g_free (conn->peer_sid);
+  conn->peer_sid = g_strdup (sid);
+}
+
+const char *
+_pipecom_connection_get_peer_sid (PipecomConnection *conn)
+{
+  return conn->peer_sid;
+}
+
+/* -1 (the default) means unknown. */
 gint64
 _pipecom_connection_get_peer_uid (PipecomConnection *conn)
 {
-  return conn->peer_uid;
+  return conn->peer.uid;
+}
+
+PipecomSenderFlags
+_pipecom_connection_get_sender (PipecomConnection  *conn,
+                                GCredentials      **credentials)
+{
+  PipecomSenderFlags flags;
+
+  g_mutex_lock (&conn->peer_lock);
+  if (!conn->peer_resolved)
+    {
+      gint64 pid = -1;
+
+      conn->peer_resolved = TRUE;
+      conn->peer_flags = PIPECOM_SENDER_NONE;
+      if (conn->peer.uid >= 0 || conn->peer_sid != NULL)
+        conn->peer_flags |= PIPECOM_SENDER_USER;
+      if (conn->peer.pid > 0 &&
+          (conn->peer.pid_verified || _pipecom_transport_verify_peer_pid (conn, &conn->peer)))
+        {
+          pid = conn->peer.pid;
+          conn->peer_flags |= PIPECOM_SENDER_PROCESS;
+        }
+      if (conn->peer_flags != PIPECOM_SENDER_NONE)
+        conn->peer_credentials = _pipecom_transport_credentials_new (&conn->peer, pid);
+    }
+  flags = conn->peer_flags;
+  if (credentials != NULL)
+    *credentials = conn->peer_credentials;
+  g_mutex_unlock (&conn->peer_lock);
+
+  return flags;
 }
 
 gboolean

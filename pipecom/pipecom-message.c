@@ -285,6 +285,97 @@ pipecom_message_get_replied (PipecomMessage *self)
 }
 
 /**
+ * pipecom_message_get_credentials:
+ * @self: a #PipecomMessage
+ *
+ * Gets who sent the message, as the system vouches for it.
+ *
+ * On Unix the user is the owner of the sender's channel FIFOs, which the
+ * sender made, so the kernel set it: g_credentials_get_unix_user() gives
+ * it. The process is set only when the listener verified it: on Linux, by
+ * finding the sender's channel among the open files of the process that
+ * its channel's name announces (`/proc/PID/fd`), which works when that
+ * process runs as the channel's owner and the listener may read its
+ * descriptors (the same user, or root). Otherwise, and always on other
+ * Unix systems, there is no process: g_credentials_get_unix_pid() then
+ * returns -1 (on Linux with no error set, with GLib 2.74; check
+ * pipecom_message_get_sender_verified() rather than the pid). The group in
+ * the native credentials (Linux) is the channel file's, which may be its
+ * directory's: it is not the sender's, do not use it. On Windows the
+ * process is the pipe client's (GetNamedPipeClientProcessId()); the user
+ * is pipecom_message_get_sender_sid().
+ *
+ * The process is verified on the first call for a connection (then
+ * cached), which must come while the sender is still connected: ask while
+ * handling the message, not after replying.
+ *
+ * Returns: (transfer none) (nullable): the sender's credentials, valid as
+ *   long as @self, or %NULL if the sender is unknown (a message not
+ *   received by a listener, or whose two channel files belong to different
+ *   users)
+ *
+ * Since: 1.1
+ */
+GCredentials *
+pipecom_message_get_credentials (PipecomMessage *self)
+{
+  GCredentials *credentials = NULL;
+
+  g_return_val_if_fail (PIPECOM_IS_MESSAGE (self), NULL);
+
+  if (self->conn != NULL)
+    _pipecom_connection_get_sender (self->conn, &credentials);
+
+  return credentials;
+}
+
+/**
+ * pipecom_message_get_sender_verified:
+ * @self: a #PipecomMessage
+ *
+ * Gets what the system verified of the sender, that is which fields of
+ * pipecom_message_get_credentials() (and pipecom_message_get_sender_sid())
+ * are set: a field whose flag is missing is absent, never taken from the
+ * sender's word. Like pipecom_message_get_credentials(), ask while
+ * handling the message.
+ *
+ * Returns: %PIPECOM_SENDER_USER when the user is known,
+ *   %PIPECOM_SENDER_PROCESS when the process is, or %PIPECOM_SENDER_NONE
+ *
+ * Since: 1.1
+ */
+PipecomSenderFlags
+pipecom_message_get_sender_verified (PipecomMessage *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_MESSAGE (self), PIPECOM_SENDER_NONE);
+
+  if (self->conn == NULL)
+    return PIPECOM_SENDER_NONE;
+
+  return _pipecom_connection_get_sender (self->conn, NULL);
+}
+
+/**
+ * pipecom_message_get_sender_sid:
+ * @self: a #PipecomMessage
+ *
+ * Gets the sender's user on Windows, as a SID string such as
+ * `S-1-5-21-…-1001` (#GCredentials holds no SID). Always %NULL on Unix,
+ * where pipecom_message_get_credentials() gives the uid.
+ *
+ * Returns: (nullable): the sender's SID, valid as long as @self, or %NULL
+ *
+ * Since: 1.1
+ */
+const char *
+pipecom_message_get_sender_sid (PipecomMessage *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_MESSAGE (self), NULL);
+
+  return self->conn != NULL ? _pipecom_connection_get_peer_sid (self->conn) : NULL;
+}
+
+/**
  * pipecom_message_hold:
  * @self: a #PipecomMessage
  *

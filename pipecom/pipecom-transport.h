@@ -228,9 +228,55 @@ void               _pipecom_connection_set_lock    (PipecomConnection *conn,
 void               _pipecom_connection_flush       (PipecomConnection *conn);
 void               _pipecom_connection_set_direct  (PipecomConnection *conn,
                                                     gboolean           direct);
-void               _pipecom_connection_set_peer_uid (PipecomConnection *conn,
-                                                     gint64             uid);
+
+/* Who the peer of a listener's connection is, as the platform found it
+ * when accepting it. Set once, by _pipecom_peer_accept(), before the
+ * connection is used. */
+typedef struct
+{
+  gint64  uid;          /* the owner of its channel (Unix), -1: unknown */
+  gint64  gid;          /* the channel's group, not verified, -1: unknown */
+  gint64  pid;          /* the process, -1: none; a claim unless pid_verified */
+  gboolean pid_verified;  /* the system gave @pid (Windows) */
+  guint64 channel_dev;  /* the channel file the listener holds open */
+  guint64 channel_ino;  /* (Unix), to verify a claimed @pid */
+} PipecomPeerIdentity;
+
+void               _pipecom_connection_set_peer    (PipecomConnection         *conn,
+                                                    const PipecomPeerIdentity *peer);
+/* The Windows user SID of the peer, as a string ("S-1-5-…"). */
+void               _pipecom_connection_set_peer_sid (PipecomConnection *conn,
+                                                     const char        *sid);
+const char        *_pipecom_connection_get_peer_sid (PipecomConnection *conn);
 gint64             _pipecom_connection_get_peer_uid (PipecomConnection *conn);
+/* What is verified about the peer, and its credentials (transfer none,
+ * NULL when nothing is), worked out on the first call (verifying a claimed
+ * pid then, while the channel is open) and cached. Any thread. */
+PipecomSenderFlags _pipecom_connection_get_sender  (PipecomConnection  *conn,
+                                                    GCredentials      **credentials);
+
+/* ---- Credentials: the platform side of _pipecom_connection_get_sender() ---- */
+
+/* Whether a process with the claimed pid of @peer holds @conn's channel,
+ * which the listener still holds open (so it is that file). Called with
+ * the connection's peer lock held, from any thread. */
+gboolean           _pipecom_transport_verify_peer_pid (PipecomConnection         *conn,
+                                                       const PipecomPeerIdentity *peer);
+/* Credentials for @peer with @pid (-1: not verified), or NULL if the
+ * platform has none to give. Any thread. */
+GCredentials      *_pipecom_transport_credentials_new (const PipecomPeerIdentity *peer,
+                                                       gint64                     pid);
+
+/* A set of users allowed on a pipe (#PipecomPipe:allowed-users), resolved
+ * at listen() (from the thread calling it); allows() is called in the
+ * serving thread. The listener's own user is always allowed. */
+typedef struct _PipecomUserSet PipecomUserSet;
+
+PipecomUserSet    *_pipecom_transport_resolve_users (const char * const  *users,
+                                                     GError             **error);
+gboolean           _pipecom_transport_users_allow  (PipecomUserSet     *set,
+                                                    PipecomConnection  *conn);
+void               _pipecom_transport_users_free   (PipecomUserSet     *set);
 gboolean           _pipecom_connection_is_closed   (PipecomConnection *conn);
 void               _pipecom_connection_stop_reading (PipecomConnection *conn);
 void               _pipecom_connection_close_when_flushed (PipecomConnection *conn);

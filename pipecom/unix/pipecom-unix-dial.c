@@ -358,7 +358,11 @@ new_shared_channel (const char   *chandir,
       g_autofree char *base = NULL;
       int fd;
 
-      if (!_pipecom_unix_random_hex (hex, SHARED_CHANNEL_HEX / 2))
+      /* The first 8 digits are our pid, for the listener to verify (see
+       * pipecom-unix-credentials.c), the rest random: still 32 lowercase
+       * hex digits, as listeners of 1.0 require. */
+      g_snprintf (hex, 9, "%08x", (guint) getpid ());
+      if (!_pipecom_unix_random_hex (hex + 8, SHARED_CHANNEL_HEX / 2 - 4))
         {
           close (dfd);
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,

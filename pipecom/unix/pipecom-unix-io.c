@@ -118,8 +118,11 @@ conn_write_failed (PipecomConnection *conn,
       g_source_remove_unix_fd (conn->source, fc->out_tag);
       fc->out_tag = NULL;
     }
+  /* See _pipecom_connection_holds_channel(). */
+  g_mutex_lock (&conn->peer_lock);
   close (fc->out_fd);
   fc->out_fd = -1;
+  g_mutex_unlock (&conn->peer_lock);
   _pipecom_connection_write_closed (conn);
 }
 
@@ -461,6 +464,15 @@ _pipecom_connection_set_out_fd (PipecomConnection *conn,
       fc->out_tag = g_source_add_unix_fd (conn->source, out_fd, 0);
       fc->out_events = 0;
     }
+}
+
+/* Whether a listener's connection still holds its peer's reply channel
+ * (BASE.rep) open, so that the file is the one it opened. Call with
+ * conn->peer_lock held: the channel is closed under it. */
+gboolean
+_pipecom_connection_holds_channel (PipecomConnection *conn)
+{
+  return FD_CONNECTION (conn)->out_fd >= 0;
 }
 
 /* The fds to poll for a direct exchange: @in_fd for reading, and @out_fd

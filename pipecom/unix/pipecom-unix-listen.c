@@ -202,13 +202,13 @@ channel_stat_ok (PipecomIntake     *intake,
  * is in our channel directory (shared) or our pipe directory (private):
  * open it there, relative to our own descriptor of that directory,
  * whatever path named it. It is checked before opening (opening a FIFO is
- * seen at its other end) and after. Sets *owner (if not %NULL) to the user
- * the FIFO belongs to: the sender (see SECURITY.md). */
+ * seen at its other end) and after. Sets *opened (if not %NULL) to what
+ * fstat() said of it: its owner is the sender (see SECURITY.md). */
 static int
 open_channel (PipecomIntake *intake,
               const char    *path,
               int            flags,
-              uid_t         *owner,
+              struct stat   *opened,
               int           *saved_errno)
 {
   int dfd = intake->chandir != NULL ? intake->chandir_fd : intake->privdir_fd;
@@ -247,8 +247,8 @@ open_channel (PipecomIntake *intake,
       return -1;
     }
 
-  if (owner != NULL)
-    *owner = st.st_uid;
+  if (opened != NULL)
+    *opened = st;
   *saved_errno = 0;
   return fd;
 }
@@ -375,7 +375,7 @@ static int
 open_channel_reclaiming (PipecomPeer *peer,
                          const char  *path,
                          int          flags,
-                         uid_t       *owner,
+                         struct stat *opened,
                          int         *saved_errno)
 {
   PipecomIntake *intake = peer->intake;
@@ -383,7 +383,7 @@ open_channel_reclaiming (PipecomPeer *peer,
 
   for (guint i = 0; ; i++)
     {
-      fd = open_channel (intake, path, flags, owner, saved_errno);
+      fd = open_channel (intake, path, flags, opened, saved_errno);
       if (fd < 0 && (*saved_errno == EMFILE || *saved_errno == ENFILE))
         intake->nofile_read = 0;  /* the limit may have changed: read it again */
       if (fd >= 0 || (*saved_errno != EMFILE && *saved_errno != ENFILE) ||
@@ -442,14 +442,15 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
 {
   g_autofree char *rep = g_strconcat (peer->base, ".rep", NULL);
   PipecomConnection *conn;
-  uid_t in_owner = 0, out_owner = 0;
+  PipecomPeerIdentity identity;
+  struct stat in_st, out_st;
   int in_fd = -1, out_fd, saved_errno;
 
   if (kind == PIPECOM_ANNOUNCE_CONNECT)
     {
       g_autofree char *req = g_strconcat (peer->base, ".req", NULL);
 
-      in_fd = open_channel_reclaiming (peer, req, O_RDONLY, &in_owner, &saved_errno);
+      in_fd = open_channel_reclaiming (peer, req, O_RDONLY, &in_st, &saved_errno);
       if (in_fd < 0)
         {
           g_debug ("Cannot open channel “%s”: %s", req, g_strerror (saved_errno));
@@ -458,7 +459,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
         }
     }
 
-  out_fd = open_channel_reclaiming (peer, rep, O_WRONLY, &out_owner, &saved_errno);
+  out_fd = open_channel_reclaiming (peer, rep, O_WRONLY, &out_st, &saved_errno);
   if (out_fd < 0)
     {
       g_debug ("Cannot open channel “%s”: %s", rep, g_strerror (saved_errno));
@@ -476,10 +477,17 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
                                   funcs, user_data, context);
 
   /* Who the sender is, for what only the listener's own user may do (the
-   * die code of a shared pipe): the owner of its channel, unknown if its
-   * two files belong to different users. */
-  _pipecom_connection_set_peer_uid (conn, in_fd >= 0 && in_owner != out_owner
-                                          ? -1 : (gint64) out_owner);
+   * die code of a shared pipe) and for its credentials: the owner of its
+   * channel, unknown if its two files belong to different users; the pid
+   * its channel's name claims, verified only if someone asks, against the
+   * reply channel (which the sender opened before announcing). */
+  identity.uid = in_fd >= 0 && in_st.st_uid != out_st.st_uid ? -1 : (gint64) out_st.st_uid;
+  identity.gid = (gint64) out_st.st_gid;
+  identity.pid = _pipecom_unix_channel_claimed_pid (strrchr (peer->base, '/') + 1);
+  identity.pid_verified = FALSE;
+  identity.channel_dev = (guint64) out_st.st_dev;
+  identity.channel_ino = (guint64) out_st.st_ino;
+  _pipecom_connection_set_peer (conn, &identity);
 
   /* A listener drops peers that stall, or that never open their request
    * channel (seen as its file still being there) or never read. */
@@ -791,7 +799,7 @@ _pipecom_intake_free (PipecomIntake *intake)
   g_free (intake);
 }
 
-/* See _pipecom_connection_set_peer_uid() in _pipecom_peer_accept(). */
+/* See _pipecom_connection_set_peer() in _pipecom_peer_accept(). */
 gboolean
 _pipecom_transport_peer_is_self (PipecomConnection *conn)
 {

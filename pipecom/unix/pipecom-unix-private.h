@@ -139,5 +139,12 @@ void               _pipecom_connection_set_out_fd  (PipecomConnection *conn,
 void               _pipecom_connection_get_poll_fds (PipecomConnection *conn,
                                                      int               *in_fd,
                                                      int               *out_fd);
+gboolean           _pipecom_connection_holds_channel (PipecomConnection *conn);
+
+/* ---- pipecom-unix-credentials.c ---- */
+
+/* The pid a channel's leaf name claims (.c<pid>-…, or the first 8 hex
+ * digits of .s<32 hex>), -1 if none. Pure. */
+gint64    _pipecom_unix_channel_claimed_pid (const char *leaf);
 
 G_END_DECLS
