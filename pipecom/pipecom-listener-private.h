@@ -116,6 +116,7 @@ struct _PipecomPipe
   guint64            memory_budget;
   guint              idle_timeout;
   PipecomAccess      access;
+  char             **allowed_users;    /* (owned) (nullable) */
 
   /* state readable from any thread */
   gint               state;            /* atomic PipecomListenerState */
@@ -133,6 +134,7 @@ struct _PipecomPipe
   gint64             idle_usec;        /* idle_timeout, as of listen() */
   guint              serving_timeout;  /* timeout, as of listen() */
   PipecomAccess      serving_access;   /* the access of this listening session */
+  PipecomUserSet    *serving_users;    /* (owned) (nullable) allowed-users, as of listen() */
   GSource           *inactivity_source;
   GSource           *drain_source;
   GSource           *grace_source;
@@ -162,6 +164,7 @@ enum {
   PROP_ACCESS,
   PROP_MEMORY_BUDGET,
   PROP_IDLE_TIMEOUT,
+  PROP_ALLOWED_USERS,
   N_PROPS
 };
 
@@ -169,6 +172,7 @@ enum {
   MESSAGE_RECEIVED,
   STOPPED,
   RESPONSE_ERROR,
+  AUTHORIZE,
   N_SIGNALS
 };
 

@@ -85,6 +85,56 @@ static const PipecomConnectionFuncs pipe_conn_funcs = {
   pipe_closed_cb,
 };
 
+/* Whether the sender on @conn may send: #PipecomPipe:allowed-users, then
+ * ::authorize (emitted only when a handler is connected, so that the
+ * credentials cost nothing otherwise). A refused sender gets ERROR (id 0)
+ * PERMISSION_DENIED instead of its HELLO, so its call fails at once and
+ * nothing of it is handled, and is closed. */
+static gboolean
+sender_allowed (PipecomPipe       *self,
+                PipecomConnection *conn)
+{
+  g_autoptr(GBytes) payload = NULL;
+  g_autofree char *text = NULL;
+  PipecomError code = PIPECOM_ERROR_PERMISSION_DENIED;
+
+  if (self->serving_users != NULL && !_pipecom_transport_users_allow (self->serving_users, conn))
+    {
+      gint64 uid = _pipecom_connection_get_peer_uid (conn);
+
+      if (uid >= 0)
+        text = g_strdup_printf ("user %" G_GINT64_FORMAT " is not in its allowed-users", uid);
+      else
+        text = g_strdup ("the sender's user is unknown, and it has allowed-users");
+    }
+  else if (g_signal_has_handler_pending (self, _pipecom_pipe_signals[AUTHORIZE], 0, TRUE))
+    {
+      GCredentials *credentials = NULL;
+      gboolean allowed = FALSE;
+
+      _pipecom_connection_get_sender (conn, &credentials);
+      g_signal_emit (self, _pipecom_pipe_signals[AUTHORIZE], 0, credentials, &allowed);
+      if (!allowed)
+        text = g_strdup ("the sender is not authorized");
+      else if (_pipecom_listener_is_stopping (self))
+        {
+          /* A handler stopped the pipe. */
+          code = PIPECOM_ERROR_CLOSED;
+          text = g_strdup_printf ("pipe “%s” is stopping", self->name);
+        }
+    }
+
+  if (text == NULL)
+    return TRUE;
+
+  /* Refusing is what the pipe is asked to do: nothing alarming. */
+  g_debug ("Pipe “%s”: refusing a sender: %s", self->name, text);
+  payload = _pipecom_error_payload_new (code, text);
+  _pipecom_connection_send (conn, PIPECOM_FRAME_ERROR, 0, payload);
+  _pipecom_connection_close (conn);
+  return FALSE;
+}
+
 static void
 accept_connection (PipecomPipe         *self,
                    PipecomPeer         *peer,
@@ -121,6 +171,12 @@ accept_connection (PipecomPipe         *self,
   if (conn == NULL)
     {
       g_debug ("Pipe “%s”: cannot open a sender's channel", self->name);
+      return;
+    }
+
+  if (!sender_allowed (self, conn))
+    {
+      _pipecom_connection_unref (conn);
       return;
     }
 
@@ -575,7 +631,8 @@ has_javascript_handlers_in_thread (PipecomPipe *self)
 
   return g_signal_has_handler_pending (self, _pipecom_pipe_signals[MESSAGE_RECEIVED], 0, TRUE) ||
          g_signal_has_handler_pending (self, _pipecom_pipe_signals[STOPPED], 0, TRUE) ||
-         g_signal_has_handler_pending (self, _pipecom_pipe_signals[RESPONSE_ERROR], 0, TRUE);
+         g_signal_has_handler_pending (self, _pipecom_pipe_signals[RESPONSE_ERROR], 0, TRUE) ||
+         g_signal_has_handler_pending (self, _pipecom_pipe_signals[AUTHORIZE], 0, TRUE);
 }
 
 /* What pipecom_pipe_listen() does once its arguments are checked. */
@@ -584,6 +641,9 @@ _pipecom_listener_start (PipecomPipe  *self,
                          GError      **error)
 {
   g_autofree char *path = NULL;
+  g_auto(GStrv) allowed_users = NULL;
+  PipecomUserSet *users = NULL;
+  GError *local_error = NULL;
   PipecomIntake *intake;
   guint buffer_size, idle_timeout, timeout;
   guint64 memory_budget;
@@ -615,12 +675,24 @@ _pipecom_listener_start (PipecomPipe  *self,
   memory_budget = self->memory_budget;
   idle_timeout = self->idle_timeout;
   timeout = self->timeout;
+  allowed_users = g_strdupv (self->allowed_users);
   g_mutex_unlock (&self->lock);
+
+  /* Before anything is made: a name that is no user is an error. */
+  users = _pipecom_transport_resolve_users ((const char * const *) allowed_users, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_prefixed_error (error, local_error, "Cannot listen on pipe “%s”: ", self->name);
+      return FALSE;
+    }
 
   intake = _pipecom_intake_new (self->name, path, buffer_size, access,
                                 &pipe_intake_funcs, self, error);
   if (intake == NULL)
-    return FALSE;
+    {
+      _pipecom_transport_users_free (users);
+      return FALSE;
+    }
 
   if (g_strcmp0 (self->path, path) != 0)
     {
@@ -636,6 +708,8 @@ _pipecom_listener_start (PipecomPipe  *self,
   g_mutex_unlock (&self->lock);
   self->idle_usec = (gint64) idle_timeout * G_USEC_PER_SEC;
   self->serving_access = access;
+  g_clear_pointer (&self->serving_users, _pipecom_transport_users_free);
+  self->serving_users = users;
   self->serving_timeout = timeout;
   self->pending = self->forwards = 0;
   self->reason = PIPECOM_STOP_REASON_NONE;

@@ -307,7 +307,7 @@ pipecom_message_get_replied (PipecomMessage *self)
  *
  * The process is verified on the first call for a connection (then
  * cached), which must come while the sender is still connected: ask while
- * handling the message, not after replying.
+ * handling the message (or in #PipecomPipe::authorize), not after replying.
  *
  * Returns: (transfer none) (nullable): the sender's credentials, valid as
  *   long as @self, or %NULL if the sender is unknown (a message not

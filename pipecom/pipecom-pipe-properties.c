@@ -209,6 +209,61 @@ pipecom_pipe_set_die_code (PipecomPipe *self,
 }
 
 /**
+ * pipecom_pipe_get_allowed_users:
+ * @self: a #PipecomPipe
+ *
+ * Gets #PipecomPipe:allowed-users. The array belongs to the pipe and is
+ * valid until the property is next set; to read it in a thread other than
+ * the one that sets it, use g_object_get(), which copies it.
+ *
+ * Returns: (nullable) (array zero-terminated=1) (transfer none): the users
+ *   allowed besides the listener's own, or %NULL for everyone
+ *
+ * Since: 1.1
+ */
+const char * const *
+pipecom_pipe_get_allowed_users (PipecomPipe *self)
+{
+  g_return_val_if_fail (PIPECOM_IS_PIPE (self), NULL);
+
+  return (const char * const *) self->allowed_users;
+}
+
+/**
+ * pipecom_pipe_set_allowed_users:
+ * @self: a #PipecomPipe
+ * @allowed_users: (nullable) (array zero-terminated=1): user names or
+ *   decimal uids, or %NULL for everyone
+ *
+ * Sets #PipecomPipe:allowed-users. May be called from any thread; it
+ * applies from the next pipecom_pipe_listen().
+ *
+ * Since: 1.1
+ */
+void
+pipecom_pipe_set_allowed_users (PipecomPipe        *self,
+                                const char * const *allowed_users)
+{
+  gboolean changed;
+
+  g_return_if_fail (PIPECOM_IS_PIPE (self));
+
+  g_mutex_lock (&self->lock);
+  changed = !((self->allowed_users == NULL && allowed_users == NULL) ||
+              (self->allowed_users != NULL && allowed_users != NULL &&
+               g_strv_equal ((const char * const *) self->allowed_users, allowed_users)));
+  if (changed)
+    {
+      g_strfreev (self->allowed_users);
+      self->allowed_users = g_strdupv ((char **) allowed_users);
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), _pipecom_pipe_properties[PROP_ALLOWED_USERS]);
+}
+
+/**
  * pipecom_pipe_get_response_pipe_name:
  * @self: a #PipecomPipe
  *

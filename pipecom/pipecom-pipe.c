@@ -269,6 +269,8 @@ pipecom_pipe_finalize (GObject *object)
   g_free (self->path);
   g_free (self->die_code);
   g_free (self->response_pipe_name);
+  g_strfreev (self->allowed_users);
+  g_clear_pointer (&self->serving_users, _pipecom_transport_users_free);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
 
@@ -305,6 +307,11 @@ pipecom_pipe_get_property (GObject    *object,
     case PROP_RESPONSE_PIPE_NAME:
       g_mutex_lock (&self->lock);
       g_value_set_string (value, self->response_pipe_name);
+      g_mutex_unlock (&self->lock);
+      break;
+    case PROP_ALLOWED_USERS:
+      g_mutex_lock (&self->lock);
+      g_value_set_boxed (value, self->allowed_users);
       g_mutex_unlock (&self->lock);
       break;
     case PROP_BUFFER_SIZE:
@@ -364,6 +371,9 @@ pipecom_pipe_set_property (GObject      *object,
     case PROP_RESPONSE_PIPE_NAME:
       pipecom_pipe_set_response_pipe_name (self, g_value_get_string (value));
       break;
+    case PROP_ALLOWED_USERS:
+      pipecom_pipe_set_allowed_users (self, g_value_get_boxed (value));
+      break;
     case PROP_BUFFER_SIZE:
       pipecom_pipe_set_buffer_size (self, g_value_get_uint (value));
       break;
@@ -385,6 +395,27 @@ pipecom_pipe_set_property (GObject      *object,
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* Stops at the first handler that refuses, as GDBusAuthObserver's
+ * ::authorize-authenticated-peer does. */
+static gboolean
+authorize_accumulator (GSignalInvocationHint *ihint,
+                       GValue                *return_accu,
+                       const GValue          *handler_return,
+                       gpointer               data)
+{
+  gboolean allowed = g_value_get_boolean (handler_return);
+
+  g_value_set_boolean (return_accu, allowed);
+  return allowed;
+}
+
+static gboolean
+authorize_default (PipecomPipe  *self,
+                   GCredentials *credentials)
+{
+  return TRUE;
 }
 
 static void
@@ -683,6 +714,31 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
                        0, G_MAXUINT / 1000, PIPECOM_DEFAULT_IDLE_TIMEOUT,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PipecomPipe:allowed-users: (type GStrv)
+   *
+   * The users who may send to the pipe, besides the listener's own
+   * effective user, who always may: user names or decimal uids, resolved
+   * when the pipe starts listening (pipecom_pipe_listen() fails with
+   * %G_IO_ERROR_INVALID_ARGUMENT if a name is not a known user). A sender
+   * of another user is refused before #PipecomPipe::authorize: its call
+   * fails with %PIPECOM_ERROR_PERMISSION_DENIED, none of its messages is
+   * handled, and the pipe goes on serving the others.
+   *
+   * %NULL or empty (the default): everyone who can reach the pipe (see
+   * #PipecomPipe:access). Read at pipecom_pipe_listen(): a change applies
+   * from the next one. On Windows, where only the listener's user can
+   * reach a pipe, it has no effect yet.
+   *
+   * Since: 1.1
+   */
+  _pipecom_pipe_properties[PROP_ALLOWED_USERS] =
+    g_param_spec_boxed ("allowed-users",
+                        "Allowed users",
+                        "The users who may send, besides the listener's own",
+                        G_TYPE_STRV,
+                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, _pipecom_pipe_properties);
 
   /**
@@ -749,6 +805,43 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
                   NULL, NULL,
                   NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
+
+  /**
+   * PipecomPipe::authorize:
+   * @self: the #PipecomPipe
+   * @credentials: (nullable): the sender's credentials, as
+   *   pipecom_message_get_credentials() will give them for its messages, or
+   *   %NULL if the sender is unknown
+   *
+   * Emitted once per connection, before any of its messages is handled
+   * (for a one-shot sender, its only message), in the pipe's serving
+   * context, to decide whether the sender may send: return %FALSE to
+   * refuse it. The sender's call then fails with
+   * %PIPECOM_ERROR_PERMISSION_DENIED, none of its messages is handled (not
+   * even the die code), and the pipe goes on serving the others. The first
+   * handler that returns %FALSE stops the emission; with no handler (or
+   * when all return %TRUE) the sender is allowed.
+   *
+   * The sender waits while the handlers run, and so does the pipe: decide
+   * quickly. Senders that #PipecomPipe:allowed-users refuses are refused
+   * before this signal. A pid in @credentials is verified (see
+   * pipecom_message_get_credentials()); check the uid (Unix) or
+   * pipecom_message_get_sender_sid() (Windows), not a name the sender
+   * chose. Connecting no handler costs nothing: the credentials are then
+   * only worked out if a message handler asks for them.
+   *
+   * Returns: %TRUE to allow the sender, %FALSE to refuse it
+   *
+   * Since: 1.1
+   */
+  _pipecom_pipe_signals[AUTHORIZE] =
+    g_signal_new_class_handler ("authorize",
+                                G_TYPE_FROM_CLASS (klass),
+                                G_SIGNAL_RUN_LAST,
+                                G_CALLBACK (authorize_default),
+                                authorize_accumulator, NULL,
+                                NULL,
+                                G_TYPE_BOOLEAN, 1, G_TYPE_CREDENTIALS);
 }
 
 static void

@@ -162,6 +162,11 @@ PIPECOM_AVAILABLE_IN_ALL
 void               pipecom_pipe_set_access             (PipecomPipe  *self,
                                                         PipecomAccess access);
 PIPECOM_AVAILABLE_IN_ALL
+const char * const *pipecom_pipe_get_allowed_users     (PipecomPipe  *self);
+PIPECOM_AVAILABLE_IN_ALL
+void               pipecom_pipe_set_allowed_users      (PipecomPipe        *self,
+                                                        const char * const *allowed_users);
+PIPECOM_AVAILABLE_IN_ALL
 gboolean           pipecom_pipe_get_threaded           (PipecomPipe  *self);
 PIPECOM_AVAILABLE_IN_ALL
 gboolean           pipecom_pipe_get_listening          (PipecomPipe  *self);
