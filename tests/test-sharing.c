@@ -44,6 +44,35 @@ child_reply_cb (PipecomPipe    *pipe,
   return g_strconcat ("echo:", text ? text : "(binary)", NULL);
 }
 
+/* The reply of a --sharing-listen-creds listener: what it knows of the
+ * sender, "creds:UID:PID:FLAGS" (-1 for what is absent). */
+static char *
+describe_sender (PipecomMessage *message)
+{
+  GCredentials *credentials = pipecom_message_get_credentials (message);
+  gint64 uid = -1, pid = -1;
+
+  if (credentials != NULL)
+    {
+      uid = g_credentials_get_unix_user (credentials, NULL);
+      pid = g_credentials_get_unix_pid (credentials, NULL);
+    }
+  return g_strdup_printf ("creds:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%u", uid, pid,
+                          (guint) pipecom_message_get_sender_verified (message));
+}
+
+static char *
+child_creds_cb (PipecomPipe    *pipe,
+                PipecomMessage *message,
+                gpointer        user_data)
+{
+  GString *texts = user_data;
+  const char *text = pipecom_message_get_text (message);
+
+  g_string_append_printf (texts, "%s;", text ? text : "(binary)");
+  return describe_sender (message);
+}
+
 static void
 child_stopped_cb (PipecomPipe       *pipe,
                   PipecomStopReason  reason,
@@ -53,10 +82,14 @@ child_stopped_cb (PipecomPipe       *pipe,
 }
 
 /* --sharing-listen ACCESS PATH: prints READY (or LISTEN <error code>),
- * serves until the die code, then prints the texts it handled. */
+ * serves until the die code, then prints the texts it handled.
+ * --sharing-listen-creds ACCESS PATH ALLOWED: the same with
+ * allowed-users ALLOWED (comma-separated, "-": none), answering with
+ * describe_sender(). */
 static int
 child_listen_main (char **argv)
 {
+  gboolean creds = g_str_equal (argv[1], "--sharing-listen-creds");
   g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (argv[3]);
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GString) texts = g_string_new (NULL);
@@ -65,8 +98,15 @@ child_listen_main (char **argv)
   pipecom_pipe_set_access (pipe, (PipecomAccess) g_ascii_strtoull (argv[2], NULL, 10));
   pipecom_pipe_set_die_code (pipe, DIE_CODE);
   pipecom_pipe_set_timeout (pipe, 120);
-  g_signal_connect (pipe, "message-received", G_CALLBACK (child_reply_cb), texts);
+  g_signal_connect (pipe, "message-received",
+                    creds ? G_CALLBACK (child_creds_cb) : G_CALLBACK (child_reply_cb), texts);
   g_signal_connect (pipe, "stopped", G_CALLBACK (child_stopped_cb), loop);
+  if (creds && !g_str_equal (argv[4], "-"))
+    {
+      g_auto(GStrv) allowed = g_strsplit (argv[4], ",", -1);
+
+      pipecom_pipe_set_allowed_users (pipe, (const char * const *) allowed);
+    }
 
   if (!pipecom_pipe_listen (pipe, &error))
     {
@@ -264,15 +304,16 @@ users_clear (Users *users)
 }
 
 /* Runs this program as @uid/@gid, with the supplementary group @group
- * (or none if -1). */
+ * (or none if -1), with up to three arguments after @mode. */
 static GSubprocess *
-spawn_as (Users      *users,
-          uid_t       uid,
-          gid_t       gid,
-          gid_t       group,
-          const char *mode,
-          const char *arg1,
-          const char *arg2)
+spawn_as_full (Users      *users,
+               uid_t       uid,
+               gid_t       gid,
+               gid_t       group,
+               const char *mode,
+               const char *arg1,
+               const char *arg2,
+               const char *arg3)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autofree char *uid_arg = g_strdup_printf ("--reuid=%u", (guint) uid);
@@ -283,7 +324,7 @@ spawn_as (Users      *users,
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
   const char *argv[] = { users->setpriv, uid_arg, gid_arg, groups_arg, "--",
-                         users->binary, mode, arg1, arg2, NULL };
+                         users->binary, mode, arg1, arg2, arg3, NULL };
 
   /* A runtime directory of its own, as a session would give it: a
    * private listener takes channels only from its user's pipe directory. */
@@ -294,6 +335,18 @@ spawn_as (Users      *users,
   process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
   return process;
+}
+
+static GSubprocess *
+spawn_as (Users      *users,
+          uid_t       uid,
+          gid_t       gid,
+          gid_t       group,
+          const char *mode,
+          const char *arg1,
+          const char *arg2)
+{
+  return spawn_as_full (users, uid, gid, group, mode, arg1, arg2, NULL);
 }
 
 static char *
@@ -1398,11 +1451,268 @@ test_hardlink_lock (void)
   users_clear (&users);
 }
 
+/* ---- Credentials of other users ---- */
+
+static GSubprocess *
+start_creds_listener (Users         *users,
+                      PipecomAccess  access,
+                      const char    *path,
+                      const char    *allowed)
+{
+  g_autofree char *access_arg = g_strdup_printf ("%d", access);
+  GSubprocess *process = spawn_as_full (users, users->listener.pw_uid, users->listener.pw_gid,
+                                        (gid_t) -1, "--sharing-listen-creds", access_arg, path,
+                                        allowed);
+  g_autofree char *line = read_line (process);
+
+  g_test_message ("listener: %s", line);
+  g_assert_cmpstr (line, ==, "READY");
+  return process;
+}
+
+/* Asserts that the three calls of a --sharing-client sender were answered
+ * with @creds (see describe_sender()). */
+static void
+assert_client_creds (const char *out,
+                     const char *creds)
+{
+  g_autofree char *request = g_strdup_printf ("REQUEST ok %s\n", creds);
+  g_autofree char *client = g_strdup_printf ("CLIENT ok %s\n", creds);
+
+  g_assert_nonnull (strstr (out, "SEND ok \n"));
+  g_assert_nonnull (strstr (out, request));
+  g_assert_nonnull (strstr (out, client));
+}
+
+/* Runs a --sharing-client sender as @uid/@gid (no other group) and
+ * returns what it printed, and its pid in *@pid. */
+static char *
+run_client_pid (Users      *users,
+                uid_t       uid,
+                gid_t       gid,
+                const char *path,
+                const char *text,
+                GPid       *pid)
+{
+  g_autoptr(GSubprocess) process = spawn_as (users, uid, gid, (gid_t) -1, "--sharing-client",
+                                             path, text);
+  char *out;
+
+  /* setpriv execs this program: the same process. */
+  *pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (process), NULL, 10);
+  out = finish (process);
+  g_test_message ("sender %u (pid %d) said:\n%s", (guint) uid, (int) *pid, out);
+  return out;
+}
+
+static void
+test_credentials_other_user (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *root_path = NULL;
+  g_autofree char *stranger = NULL;
+  g_autofree char *texts = NULL;
+  g_autofree char *creds = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+  GPid pid;
+
+  g_test_summary ("A message of another user carries that user's uid, verified; its pid only "
+                  "where the listener can read the sender's descriptors (root, on Linux), "
+                  "never otherwise");
+
+  if (!users_init (&users))
+    return;
+
+  /* An unprivileged listener cannot look into another user's process. */
+  path = g_build_filename (users.dir, "creds-pipe", NULL);
+  listener = start_creds_listener (&users, PIPECOM_ACCESS_EVERYONE, path, "-");
+  stranger = run_client_pid (&users, users.stranger, users.stranger, path, "stranger", &pid);
+  creds = g_strdup_printf ("creds:%u:-1:%u", (guint) users.stranger, PIPECOM_SENDER_USER);
+  assert_client_creds (stranger, creds);
+  texts = stop_listener (&users, listener, path);
+  g_assert_cmpstr (texts, ==, "stranger;stranger;stranger;\n");
+
+  /* Root can, on Linux: the pid is the sender's own. */
+  root_path = g_build_filename (users.top, "creds-root-pipe", NULL);
+  {
+    g_autoptr(PipecomPipe) pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", root_path,
+                                                "threaded", TRUE,
+                                                "access", PIPECOM_ACCESS_EVERYONE, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *expected = NULL;
+    g_autoptr(GString) handled = g_string_new (NULL);
+
+    g_signal_connect (pipe, "message-received", G_CALLBACK (child_creds_cb), handled);
+    g_assert_true (pipecom_pipe_listen (pipe, &error));
+    g_assert_no_error (error);
+
+    out = run_client_pid (&users, users.stranger, users.stranger, root_path, "stranger", &pid);
+#ifdef __linux__
+    expected = g_strdup_printf ("creds:%u:%d:%u", (guint) users.stranger, (int) pid,
+                                PIPECOM_SENDER_USER | PIPECOM_SENDER_PROCESS);
+#else
+    expected = g_strdup_printf ("creds:%u:-1:%u", (guint) users.stranger, PIPECOM_SENDER_USER);
+#endif
+    assert_client_creds (out, expected);
+    pipecom_test_stop_and_wait (pipe);
+    g_assert_cmpstr (handled->str, ==, "stranger;stranger;stranger;");
+  }
+
+  users_clear (&users);
+}
+
+static void
+test_allowed_users_other_user (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autofree char *allowed = NULL;
+  g_autofree char *stranger = NULL;
+  g_autofree char *member = NULL;
+  g_autofree char *own = NULL;
+  g_autofree char *texts = NULL;
+  g_autofree char *creds = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+  GPid pid;
+
+  g_test_summary ("A user not in allowed-users gets PERMISSION_DENIED and nothing of it is "
+                  "handled, while the users listed (by uid or by name) and the listener's own "
+                  "are served, with their uid reported");
+
+  if (!users_init (&users))
+    return;
+
+  path = g_build_filename (users.dir, "allowed-pipe", NULL);
+  /* The member by uid, root by name; the stranger is not listed. */
+  allowed = g_strdup_printf ("%u,root", (guint) users.member);
+  listener = start_creds_listener (&users, PIPECOM_ACCESS_EVERYONE, path, allowed);
+
+  stranger = run_client_pid (&users, users.stranger, users.stranger, path, "stranger", &pid);
+  assert_client_denied (stranger);
+  g_assert_nonnull (strstr (stranger, "allowed-users"));
+
+  member = run_client_pid (&users, users.member, users.member, path, "member", &pid);
+  creds = g_strdup_printf ("creds:%u:-1:%u", (guint) users.member, PIPECOM_SENDER_USER);
+  assert_client_creds (member, creds);
+
+  /* Root, by name, from this process. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *reply = pipecom_request (path, "root", 20, 2, &error);
+    g_autofree char *expected = g_strdup_printf ("creds:0:-1:%u", PIPECOM_SENDER_USER);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (reply, ==, expected);
+  }
+
+  /* The listener's own user, not listed. Of the same user and group, its
+   * process is one the listener may look into: the pid is verified. */
+  own = run_client_pid (&users, users.listener.pw_uid, users.listener.pw_gid, path, "own", &pid);
+  g_clear_pointer (&creds, g_free);
+#ifdef __linux__
+  creds = g_strdup_printf ("creds:%u:%d:%u", (guint) users.listener.pw_uid, (int) pid,
+                           PIPECOM_SENDER_USER | PIPECOM_SENDER_PROCESS);
+#else
+  creds = g_strdup_printf ("creds:%u:-1:%u", (guint) users.listener.pw_uid, PIPECOM_SENDER_USER);
+#endif
+  assert_client_creds (own, creds);
+
+  texts = stop_listener (&users, listener, path);
+  g_assert_cmpstr (texts, ==, "member;member;member;root;own;own;own;\n");
+
+  users_clear (&users);
+}
+
+typedef struct
+{
+  uid_t refused;
+  gint  refusals;  /* atomic */
+  gint  handled;   /* atomic */
+  gint  foreign;   /* atomic: messages of the refused user handled */
+} Gate;
+
+static gboolean
+gate_authorize_cb (PipecomPipe  *pipe,
+                   GCredentials *credentials,
+                   gpointer      user_data)
+{
+  Gate *gate = user_data;
+
+  if (credentials != NULL && g_credentials_get_unix_user (credentials, NULL) != gate->refused)
+    return TRUE;
+  g_atomic_int_inc (&gate->refusals);
+  return FALSE;
+}
+
+static char *
+gate_message_cb (PipecomPipe    *pipe,
+                 PipecomMessage *message,
+                 gpointer        user_data)
+{
+  Gate *gate = user_data;
+  GCredentials *credentials = pipecom_message_get_credentials (message);
+
+  if (credentials == NULL || g_credentials_get_unix_user (credentials, NULL) == gate->refused)
+    g_atomic_int_inc (&gate->foreign);
+  g_atomic_int_inc (&gate->handled);
+  return describe_sender (message);
+}
+
+static void
+test_authorize_other_user (void)
+{
+  Users users;
+  g_autofree char *path = NULL;
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *stranger = NULL;
+  g_autofree char *member = NULL;
+  Gate gate = { 0, };
+  GPid pid;
+
+  g_test_summary ("A user that ::authorize refuses gets PERMISSION_DENIED on every call, none "
+                  "of its messages is handled, and the listener goes on serving the others");
+
+  if (!users_init (&users))
+    return;
+
+  gate.refused = users.stranger;
+  path = g_build_filename (users.top, "authorize-pipe", NULL);
+  pipe = g_object_new (PIPECOM_TYPE_PIPE, "name", path, "threaded", TRUE,
+                       "access", PIPECOM_ACCESS_EVERYONE, NULL);
+  g_signal_connect (pipe, "authorize", G_CALLBACK (gate_authorize_cb), &gate);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (gate_message_cb), &gate);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  stranger = run_client_pid (&users, users.stranger, users.stranger, path, "stranger", &pid);
+  assert_client_denied (stranger);
+  g_assert_nonnull (strstr (stranger, "not authorized"));
+  g_assert_cmpint (g_atomic_int_get (&gate.refusals), ==, 3);
+
+  member = run_client_pid (&users, users.member, users.member, path, "member", &pid);
+  g_assert_nonnull (strstr (member, "SEND ok \n"));
+  g_assert_nonnull (strstr (member, "REQUEST ok creds:"));
+  g_assert_nonnull (strstr (member, "CLIENT ok creds:"));
+
+  g_assert_cmpint (g_atomic_int_get (&gate.handled), ==, 3);
+  g_assert_cmpint (g_atomic_int_get (&gate.foreign), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&gate.refusals), ==, 3);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+
+  pipecom_test_stop_and_wait (pipe);
+  users_clear (&users);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   if (argc >= 4 && g_str_equal (argv[1], "--sharing-listen"))
+    return child_listen_main (argv);
+  if (argc >= 5 && g_str_equal (argv[1], "--sharing-listen-creds"))
     return child_listen_main (argv);
   if (argc >= 4 && g_str_equal (argv[1], "--sharing-client"))
     return child_client_main (argv);
@@ -1429,6 +1739,9 @@ main (int   argc,
   g_test_add_func ("/sharing/sgid-foreign-group", test_sgid_foreign_group);
   g_test_add_func ("/sharing/private-dir-eacces", test_private_dir_eacces);
   g_test_add_func ("/sharing/hardlink-lock", test_hardlink_lock);
+  g_test_add_func ("/sharing/credentials/other-user", test_credentials_other_user);
+  g_test_add_func ("/sharing/allowed-users/other-user", test_allowed_users_other_user);
+  g_test_add_func ("/sharing/authorize/other-user", test_authorize_other_user);
 
   return g_test_run ();
 }
