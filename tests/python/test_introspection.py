@@ -12,6 +12,7 @@
 # and with them, where all of it must still work unchanged.
 
 import os
+import sys
 import threading
 
 import pytest
@@ -309,6 +310,53 @@ def test_errors_are_glib_errors(name, tmp_path):
         Pipecom.Pipe(name=name).listen()
     assert info.value.matches(Pipecom.error_quark(), Pipecom.Error.ADDRESS_IN_USE)
     stop_and_wait(pipe)
+
+
+def test_message_credentials(name):
+    # The sender's credentials, a Gio.Credentials: here, this process
+    pipe = Pipecom.Pipe(name=name, threaded=True)
+    got = []
+
+    def message_received_cb(p, message):
+        credentials = message.get_credentials()
+        got.append((credentials.get_unix_user(), credentials.get_unix_pid(),
+                    message.get_sender_verified()))
+        return None
+
+    pipe.connect('message-received', message_received_cb)
+    pipe.listen()
+    assert Pipecom.send(name, 'who am I', DEADLINE, 0) is True
+    stop_and_wait(pipe)
+    [(uid, pid, verified)] = got
+    assert uid == os.getuid()
+    assert verified & Pipecom.SenderFlags.USER
+    if verified & Pipecom.SenderFlags.PROCESS:
+        assert pid == os.getpid()
+    else:
+        assert pid == -1
+    if sys.platform.startswith('linux'):
+        assert verified & Pipecom.SenderFlags.PROCESS
+
+
+def test_authorize_refuses(name):
+    pipe = Pipecom.Pipe(name=name, threaded=True)
+    asked = []
+    received = []
+
+    def authorize_cb(p, credentials):
+        asked.append(credentials.get_unix_user())
+        return len(asked) > 1       # the first connection is refused
+
+    pipe.connect('authorize', authorize_cb)
+    pipe.connect('message-received', lambda p, m: received.append(m.get_text()))
+    pipe.listen()
+    with pytest.raises(GLib.Error) as info:
+        Pipecom.send(name, 'refused', DEADLINE, 0)
+    assert info.value.matches(Pipecom.error_quark(), Pipecom.Error.PERMISSION_DENIED)
+    assert Pipecom.send(name, 'allowed', DEADLINE, 0) is True
+    stop_and_wait(pipe)
+    assert asked == [os.getuid(), os.getuid()]
+    assert received == ['allowed']
 
 
 def test_timeout_error(name):

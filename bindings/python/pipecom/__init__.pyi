@@ -4,7 +4,7 @@
 #
 # SPDX-License-Identifier: MIT
 
-from typing import Any, Callable, ClassVar, Dict, Optional, Union
+from typing import Any, Callable, ClassVar, Dict, Iterable, Optional, Union
 
 from gi.repository import Gio, GLib, GObject
 
@@ -66,6 +66,11 @@ class StopReason(GObject.GEnum):
     ERROR: ClassVar[StopReason]
 
 
+class SenderFlags(GObject.GFlags):
+    USER: ClassVar[SenderFlags]
+    PROCESS: ClassVar[SenderFlags]
+
+
 def error_quark() -> int: ...
 
 
@@ -78,16 +83,28 @@ class Message(GObject.Object):
     def reply(self, reply: str) -> None: ...
     def reply_bytes(self, reply: GLib.Bytes) -> None: ...
     def reply_error(self, error: GLib.Error) -> None: ...
+    # The sender (new in PipeCom): get_unix_user() always on Unix,
+    # get_unix_pid() only if get_sender_verified() has SenderFlags.PROCESS
+    def get_credentials(self) -> Optional[Gio.Credentials]: ...
+    def get_sender_verified(self) -> SenderFlags: ...
+    def get_sender_sid(self) -> Optional[str]: ...
+
+
+# callback(message), or, if the callback declares a parameter named
+# "credentials", callback(message, credentials=<Gio.Credentials or None>)
+# (new in PipeCom); either may be async def
+Callback = Callable[..., Any]
 
 
 class Pipe(GObject.Object):
     def __init__(self, pipe_name: Optional[str] = ...,
-                 callback: Optional[Callable[[Payload], Any]] = ...,
+                 callback: Optional[Callback] = ...,
                  timeout: int = ..., max_messages: int = ...,
                  die_code: Optional[str] = ..., daemon: bool = ...,
                  response_pipe_name: Optional[str] = ...,
                  buffer_size: int = ..., *, threaded: bool = ...,
                  main_context: Optional[GLib.MainContext] = ...,
+                 allowed_users: Optional[Iterable[Union[str, int]]] = ...,
                  **properties: Any) -> None: ...
     @staticmethod
     def new(name: str) -> Pipe: ...
@@ -113,6 +130,8 @@ class Pipe(GObject.Object):
     def set_buffer_size(self, size: int) -> None: ...
     def get_max_message_size(self) -> int: ...
     def set_max_message_size(self, size: int) -> None: ...
+    def get_allowed_users(self) -> list[str]: ...
+    def set_allowed_users(self, users: Optional[Iterable[Union[str, int]]]) -> None: ...
     def get_threaded(self) -> bool: ...
     def get_listening(self) -> bool: ...
     def get_message_count(self) -> int: ...

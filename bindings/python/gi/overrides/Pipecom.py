@@ -531,6 +531,60 @@ if _register_threading_atexit is not None:
 
 
 _MESSAGE_RECEIVED = ('message-received', 'message_received')
+_AUTHORIZE = ('authorize',)
+
+
+def _wants_credentials(callback):
+    """Whether @callback declares a parameter named "credentials" that can
+    be passed by keyword (decided once, when the pipe is made)."""
+    import inspect
+    try:
+        parameter = inspect.signature(callback).parameters.get('credentials')
+    except (TypeError, ValueError):
+        return False    # no signature to read (some builtins): callback(message)
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _allowed_users(users):
+    """@users (user names, and uids as int or str) as the strings of the
+    "allowed-users" property; None stays None."""
+    if users is None:
+        return None
+    if isinstance(users, (str, int)):
+        raise TypeError('allowed_users must be a list of user names or uids, not %s'
+                        % type(users).__name__)
+    result = []
+    for user in users:
+        if isinstance(user, bool) or not isinstance(user, (str, int)):
+            raise TypeError('allowed_users: a user name (str) or a uid (int), not %r' % (user,))
+        result.append(str(user))
+    return result
+
+
+def _allowed_users_option(kwargs):
+    """@kwargs, GObject properties, with allowed_users made strings."""
+    for key in ('allowed_users', 'allowed-users'):
+        if key in kwargs:
+            kwargs = dict(kwargs)
+            kwargs[key] = _allowed_users(kwargs[key])
+    return kwargs
+
+
+def _guard_authorize(handler):
+    """Wraps an authorize handler so that an exception it raises is logged
+    with its traceback and refuses the connection (as returning False
+    does): a handler that fails does not let a sender in."""
+    def guarded(pipe, credentials, *args):
+        try:
+            return bool(handler(pipe, credentials, *args))
+        except Exception:
+            _log.error('The authorize handler of pipe %r raised (the connection is refused):\n%s',
+                       pipe.get_name(), traceback.format_exc())
+            return False
+
+    guarded.__wrapped__ = handler
+    return guarded
 
 
 class Pipe(Pipecom.Pipe):
@@ -538,10 +592,31 @@ class Pipe(Pipecom.Pipe):
 
     ``Pipe(pipe_name, callback=None, timeout=0, max_messages=0,
     die_code="PIPECOM_DIE", daemon=True, response_pipe_name=None,
-    buffer_size=4096, *, threaded=True, main_context=None)`` makes a pipe in
-    the manner of the original library: ``callback(message)`` gets each
-    message as ``str`` (``bytes`` if it is not UTF-8); what it returns,
-    converted with ``str()``, is the reply, and ``None`` gives none.
+    buffer_size=4096, *, threaded=True, main_context=None,
+    allowed_users=None)`` makes a pipe in the manner of the original
+    library: ``callback(message)`` gets each message as ``str`` (``bytes``
+    if it is not UTF-8); what it returns, converted with ``str()``, is the
+    reply, and ``None`` gives none.
+
+    Who sent it (new in PipeCom): if the callback declares a parameter
+    named ``credentials`` (``def callback(message, credentials=None)``,
+    ``async def`` callbacks too; decided once, when the pipe is made), it
+    is called as ``callback(message, credentials=creds)``, ``creds`` being
+    the sender's :class:`Gio.Credentials` (``Message.get_credentials()``),
+    or ``None`` where the system gives none. On Unix its uid
+    (``creds.get_unix_user()``) is always the sender's, checked by the
+    kernel; its pid (``creds.get_unix_pid()``) only when the listener
+    verified it, else -1 (``Message.get_sender_verified()`` says which).
+    Other callbacks are called as ``callback(message)``, as before.
+
+    Refusing senders: ``allowed_users=["alice", 1001]`` (user names or
+    uids; the ``allowed-users`` property; resolved when the pipe starts
+    listening, and the pipe's own user is always allowed) refuses the other
+    users' connections, and an ``authorize`` handler,
+    ``pipe.connect("authorize", lambda pipe, credentials: ...)``, is asked
+    once per connection: returning ``False`` (or raising) refuses it. A
+    refused sender gets ``PipeError`` ``PERMISSION_DENIED``, and its
+    messages never reach the callback.
 
     Threads: :meth:`listen` serves in a Python thread of the pipe's own, so
     a script needs no main loop, and **the callback runs in that thread**,
@@ -598,7 +673,7 @@ class Pipe(Pipecom.Pipe):
             # The plain GObject constructor: properties only
             if callback is not None or args:
                 raise TypeError('Pipe() needs a pipe_name, or GObject properties only')
-            Pipecom.Pipe.__init__(self, **kwargs)
+            Pipecom.Pipe.__init__(self, **_allowed_users_option(kwargs))
             return
 
         if not isinstance(pipe_name, str):
@@ -629,27 +704,36 @@ class Pipe(Pipecom.Pipe):
         # in a thread that Python does not know costs a Python thread state
         # made and dropped per message; the pipe serves in a Python thread
         # instead (see listen()).
-        Pipecom.Pipe.__init__(self, name=pipe_name, threaded=False, **options, **kwargs)
+        Pipecom.Pipe.__init__(self, name=pipe_name, threaded=False, **options,
+                              **_allowed_users_option(kwargs))
         # The loop of async def callbacks: the one running now, else the one
         # running when the pipe starts listening
         self._loop = _running_loop()
         if callback is not None:
             # Not through _guard(): this handler is on every message's path,
             # and does the same itself
-            Pipecom.Pipe.connect(self, 'message-received', self._callback_handler(callback))
+            Pipecom.Pipe.connect(self, 'message-received',
+                                 self._callback_handler(callback, _wants_credentials(callback)))
 
     @staticmethod
-    def _callback_handler(callback):
-        """The message-received handler that calls @callback. It is on the
-        path of every message, between the listener's wake-up and its
-        answer: a closure (no user data for PyGObject to append to the
-        arguments), and the method it calls looked up once."""
+    def _callback_handler(callback, credentials=False):
+        """The message-received handler that calls @callback, as
+        callback(payload), or callback(payload, credentials=...) if
+        @credentials. It is on the path of every message, between the
+        listener's wake-up and its answer: a closure (no user data for
+        PyGObject to append to the arguments), and the methods it calls
+        looked up once."""
         get_text = Pipecom.Message.get_text
+        get_credentials = Pipecom.Message.get_credentials if credentials else None
 
         def callback_cb(pipe, message):
             try:
                 text = get_text(message)
-                reply = callback(text if text is not None else message.get_bytes().get_data())
+                payload = text if text is not None else message.get_bytes().get_data()
+                if credentials:
+                    reply = callback(payload, credentials=get_credentials(message))
+                else:
+                    reply = callback(payload)
                 if reply is None or type(reply) is str:
                     return reply
                 if hasattr(type(reply), '__await__'):
@@ -669,12 +753,21 @@ class Pipe(Pipecom.Pipe):
     def connect(self, signal, handler, *args):
         if signal in _MESSAGE_RECEIVED:
             handler = _guard(handler)
+        elif signal in _AUTHORIZE:
+            handler = _guard_authorize(handler)
         return super().connect(signal, handler, *args)
 
     def connect_after(self, signal, handler, *args):
         if signal in _MESSAGE_RECEIVED:
             handler = _guard(handler)
+        elif signal in _AUTHORIZE:
+            handler = _guard_authorize(handler)
         return super().connect_after(signal, handler, *args)
+
+    def set_allowed_users(self, users):
+        """Sets the ``allowed-users`` property: user names (str) or uids
+        (int or str), or None for everyone."""
+        Pipecom.Pipe.set_allowed_users(self, _allowed_users(users))
 
     @property
     def pipe_name(self):
