@@ -399,6 +399,44 @@ test('a threaded pipe with JavaScript handlers is refused', async () => {
         await idle();
 });
 
+test('credentials of the sender, and authorize', async () => {
+    const name = makeName('creds');
+    const self = new Gio.Credentials();
+    const uid = self.get_unix_user();
+    const pipe = new Pipecom.Pipe({name, allowed_users: [GLib.get_user_name(), `${uid}`]});
+    assertEqual(pipe.allowed_users.join(), `${GLib.get_user_name()},${uid}`, 'allowed-users');
+    const seen = [];
+    pipe.connect('message-received', (p, message) => {
+        const credentials = message.get_credentials();
+        const verified = message.get_sender_verified();
+        seen.push([credentials.get_unix_user(), credentials.get_unix_pid(), verified]);
+        return `uid ${credentials.get_unix_user()}`;
+    });
+    pipe.listen();
+    assertEqual(await Pipecom.request_async(name, 'who', DEADLINE, 0, null), `uid ${uid}`, 'reply');
+    const [[seenUid, seenPid, verified]] = seen;
+    assertEqual(seenUid, uid, 'uid');
+    assert(verified & Pipecom.SenderFlags.USER, 'the user is verified');
+    // The pid is there only when the listener verified it (on Linux, it does)
+    assertEqual(seenPid, verified & Pipecom.SenderFlags.PROCESS ? self.get_unix_pid() : -1, 'pid');
+
+    // authorize: asked once per connection; false refuses it
+    const asked = [];
+    const id = pipe.connect('authorize', (p, credentials) => {
+        asked.push(credentials.get_unix_user());
+        return false;
+    });
+    await assertRejects(Pipecom.send_async(name, 'refused', DEADLINE, 0, null),
+        Pipecom.error_quark(), Pipecom.Error.PERMISSION_DENIED, 'authorize returned false');
+    assertEqual(asked.join(), `${uid}`, 'asked once');
+    assertEqual(seen.length, 1, 'the refused message was not handled');
+    pipe.disconnect(id);
+    assertEqual(await Pipecom.send_async(name, 'allowed', DEADLINE, 0, null), true, 'served on');
+    assertEqual(seen.length, 2, 'handled');
+    pipe.stop();
+    await stopped(pipe);
+});
+
 test('cancellation', async () => {
     const name = makeName('cancel');
     const pipe = new Pipecom.Pipe({name});
