@@ -133,7 +133,7 @@ check "--help lists the commands and exit statuses" \
   bash -c 'for w in listen send request stop list clean "Exit status" "12  the listener"; do grep -q "$w" "$1" || exit 1; done' _ "$tmp/out"
 
 declare -A options=(
-  [listen]="--json --null --reply --echo --exec --jobs --timeout --max-messages --die-code --response-pipe --max-message-size"
+  [listen]="--json --null --reply --echo --exec --jobs --timeout --max-messages --die-code --response-pipe --max-message-size --access --allow-user"
   [send]="--lines --stdin --file --timeout --attempts"
   [request]="--stdin --file --timeout --attempts"
   [stop]="--die-code --timeout --attempts"
@@ -203,17 +203,41 @@ fi
 
 start json --json
 run send "${WAIT[@]}" json "say \"hi\"" && run send "${WAIT[@]}" --file "$tmp/binary" json
+# The sender itself in the background (no timeout(1) in between), so that
+# $! is its pid; --timeout bounds it
+"$PIPECOM" send "${WAIT[@]}" json "who" >"$tmp/sender.out" 2>"$tmp/sender.err" &
+sender_pid=$!
+pids+=("$sender_pid")
+sender_rc=0
+wait "$sender_pid" || sender_rc=$?
+check "send from a background process (exit status $sender_rc)" [ "$sender_rc" = 0 ]
 expect 0 "stop the JSON listener" stop "${WAIT[@]}" json
 finish "$pid"
 check "listen --json prints a JSON object per message, with time, size and payload" \
   "$PYTHON" -c '
 import base64, json, sys
 lines = open(sys.argv[1]).read().splitlines()
-assert len(lines) == 2, lines
-a, b = (json.loads(line) for line in lines)
+assert len(lines) == 3, lines
+a, b, c = (json.loads(line) for line in lines)
 assert a["payload"] == "say \"hi\"" and a["size"] == 8 and a["time"].endswith("Z"), a
 assert base64.b64decode(b["payload_base64"]) == open(sys.argv[2], "rb").read() and b["size"] == 13, b
+assert c["payload"] == "who", c
 ' "$tmp/json.out" "$tmp/binary"
+check "listen --json gives the sender's uid, that of id -u" \
+  "$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1]).read().splitlines():
+    m = json.loads(line)
+    assert m["uid"] == int(sys.argv[2]) and type(m["uid"]) is int, m
+' "$tmp/json.out" "$(id -u)"
+if [ "$(uname -s)" = Linux ]; then
+  check "listen --json gives the verified pid of the sending process (Linux)" \
+    "$PYTHON" -c '
+import json, sys
+m = json.loads(open(sys.argv[1]).read().splitlines()[2])
+assert m["pid"] == int(sys.argv[2]), (m, sys.argv[2])
+' "$tmp/json.out" "$sender_pid"
+fi
 
 start null --null
 run send "${WAIT[@]}" null "one" "$(printf 'two\nlines')"
@@ -222,6 +246,86 @@ expect 0 "stop the --null listener" stop "${WAIT[@]}" null
 finish "$pid"
 { printf 'one\0two\nlines\0'; cat "$tmp/binary"; printf '\0'; } >"$tmp/expected"
 check "listen --null prints raw payloads, each followed by NUL" cmp -s "$tmp/expected" "$tmp/null.out"
+
+# --- listen --allow-user ----------------------------------------------
+
+expect 2 "listen --allow-user with an unknown user fails" \
+  listen --allow-user "$(id -un)" --allow-user no-such-user-of-pipecom unknown_user
+check "the error names the unknown user" grep -q "no-such-user-of-pipecom" "$tmp/err"
+check "listen --allow-user with an unknown user leaves no FIFO" gone unknown_user
+expect 2 "listen --allow-user with an empty user" listen --allow-user "" empty_user
+expect 2 "listen --access with an unknown value" listen --access nobody bad_access
+
+start allowed --json --allow-user "$(id -un)" --allow-user "$(id -u)"
+expect 0 "send to a listener that allows your user" send "${WAIT[@]}" allowed "let in"
+expect 0 "stop the --allow-user listener" stop "${WAIT[@]}" allowed
+finish "$pid"
+check "listen --allow-user: your user's message is printed (exit status $rc)" \
+  "$PYTHON" -c '
+import json, sys
+[m] = [json.loads(line) for line in open(sys.argv[1])]
+assert m["payload"] == "let in" and m["uid"] == int(sys.argv[2]), m
+' "$tmp/allowed.out" "$(id -u)"
+
+# A second user, on a shared pipe: only when the test runs as root, which
+# can run the sender as "nobody"
+other_uid="$(id -u nobody 2>/dev/null)"
+if [ "$(id -u)" = 0 ] && [ -n "$other_uid" ] && command -v setpriv >/dev/null &&
+   setpriv --reuid="$other_uid" --regid="$(id -g nobody)" --clear-groups "$PIPECOM" --version >/dev/null 2>&1; then
+  # as_other ARGS...: pipecom ARGS as nobody, like run()
+  as_other () {
+    rc=0
+    timeout $DEADLINE setpriv --reuid="$other_uid" --regid="$(id -g nobody)" --clear-groups \
+      env XDG_RUNTIME_DIR="$tmp/other-runtime" "$PIPECOM" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+  }
+  mkdir -m 0700 "$tmp/other-runtime" && chown nobody "$tmp/other-runtime"
+  # The shared pipes' directory: the listener's, reachable by nobody
+  chmod 0711 "$tmp"
+  shared="$tmp/shared"
+  mkdir -m 0755 "$shared"
+
+  "$PIPECOM" listen --json --access everyone --allow-user "$(id -un)" "$shared/guarded" \
+    >"$tmp/guarded.out" 2>"$tmp/guarded.err" &
+  pid=$!
+  pids+=("$pid")
+  wait_until [ -p "$shared/guarded" ]
+  as_other send "${WAIT[@]}" "$shared/guarded" "from nobody"
+  check "--allow-user: another user is refused, status 5 (exit status $rc)" [ "$rc" = 5 ]
+  check "--allow-user: the refused sender is told it was refused" grep -q "refused" "$tmp/err"
+  expect 0 "--allow-user: the listener serves its own user after refusing another" \
+    send "${WAIT[@]}" "$shared/guarded" "from me"
+  expect 0 "stop the shared --allow-user listener" stop "${WAIT[@]}" "$shared/guarded"
+  finish "$pid"
+  check "--allow-user: only the allowed user's message is printed, nothing on stderr (exit status $rc)" \
+    bash -c '[ "$(grep -c . "$1")" = 1 ] && grep -q "\"payload\":\"from me\"" "$1" && [ ! -s "$2" ]' \
+    _ "$tmp/guarded.out" "$tmp/guarded.err"
+
+  "$PIPECOM" listen --json --access everyone "$shared/open" >"$tmp/open.out" 2>"$tmp/open.err" &
+  pid=$!
+  pids+=("$pid")
+  wait_until [ -p "$shared/open" ]
+  # In the background, so that $! is the sender's pid
+  setpriv --reuid="$other_uid" --regid="$(id -g nobody)" --clear-groups \
+    env XDG_RUNTIME_DIR="$tmp/other-runtime" "$PIPECOM" send "${WAIT[@]}" "$shared/open" "from nobody" \
+    >"$tmp/other.out" 2>"$tmp/other.err" &
+  other_pid=$!
+  pids+=("$other_pid")
+  rc=0
+  wait "$other_pid" || rc=$?
+  check "another user sends to a shared pipe (exit status $rc)" [ "$rc" = 0 ]
+  expect 0 "stop the shared listener" stop "${WAIT[@]}" "$shared/open"
+  finish "$pid"
+  check "listen --json gives another user's uid (and, on Linux, its verified pid)" \
+    "$PYTHON" -c '
+import json, sys
+[m] = [json.loads(line) for line in open(sys.argv[1])]
+assert m["payload"] == "from nobody" and m["uid"] == int(sys.argv[2]), m
+assert sys.argv[4] != "Linux" or m["pid"] == int(sys.argv[3]), (m, sys.argv[3])
+' "$tmp/open.out" "$other_uid" "$other_pid" "$(uname -s)"
+  chmod 0700 "$tmp"
+else
+  ok "# SKIP a second user: needs root, setpriv and the user nobody"
+fi
 
 # --- request, and the reply options ------------------------------------
 

@@ -68,11 +68,13 @@ static const char exit_statuses[] =
   "Exit status:\n"
   "  0   success\n"
   "  1   any other failure (a system error, a file that cannot be read, ...)\n"
-  "  2   usage error: unknown command or option, missing or extra argument\n"
+  "  2   usage error: unknown command or option, missing or extra argument,\n"
+  "      an --allow-user that is no user\n"
   "  3   invalid pipe name, or its directory does not exist\n"
   "  4   no listener on the pipe (connection failed)\n"
   "  5   permission denied: not a FIFO of yours, a symlink, a foreign directory,\n"
-  "      a directory closed to you, a shared pipe's die code from another user\n"
+  "      a directory closed to you, a shared pipe's die code from another user,\n"
+  "      a listener that refuses you (--allow-user)\n"
   "  6   timeout\n"
   "  7   a live listener already owns the name (address in use)\n"
   "  8   the listener stayed busy\n"
@@ -548,6 +550,47 @@ append_json_string (GString    *out,
   g_string_append_c (out, '"');
 }
 
+/* The sender of @message, as JSON members followed by commas: "uid" when
+ * the system verified it (always on Unix), "pid" only when the listener
+ * verified it, and on Windows "sid", the user's SID. */
+static void
+append_json_sender (GString        *out,
+                    PipecomMessage *message)
+{
+  GCredentials *credentials = pipecom_message_get_credentials (message);
+  PipecomSenderFlags verified = pipecom_message_get_sender_verified (message);
+#ifdef G_OS_UNIX
+  uid_t uid;
+  pid_t pid;
+
+  if (credentials == NULL)
+    return;
+
+  if ((verified & PIPECOM_SENDER_USER) != 0 &&
+      (uid = g_credentials_get_unix_user (credentials, NULL)) != (uid_t) -1)
+    g_string_append_printf (out, "\"uid\":%lu,", (gulong) uid);
+  if ((verified & PIPECOM_SENDER_PROCESS) != 0 &&
+      (pid = g_credentials_get_unix_pid (credentials, NULL)) > 0)
+    g_string_append_printf (out, "\"pid\":%ld,", (glong) pid);
+#else
+  const char *sid = pipecom_message_get_sender_sid (message);
+
+  if (credentials != NULL && (verified & PIPECOM_SENDER_PROCESS) != 0)
+    {
+      const DWORD *pid = g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
+
+      if (pid != NULL && *pid != 0)
+        g_string_append_printf (out, "\"pid\":%lu,", (gulong) *pid);
+    }
+  if (sid != NULL && (verified & PIPECOM_SENDER_USER) != 0)
+    {
+      g_string_append (out, "\"sid\":");
+      append_json_string (out, sid, strlen (sid));
+      g_string_append_c (out, ',');
+    }
+#endif
+}
+
 static void
 print_message (Listener       *listener,
                PipecomMessage *message)
@@ -575,6 +618,7 @@ print_message (Listener       *listener,
         g_string_append (out, "{\"time\":");
         append_json_string (out, time, strlen (time));
         g_string_append_printf (out, ",\"size\":%" G_GSIZE_FORMAT ",", size);
+        append_json_sender (out, message);
         if (pipecom_message_get_text (message) != NULL)
           {
             g_string_append (out, "\"payload\":");
@@ -828,6 +872,19 @@ unwatch_console_ctrl (void)
 }
 #endif
 
+static gboolean
+parse_access (const char    *text,
+              PipecomAccess *access)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (PIPECOM_TYPE_ACCESS);
+  GEnumValue *value = g_enum_get_value_by_nick (klass, text);
+
+  if (value == NULL)
+    return FALSE;
+  *access = (PipecomAccess) value->value;
+  return TRUE;
+}
+
 static int
 command_listen (char **argv)
 {
@@ -838,6 +895,8 @@ command_listen (char **argv)
   g_autofree char *command = NULL;
   g_autofree char *die_code = NULL;
   g_autofree char *response_pipe = NULL;
+  g_autofree char *access = NULL;
+  g_auto(GStrv) allow_users = NULL;
   gboolean json = FALSE;
   gboolean null = FALSE;
   gboolean quiet = FALSE;
@@ -847,13 +906,14 @@ command_listen (char **argv)
   int listen_timeout = 0;
   int max_messages = 0;
   gint64 max_message_size = PIPECOM_DEFAULT_MAX_MESSAGE_SIZE;
+  PipecomAccess access_value = PIPECOM_ACCESS_PRIVATE;
   int status;
   gboolean ok;
 #ifdef G_OS_UNIX
   guint sigint_id, sigterm_id;
 #endif
   GOptionEntry entries[] = {
-    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print each message as a line of JSON: time, size and payload", NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print each message as a line of JSON: time, size, the sender's uid (and pid when verified) and payload", NULL },
     { "null", '0', 0, G_OPTION_ARG_NONE, &null, "Print each message's raw payload followed by a NUL byte", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Do not print the messages", NULL },
     { "reply", 'r', 0, G_OPTION_ARG_STRING, &reply, "Reply TEXT to every message", "TEXT" },
@@ -866,6 +926,8 @@ command_listen (char **argv)
     { "no-die-code", 0, 0, G_OPTION_ARG_NONE, &no_die_code, "Have no die code", NULL },
     { "response-pipe", 'R', 0, G_OPTION_ARG_STRING, &response_pipe, "Also send every reply to the pipe NAME", "NAME" },
     { "max-message-size", 0, 0, G_OPTION_ARG_INT64, &max_message_size, "Refuse messages larger than BYTES (0: no limit; default 64 MiB)", "BYTES" },
+    { "access", 0, 0, G_OPTION_ARG_STRING, &access, "Who may send: private (the default), group or everyone (then NAME must be a path)", "WHO" },
+    { "allow-user", 'u', 0, G_OPTION_ARG_STRING_ARRAY, &allow_users, "Accept only the senders of USER, a name or uid, and your own (repeatable)", "USER" },
     G_OPTION_ENTRY_NULL
   };
 
@@ -893,6 +955,11 @@ command_listen (char **argv)
     return usage_error ("--max-message-size must be between 0 and %u", G_MAXUINT);
   if (no_die_code && die_code != NULL)
     return usage_error ("Give either --die-code or --no-die-code");
+  if (access != NULL && !parse_access (access, &access_value))
+    return usage_error ("--access must be private, group or everyone, not “%s”", access);
+  for (guint i = 0; allow_users != NULL && allow_users[i] != NULL; i++)
+    if (allow_users[i][0] == '\0')
+      return usage_error ("--allow-user needs a user name or uid");
 
   pipe = pipecom_pipe_new (argv[1]);
   pipecom_pipe_set_timeout (pipe, (guint) listen_timeout);
@@ -904,6 +971,9 @@ command_listen (char **argv)
     pipecom_pipe_set_die_code (pipe, die_code);
   if (response_pipe != NULL)
     pipecom_pipe_set_response_pipe_name (pipe, response_pipe);
+  pipecom_pipe_set_access (pipe, access_value);
+  if (allow_users != NULL)
+    pipecom_pipe_set_allowed_users (pipe, (const char * const *) allow_users);
 
   listener.pipe = pipe;
   listener.format = json ? OUTPUT_JSON : null ? OUTPUT_NULL : quiet ? OUTPUT_NONE : OUTPUT_TEXT;
@@ -939,6 +1009,15 @@ command_listen (char **argv)
   g_free (listener.reply);
   g_free (listener.command);
 
+  /* A name of --allow-user that is no user: a usage error */
+  if (!ok && allow_users != NULL &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+    {
+      g_autofree char *line = g_strdup_printf ("%s (see --allow-user)", error->message);
+
+      print_error_line (line);
+      return STATUS_USAGE;
+    }
   if (!ok)
     return fail (error);
 
