@@ -614,7 +614,8 @@ class Pipe(Pipecom.Pipe):
     listening, and the pipe's own user is always allowed) refuses the other
     users' connections, and an ``authorize`` handler,
     ``pipe.connect("authorize", lambda pipe, credentials: ...)``, is asked
-    once per connection: returning ``False`` (or raising) refuses it. A
+    once per connection, with its :class:`Gio.Credentials` (``None`` if
+    the sender is unknown): returning ``False`` (or raising) refuses it. A
     refused sender gets ``PipeError`` ``PERMISSION_DENIED``, and its
     messages never reach the callback.
 
