@@ -14,7 +14,10 @@ import inspect
 import logging
 import os
 import pwd
+import shutil
+import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 
@@ -330,3 +333,78 @@ def test_authorize_handler_that_raises_refuses(name, caplog):
     assert info.value.error_code == 'PERMISSION_DENIED'
     assert received == []
     assert 'authorize failed' in caplog.text
+
+
+# -- Another user ---------------------------------------------------------------
+
+def _other_user():
+    """The uid and gid of "nobody", if this test may run senders as them."""
+    if not LINUX or os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam('nobody')
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory of ours that another user may reach, for shared pipes."""
+    path = tempfile.mkdtemp(prefix='pipecom-shared-')
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def other_user_sender(path, other, runtime_dir):
+    code = textwrap.dedent('''
+        import sys
+        import pipecom
+        try:
+            pipecom.send(sys.argv[1], "from another user", timeout=%d)
+        except pipecom.PipeError as e:
+            print(e.error_code)
+            sys.exit(1)
+        print("sent")
+    ''' % DEADLINE)
+    env = dict(os.environ, XDG_RUNTIME_DIR=runtime_dir)
+    return subprocess.Popen([sys.executable, '-c', code, path], env=env,
+                            user=other[0], group=other[1], extra_groups=[],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.skipif(_other_user() is None, reason='needs root on Linux and the user nobody')
+def test_another_user_refused_by_allowed_users_and_seen_without(shared_dir):
+    other = _other_user()
+    runtime_dir = os.path.join(shared_dir, 'runtime')
+    os.mkdir(runtime_dir, 0o700)
+    os.chown(runtime_dir, other[0], other[1])
+    me = pwd.getpwuid(os.getuid()).pw_name
+    path = os.path.join(shared_dir, 'ctl')
+    got = []
+
+    def handler(message, credentials=None):
+        got.append((message, credentials.get_unix_user(), credentials.get_unix_pid()))
+
+    pipe = pipecom.Pipe(path, handler, access=Pipecom.Access.EVERYONE, allowed_users=[me])
+    pipe.listen()
+    try:
+        status, out, err = communicate(other_user_sender(path, other, runtime_dir))
+        assert (status, out) == (1, 'PERMISSION_DENIED\n'), err
+        # The pipe serves its own user on
+        assert pipecom.send(path, 'mine', timeout=DEADLINE)
+    finally:
+        stop(pipe)
+    assert [g[:2] for g in got] == [('mine', os.getuid())]
+
+    got.clear()
+    pipe = pipecom.Pipe(path, handler, access=Pipecom.Access.EVERYONE)
+    pipe.listen()
+    try:
+        proc = other_user_sender(path, other, runtime_dir)
+        status, out, err = communicate(proc)
+        assert (status, out) == (0, 'sent\n'), err
+    finally:
+        stop(pipe)
+    assert got == [('from another user', other[0], proc.pid)]
