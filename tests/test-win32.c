@@ -596,6 +596,208 @@ test_stalled_peer_dropped (void)
   _pipecom_connection_deadline_usec = saved_deadline;
 }
 
+/* ---- Who a client is ---- */
+
+static char *
+current_user_sid_string (void)
+{
+  g_autofree void *sid = current_user_sid ();
+  gunichar2 *wide = NULL;
+  char *text;
+
+  g_assert_true (ConvertSidToStringSidW (sid, &wide));
+  text = g_utf16_to_utf8 (wide, -1, NULL, NULL, NULL);
+  LocalFree (wide);
+  return text;
+}
+
+/* "S-1-" then dash-separated decimal numbers, and a SID Windows parses. */
+static void
+assert_sid_string (const char *text)
+{
+  g_autofree gunichar2 *wide = NULL;
+  PSID sid = NULL;
+
+  g_assert_nonnull (text);
+  g_assert_true (g_str_has_prefix (text, "S-1-"));
+  for (const char *p = text + 4; *p != '\0'; p++)
+    g_assert_true (g_ascii_isdigit (*p) || (*p == '-' && g_ascii_isdigit (p[1])));
+  wide = g_utf8_to_utf16 (text, -1, NULL, NULL, NULL);
+  g_assert_true (ConvertStringSidToSidW (wide, &sid));
+  g_assert_true (IsValidSid (sid));
+  LocalFree (sid);
+}
+
+/* The pid of a test child: GSubprocess's identifier, a number on Windows
+ * too (pipecom_test_child_get_pid() returns it as a GPid, a HANDLE). */
+static DWORD
+child_pid (PipecomTestChild *child)
+{
+  return (DWORD) (gintptr) pipecom_test_child_get_pid (child);
+}
+
+static void
+test_identify_client (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-ident");
+  g_autofree char *path = g_strconcat ("\\\\.\\pipe\\", name, NULL);
+  g_autofree char *own_sid = current_user_sid_string ();
+  g_autofree void *own = current_user_sid ();
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GCredentials) credentials = NULL;
+  PipecomWin32Identity identity;
+  OVERLAPPED ov = { 0, };
+  guint8 buf[PIPECOM_ANNOUNCE_HEADER_SIZE];
+  HANDLE server;
+  DWORD code, n = 0, *native;
+
+  g_test_summary ("A listener identifies the client of a pipe instance after reading its "
+                  "announcement: the pid of the sending process (a child), and its user's "
+                  "SID, equal to this process's token user");
+
+  server = create_rogue_instance (path, TRUE, &code);
+  g_assert_true (server != INVALID_HANDLE_VALUE);
+  ov.hEvent = CreateEventW (NULL, TRUE, FALSE, NULL);
+  g_assert_false (ConnectNamedPipe (server, &ov));
+  g_assert_true (GetLastError () == ERROR_IO_PENDING || GetLastError () == ERROR_PIPE_CONNECTED);
+
+  child = pipecom_test_child_spawn ("--child-send", name, "who am i", "1", NULL);
+  pipecom_test_wait_for (WaitForSingleObject (ov.hEvent, 0) == WAIT_OBJECT_0,
+                         PIPECOM_TEST_DEADLINE);
+
+  /* As the listener does: the record first. */
+  ResetEvent (ov.hEvent);
+  if (!ReadFile (server, buf, sizeof buf, &n, &ov))
+    {
+      g_assert_cmpuint (GetLastError (), ==, ERROR_IO_PENDING);
+      g_assert_true (GetOverlappedResult (server, &ov, &n, TRUE));
+    }
+  g_assert_cmpmem (buf, 4, "PCOM", 4);
+
+  _pipecom_win32_identify_client (server, name, &identity);
+  g_test_message ("client pid %lu (child %lu), SID %s", identity.pid, child_pid (child),
+                  identity.sid_string);
+  g_assert_cmpuint (identity.pid, ==, child_pid (child));
+  g_assert_cmpuint (identity.pid, !=, GetCurrentProcessId ());
+  assert_sid_string (identity.sid_string);
+  g_assert_cmpstr (identity.sid_string, ==, own_sid);
+  g_assert_true (EqualSid (identity.sid, own));
+
+  /* The thread is itself again. */
+  {
+    HANDLE token = NULL;
+
+    g_assert_false (OpenThreadToken (GetCurrentThread (), TOKEN_QUERY, TRUE, &token));
+    g_assert_cmpuint (GetLastError (), ==, ERROR_NO_TOKEN);
+  }
+
+  credentials = _pipecom_win32_identity_credentials (&identity);
+  native = g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
+  g_assert_nonnull (native);
+  g_assert_cmpuint (*native, ==, identity.pid);
+  {
+    g_autofree char *text = g_credentials_to_string (credentials);
+    g_autofree char *expected = g_strdup_printf ("GCredentials:win32-pid:pid=%lu",
+                                                  identity.pid);
+
+    g_assert_cmpstr (text, ==, expected);
+  }
+  _pipecom_win32_identity_clear (&identity);
+
+  /* The child gives up once the raw server hangs up without a HELLO. */
+  CloseHandle (server);
+  CloseHandle (ov.hEvent);
+  g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 1);
+}
+
+static void
+test_identify_nothing_read (void)
+{
+  PipecomWin32Identity identity = { 0, };
+  g_autoptr(GCredentials) credentials = NULL;
+  DWORD *native;
+
+  g_test_summary ("What the system cannot say is absent: a handle that is no pipe gives no "
+                  "pid and no SID, and its credentials hold pid 0, not the listener's own");
+
+  _pipecom_win32_identify_client (GetCurrentProcess (), "none", &identity);
+  g_assert_cmpuint (identity.pid, ==, 0);
+  g_assert_null (identity.sid);
+  g_assert_null (identity.sid_string);
+  credentials = _pipecom_win32_identity_credentials (&identity);
+  native = g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
+  g_assert_cmpuint (*native, ==, 0);
+  _pipecom_win32_identity_clear (&identity);
+}
+
+/* DOMAIN\user of this process's token user. */
+static char *
+current_account_name (char **user_only)
+{
+  g_autofree void *sid = current_user_sid ();
+  gunichar2 user[256], domain[256];
+  DWORD user_len = G_N_ELEMENTS (user), domain_len = G_N_ELEMENTS (domain);
+  SID_NAME_USE use;
+  g_autofree char *u = NULL, *d = NULL;
+
+  g_assert_true (LookupAccountSidW (NULL, sid, user, &user_len, domain, &domain_len, &use));
+  u = g_utf16_to_utf8 (user, -1, NULL, NULL, NULL);
+  d = g_utf16_to_utf8 (domain, -1, NULL, NULL, NULL);
+  *user_only = g_strdup (u);
+  return g_strconcat (d, "\\", u, NULL);
+}
+
+static void
+test_resolve_users (void)
+{
+  g_autofree void *own = current_user_sid ();
+  g_autofree char *own_sid = current_user_sid_string ();
+  g_autofree char *user = NULL;
+  g_autofree char *account = current_account_name (&user);
+  BYTE system_sid[SECURITY_MAX_SID_SIZE];
+  DWORD sid_size = sizeof system_sid;
+  const char *users[] = { account, user, own_sid, "S-1-5-18", NULL };
+  const char *unknown[] = { user, "pipecom-no-such-user-4711", NULL };
+  const char *bad_sid[] = { "S-1-x-18", NULL };
+  g_autoptr(GPtrArray) sids = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("allowed-users entries resolve on Windows: DOMAIN\\user, user and SID "
+                  "strings; the listener's own user is always in the list; an unknown "
+                  "account or a malformed SID fails");
+
+  g_test_message ("own account %s (%s)", account, own_sid);
+  g_assert_true (CreateWellKnownSid (WinLocalSystemSid, NULL, system_sid, &sid_size));
+
+  sids = _pipecom_win32_resolve_users (NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sids->len, ==, 1);
+  g_assert_true (_pipecom_win32_users_contain (sids, own));
+  g_assert_false (_pipecom_win32_users_contain (sids, system_sid));
+  g_assert_false (_pipecom_win32_users_contain (sids, NULL));
+  g_clear_pointer (&sids, g_ptr_array_unref);
+
+  sids = _pipecom_win32_resolve_users (users, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sids->len, ==, 5);
+  for (guint i = 0; i < 4; i++)
+    g_assert_true (EqualSid (sids->pdata[i], own));
+  g_assert_true (EqualSid (sids->pdata[4], system_sid));
+  g_clear_pointer (&sids, g_ptr_array_unref);
+
+  sids = _pipecom_win32_resolve_users (unknown, &error);
+  g_assert_null (sids);
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "pipecom-no-such-user-4711"));
+  g_clear_error (&error);
+
+  sids = _pipecom_win32_resolve_users (bad_sid, &error);
+  g_assert_null (sids);
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE);
+  g_clear_error (&error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -612,6 +814,9 @@ main (int   argc,
   g_test_add_func ("/win32/rogue-instance", test_rogue_instance);
   g_test_add_func ("/win32/client-identification-only", test_client_identification_only);
   g_test_add_func ("/win32/stalled-peer-dropped", test_stalled_peer_dropped);
+  g_test_add_func ("/win32/credentials/identify-client", test_identify_client);
+  g_test_add_func ("/win32/credentials/identify-nothing", test_identify_nothing_read);
+  g_test_add_func ("/win32/credentials/resolve-users", test_resolve_users);
 
   return g_test_run ();
 }
