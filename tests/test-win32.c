@@ -653,7 +653,8 @@ test_identify_client (void)
 
   g_test_summary ("A listener identifies the client of a pipe instance after reading its "
                   "announcement: the pid of the sending process (a child), and its user's "
-                  "SID, equal to this process's token user");
+                  "SID, equal to this process's token user; the thread's own token is "
+                  "restored");
 
   server = create_rogue_instance (path, TRUE, &code);
   g_assert_true (server != INVALID_HANDLE_VALUE);
@@ -689,6 +690,29 @@ test_identify_client (void)
 
     g_assert_false (OpenThreadToken (GetCurrentThread (), TOKEN_QUERY, TRUE, &token));
     g_assert_cmpuint (GetLastError (), ==, ERROR_NO_TOKEN);
+  }
+
+  /* A thread that impersonates someone itself gets its token back. */
+  {
+    PipecomWin32Identity again;
+    HANDLE mine = own_token (), token = NULL;
+    TOKEN_STATISTICS before, after;
+    DWORD size;
+
+    g_assert_true (GetTokenInformation (mine, TokenStatistics, &before, sizeof before, &size));
+    g_assert_true (SetThreadToken (NULL, mine));
+    _pipecom_win32_identify_client (server, name, &again);
+    g_assert_cmpuint (again.pid, ==, identity.pid);
+    g_assert_cmpstr (again.sid_string, ==, identity.sid_string);
+    _pipecom_win32_identity_clear (&again);
+
+    g_assert_true (OpenThreadToken (GetCurrentThread (), TOKEN_QUERY, TRUE, &token));
+    g_assert_true (GetTokenInformation (token, TokenStatistics, &after, sizeof after, &size));
+    g_assert_true (before.TokenId.LowPart == after.TokenId.LowPart &&
+                   before.TokenId.HighPart == after.TokenId.HighPart);
+    CloseHandle (token);
+    g_assert_true (RevertToSelf ());
+    CloseHandle (mine);
   }
 
   credentials = _pipecom_win32_identity_credentials (&identity);
@@ -787,14 +811,14 @@ test_resolve_users (void)
 
   sids = _pipecom_win32_resolve_users (unknown, &error);
   g_assert_null (sids);
-  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "pipecom-no-such-user-4711"));
   g_clear_error (&error);
 
   sids = _pipecom_win32_resolve_users (bad_sid, &error);
   g_assert_null (sids);
-  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 }
 

@@ -16,8 +16,8 @@
 #include "pipecom-connection-private.h"
 #include "pipecom-win32-private.h"
 
-/* The code of an allowed-users entry that names nobody, as on Unix. */
-#define PIPECOM_ALLOWED_USER_ERROR PIPECOM_ERROR_INVALID_PIPE
+/* An allowed-users entry that names nobody fails listen() as on Unix. */
+#define ALLOWED_USER_ERROR G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT
 
 /* The system, not the client, says who the client is. Its process id
  * comes from the kernel (GetNamedPipeClientProcessId()), its user from the
@@ -94,21 +94,49 @@ _pipecom_win32_process_user_sid (DWORD *code)
   return sid;
 }
 
-/* Impersonates the client of @pipe just long enough to open its token.
- * The calling thread is never left impersonating: if RevertToSelf()
- * fails, it would go on running as the client, so the process aborts, as
- * Microsoft's documentation of ImpersonateNamedPipeClient() advises. */
+/* Puts @previous (NULL: none) back as the calling thread's token. A
+ * thread that cannot stop impersonating the client would go on running as
+ * the client, and one that cannot get its own impersonation back would go
+ * on as the process: either way the process aborts, as Microsoft's
+ * documentation of RevertToSelf() advises. */
+static void
+restore_thread_token (HANDLE previous)
+{
+  if (!RevertToSelf ())
+    g_error ("Cannot stop impersonating a pipe client (RevertToSelf: %lu): aborting "
+             "rather than go on as the client", GetLastError ());
+  if (previous != NULL && !SetThreadToken (NULL, previous))
+    g_error ("Cannot restore the thread's own impersonation after identifying a pipe "
+             "client (SetThreadToken: %lu): aborting", GetLastError ());
+}
+
+/* Impersonates the client of @pipe just long enough to open its token,
+ * then gives the thread back the token it had (it may be impersonating
+ * someone itself: RevertToSelf() alone would end that). */
 static PSID
 client_user_sid (HANDLE  pipe,
                  DWORD  *code)
 {
-  HANDLE token = NULL;
+  HANDLE previous = NULL, token = NULL;
   gboolean opened;
   PSID sid;
+
+  if (!OpenThreadToken (GetCurrentThread (), TOKEN_IMPERSONATE, TRUE, &previous))
+    {
+      if (GetLastError () != ERROR_NO_TOKEN)
+        {
+          /* Impersonating, but we could not put it back. */
+          *code = GetLastError ();
+          return NULL;
+        }
+      previous = NULL;
+    }
 
   if (!ImpersonateNamedPipeClient (pipe))
     {
       *code = GetLastError ();
+      if (previous != NULL)
+        CloseHandle (previous);
       return NULL;
     }
 
@@ -118,9 +146,9 @@ client_user_sid (HANDLE  pipe,
   if (!opened)
     *code = GetLastError ();
 
-  if (!RevertToSelf ())
-    g_error ("Cannot stop impersonating a pipe client (RevertToSelf: %lu): aborting "
-             "rather than go on as the client", GetLastError ());
+  restore_thread_token (previous);
+  if (previous != NULL)
+    CloseHandle (previous);
 
   if (!opened)
     return NULL;
@@ -204,7 +232,7 @@ resolve_sid_string (const char  *entry,
 
   if (wide == NULL || !ConvertStringSidToSidW (wide, &local))
     {
-      g_set_error (error, PIPECOM_ERROR, PIPECOM_ALLOWED_USER_ERROR,
+      g_set_error (error, ALLOWED_USER_ERROR,
                    "Unknown user “%s” in allowed-users: not a valid SID", entry);
       return NULL;
     }
@@ -236,7 +264,7 @@ resolve_account (const char  *entry,
         {
           if (use == SidTypeGroup || use == SidTypeAlias || use == SidTypeDomain)
             {
-              g_set_error (error, PIPECOM_ERROR, PIPECOM_ALLOWED_USER_ERROR,
+              g_set_error (error, ALLOWED_USER_ERROR,
                            "“%s” in allowed-users is a group or a domain, not a user", entry);
               return NULL;
             }
@@ -246,13 +274,13 @@ resolve_account (const char  *entry,
 
   code = GetLastError ();
   if (code == ERROR_NONE_MAPPED || code == ERROR_SUCCESS || wide == NULL)
-    g_set_error (error, PIPECOM_ERROR, PIPECOM_ALLOWED_USER_ERROR,
+    g_set_error (error, ALLOWED_USER_ERROR,
                  "Unknown user “%s” in allowed-users", entry);
   else
     {
       g_autofree char *text = g_win32_error_message (code);
 
-      g_set_error (error, PIPECOM_ERROR, PIPECOM_ALLOWED_USER_ERROR,
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
                    "Cannot look up user “%s” in allowed-users: %s", entry, text);
     }
   return NULL;

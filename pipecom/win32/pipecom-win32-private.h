@@ -60,9 +60,9 @@ gboolean           _pipecom_win32_write_all_wait   (HANDLE                      
  * reverts before it returns (or aborts the process if it cannot): call it
  * in a listener's serving thread, on an accepted server instance from
  * which the listener has read (the announcement record: some Windows
- * versions refuse to impersonate a client before anything was read). It
- * must not be called from a thread that is impersonating someone else:
- * RevertToSelf() would end that too. The other functions keep no state
+ * versions refuse to impersonate a client before anything was read). A
+ * thread that impersonates someone itself gets that token back. The other
+ * functions keep no state
  * and may be called from any thread. None runs a callback. */
 
 /* What the system says of a client. */
