@@ -628,8 +628,9 @@ assert_sid_string (const char *text)
   LocalFree (sid);
 }
 
-/* The pid of a test child: GSubprocess's identifier, a number on Windows
- * too (pipecom_test_child_get_pid() returns it as a GPid, a HANDLE). */
+/* The pid of a running test child: GSubprocess's identifier, a number on
+ * Windows too (pipecom_test_child_get_pid() returns it as a GPid, a
+ * HANDLE). */
 static DWORD
 child_pid (PipecomTestChild *child)
 {
@@ -715,7 +716,12 @@ test_identify_client (void)
     CloseHandle (mine);
   }
 
-  credentials = _pipecom_win32_identity_credentials (&identity);
+  {
+    PipecomPeerIdentity peer = { -1, -1, identity.pid, TRUE, 0, 0 };
+
+    credentials = _pipecom_transport_credentials_new (&peer, identity.pid);
+  }
+  g_assert_nonnull (credentials);
   native = g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
   g_assert_nonnull (native);
   g_assert_cmpuint (*native, ==, identity.pid);
@@ -738,19 +744,18 @@ static void
 test_identify_nothing_read (void)
 {
   PipecomWin32Identity identity = { 0, };
-  g_autoptr(GCredentials) credentials = NULL;
-  DWORD *native;
+  PipecomPeerIdentity peer = { -1, -1, -1, FALSE, 0, 0 };
 
   g_test_summary ("What the system cannot say is absent: a handle that is no pipe gives no "
-                  "pid and no SID, and its credentials hold pid 0, not the listener's own");
+                  "pid and no SID, and no credentials (never g_credentials_new()'s, which "
+                  "would hold the listener's own pid)");
 
   _pipecom_win32_identify_client (GetCurrentProcess (), "none", &identity);
   g_assert_cmpuint (identity.pid, ==, 0);
   g_assert_null (identity.sid);
   g_assert_null (identity.sid_string);
-  credentials = _pipecom_win32_identity_credentials (&identity);
-  native = g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
-  g_assert_cmpuint (*native, ==, 0);
+  g_assert_null (_pipecom_transport_credentials_new (&peer, -1));
+  g_assert_null (_pipecom_transport_credentials_new (&peer, 0));
   _pipecom_win32_identity_clear (&identity);
 }
 
@@ -822,6 +827,138 @@ test_resolve_users (void)
   g_clear_error (&error);
 }
 
+/* ---- Credentials through a listener ---- */
+
+/* What the handler saw of the last message's sender. */
+typedef struct
+{
+  guint               count;
+  gboolean            had_credentials;
+  DWORD               pid;
+  char               *sid;
+  PipecomSenderFlags  flags;
+} WinSender;
+
+static void
+win_sender_clear (WinSender *s)
+{
+  g_clear_pointer (&s->sid, g_free);
+}
+
+static char *
+record_win_sender_cb (PipecomPipe    *pipe,
+                      PipecomMessage *message,
+                      gpointer        user_data)
+{
+  WinSender *s = user_data;
+  GCredentials *credentials = pipecom_message_get_credentials (message);
+
+  s->flags = pipecom_message_get_sender_verified (message);
+  s->had_credentials = credentials != NULL;
+  s->pid = 0;
+  if (credentials != NULL)
+    {
+      DWORD *native = g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
+
+      g_assert_nonnull (native);
+      s->pid = *native;
+    }
+  g_free (s->sid);
+  s->sid = g_strdup (pipecom_message_get_sender_sid (message));
+  s->count++;
+  return g_strdup ("ok");
+}
+
+static void
+test_message_credentials (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-creds");
+  g_autofree char *own_sid = current_user_sid_string ();
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(PipecomClient) client = NULL;
+  PipecomTestResult result = { 0, };
+  WinSender s = { 0, };
+  DWORD pid;
+
+  g_test_summary ("Every message carries its sender as the system says it: the pid of the "
+                  "sending process (a child's for a one-shot send, ours for a persistent "
+                  "client), our token user's SID, and flags USER | PROCESS");
+
+  pipe = pipecom_test_listen_with (name, FALSE, G_CALLBACK (record_win_sender_cb), &s);
+
+  /* A one-shot send from another process. */
+  child = pipecom_test_child_spawn ("--child-send", name, "from a child", NULL);
+  pid = child_pid (child);  /* while it runs: GSubprocess forgets it at exit */
+  pipecom_test_wait_for (s.count == 1, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 0);
+  g_test_message ("child %lu: pid %lu, SID %s, flags 0x%x", pid, s.pid, s.sid, s.flags);
+  g_assert_true (s.had_credentials);
+  g_assert_cmpuint (s.pid, ==, pid);
+  assert_sid_string (s.sid);
+  g_assert_cmpstr (s.sid, ==, own_sid);
+  g_assert_cmpint (s.flags, ==, PIPECOM_SENDER_USER | PIPECOM_SENDER_PROCESS);
+
+  /* A persistent client of this process, two messages on one connection. */
+  client = pipecom_client_new (name);
+  for (guint i = 0; i < 2; i++)
+    {
+      pipecom_client_request_async (client, "from a client", NULL,
+                                    pipecom_test_request_cb, &result);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (result.error);
+      pipecom_test_result_clear (&result);
+      g_assert_cmpuint (s.count, ==, 2 + i);
+      g_assert_cmpuint (s.pid, ==, GetCurrentProcessId ());
+      g_assert_cmpstr (s.sid, ==, own_sid);
+      g_assert_cmpint (s.flags, ==, PIPECOM_SENDER_USER | PIPECOM_SENDER_PROCESS);
+    }
+  g_clear_object (&client);
+
+  pipecom_test_stop_and_wait (pipe);
+  win_sender_clear (&s);
+}
+
+/* The refusal of a user the list does not name, shown at the seam: under
+ * Wine (one user) and on Windows (the pipe's DACL lets no other user
+ * reach a private pipe) no such client can be made. */
+static void
+test_users_allow_other_sid (void)
+{
+  g_autofree char *own_sid = current_user_sid_string ();
+  const char *users[] = { "S-1-5-18", NULL };
+  g_autoptr(GError) error = NULL;
+  PipecomUserSet *set;
+  PipecomConnection *conn;
+  HANDLE a, b;
+
+  g_test_summary ("A connection whose token user is neither listed nor the listener's own "
+                  "is not allowed; one of a listed user, or of the own user, is; a client "
+                  "whose user is unknown is not");
+
+  g_assert_true (CreatePipe (&a, &b, NULL, 0));
+  CloseHandle (b);
+  conn = _pipecom_connection_new_handle (a, 4096, 0, NULL, NULL, NULL);
+
+  set = _pipecom_transport_resolve_users (users, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (set);
+
+  g_assert_false (_pipecom_transport_users_allow (set, conn));  /* unknown user */
+  _pipecom_connection_set_peer_sid (conn, "S-1-5-21-1-2-3-1001");
+  g_assert_false (_pipecom_transport_users_allow (set, conn));
+  _pipecom_connection_set_peer_sid (conn, "S-1-5-18");
+  g_assert_true (_pipecom_transport_users_allow (set, conn));
+  _pipecom_connection_set_peer_sid (conn, own_sid);
+  g_assert_true (_pipecom_transport_users_allow (set, conn));
+  /* No list: everyone who can reach the pipe. */
+  g_assert_true (_pipecom_transport_users_allow (NULL, conn));
+
+  _pipecom_transport_users_free (set);
+  _pipecom_connection_close (conn);
+  _pipecom_connection_unref (conn);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -841,6 +978,8 @@ main (int   argc,
   g_test_add_func ("/win32/credentials/identify-client", test_identify_client);
   g_test_add_func ("/win32/credentials/identify-nothing", test_identify_nothing_read);
   g_test_add_func ("/win32/credentials/resolve-users", test_resolve_users);
+  g_test_add_func ("/win32/credentials/message", test_message_credentials);
+  g_test_add_func ("/win32/credentials/users-allow", test_users_allow_other_sid);
 
   return g_test_run ();
 }

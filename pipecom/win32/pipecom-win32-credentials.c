@@ -201,18 +201,6 @@ _pipecom_win32_identity_clear (PipecomWin32Identity *identity)
   identity->pid = 0;
 }
 
-/* g_credentials_new() would hold this process's id: a pid the system did
- * not give is 0, never ours. */
-GCredentials *
-_pipecom_win32_identity_credentials (const PipecomWin32Identity *identity)
-{
-  GCredentials *credentials = g_credentials_new ();
-  DWORD pid = identity->pid;
-
-  g_credentials_set_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID, &pid);
-  return credentials;
-}
-
 /* ---- PipecomPipe:allowed-users ---- */
 
 static gboolean
@@ -335,7 +323,8 @@ _pipecom_win32_users_contain (GPtrArray *sids,
 
 /* ---- The transport's side of a connection's credentials ---- */
 
-/* A pid on Windows comes from the system, never from a claim. */
+/* The pid of a Windows peer comes from the system at accept
+ * (pid_verified), never from a claim to check. */
 gboolean
 _pipecom_transport_verify_peer_pid (PipecomConnection         *conn,
                                     const PipecomPeerIdentity *peer)
@@ -343,6 +332,9 @@ _pipecom_transport_verify_peer_pid (PipecomConnection         *conn,
   return FALSE;
 }
 
+/* A G_CREDENTIALS_TYPE_WIN32_PID with the client's pid. GCredentials
+ * holds nothing else on Windows (the user is the connection's SID), so
+ * without a pid there are none: never g_credentials_new()'s own pid. */
 GCredentials *
 _pipecom_transport_credentials_new (const PipecomPeerIdentity *peer,
                                     gint64                     pid)
@@ -350,7 +342,7 @@ _pipecom_transport_credentials_new (const PipecomPeerIdentity *peer,
   GCredentials *credentials;
   DWORD native;
 
-  if (pid <= 0)
+  if (pid <= 0 || pid > G_MAXUINT32)
     return NULL;
 
   native = (DWORD) pid;
@@ -359,29 +351,59 @@ _pipecom_transport_credentials_new (const PipecomPeerIdentity *peer,
   return credentials;
 }
 
-/* Only the listener's own user can reach a pipe here (its DACL): any
- * list allows everyone who can. Resolving names to SIDs is to come. */
 struct _PipecomUserSet
 {
-  int unused;
+  GPtrArray *sids;  /* (owned) of PSID, the listener's own user first */
 };
 
 PipecomUserSet *
 _pipecom_transport_resolve_users (const char * const  *users,
                                   GError             **error)
 {
-  return NULL;
+  PipecomUserSet *set;
+  GPtrArray *sids;
+
+  if (users == NULL || users[0] == NULL)
+    return NULL;
+
+  sids = _pipecom_win32_resolve_users (users, error);
+  if (sids == NULL)
+    return NULL;
+
+  set = g_new0 (PipecomUserSet, 1);
+  set->sids = sids;
+  return set;
 }
 
+/* The client's token user (the connection's SID, set at accept) against
+ * the list; a client whose user is unknown is not allowed. */
 gboolean
 _pipecom_transport_users_allow (PipecomUserSet    *set,
                                 PipecomConnection *conn)
 {
-  return TRUE;
+  const char *text = _pipecom_connection_get_peer_sid (conn);
+  g_autofree gunichar2 *wide = NULL;
+  PSID sid = NULL;
+  gboolean allowed;
+
+  if (set == NULL)
+    return TRUE;
+  if (text == NULL)
+    return FALSE;
+
+  wide = g_utf8_to_utf16 (text, -1, NULL, NULL, NULL);
+  if (wide == NULL || !ConvertStringSidToSidW (wide, &sid))
+    return FALSE;
+  allowed = _pipecom_win32_users_contain (set->sids, sid);
+  LocalFree (sid);
+  return allowed;
 }
 
 void
 _pipecom_transport_users_free (PipecomUserSet *set)
 {
+  if (set == NULL)
+    return;
+  g_ptr_array_unref (set->sids);
   g_free (set);
 }

@@ -132,7 +132,8 @@ struct _Instance
 
 struct _PipecomPeer
 {
-  HANDLE handle;
+  HANDLE      handle;
+  const char *name;    /* the pipe's, for messages */
 };
 
 static void
@@ -279,7 +280,7 @@ instance_announce (Instance *inst)
 {
   PipecomIntake *intake = inst->intake;
   PipecomAnnounce record;
-  PipecomPeer peer = { inst->handle };
+  PipecomPeer peer = { inst->handle, intake->name };
 
   /* The peer owns the handle now; the instance is done. */
   inst->handle = INVALID_HANDLE_VALUE;
@@ -563,11 +564,27 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
                       GMainContext                 *context)
 {
   PipecomConnection *conn;
+  PipecomWin32Identity identity;
+  PipecomPeerIdentity peer_identity = { -1, -1, -1, FALSE, 0, 0 };
   HANDLE h = peer->handle;
+
+  /* Who the client is, as the system says: now, in the serving thread,
+   * once its announcement was read (impersonating it needs something read)
+   * and before anything is written to it or anyone asks. */
+  _pipecom_win32_identify_client (h, peer->name, &identity);
 
   peer->handle = INVALID_HANDLE_VALUE;
   conn = _pipecom_connection_new_handle (h, MAX (buffer_size, 4096), max_frame,
                                          funcs, user_data, context);
+
+  if (identity.pid != 0)
+    {
+      peer_identity.pid = identity.pid;
+      peer_identity.pid_verified = TRUE;
+    }
+  _pipecom_connection_set_peer (conn, &peer_identity);
+  _pipecom_connection_set_peer_sid (conn, identity.sid_string);
+  _pipecom_win32_identity_clear (&identity);
 
   /* A listener drops peers that stall or never read. (There is no channel
    * for the peer to open, unlike on Unix: the connection is the pipe

@@ -77,8 +77,6 @@ void          _pipecom_win32_identify_client      (HANDLE                      p
                                                    const char                 *pipe_name,
                                                    PipecomWin32Identity       *identity);
 void          _pipecom_win32_identity_clear       (PipecomWin32Identity       *identity);
-/* A G_CREDENTIALS_TYPE_WIN32_PID holding identity->pid (0 when unknown). */
-GCredentials *_pipecom_win32_identity_credentials (const PipecomWin32Identity *identity);
 char         *_pipecom_win32_sid_to_string        (PSID                        sid);
 /* The user of this process's token, g_malloc()ed; NULL with *code set. */
 PSID          _pipecom_win32_process_user_sid     (DWORD                      *code);
