@@ -727,8 +727,10 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    *
    * %NULL or empty (the default): everyone who can reach the pipe (see
    * #PipecomPipe:access). Read at pipecom_pipe_listen(): a change applies
-   * from the next one. On Windows, where only the listener's user can
-   * reach a pipe, it has no effect yet.
+   * from the next one. On Windows the entries are account names
+   * (`DOMAIN\user` or `user`) or SID strings (`S-1-5-…`), compared with
+   * the user of the sender's token; as only the listener's user and SYSTEM
+   * can reach a pipe there, it matters only for SYSTEM for now.
    *
    * Since: 1.1
    */

@@ -934,6 +934,109 @@ test_message_credentials (void)
   win_sender_clear (&s);
 }
 
+typedef struct
+{
+  gboolean allow;
+  guint    calls;
+  DWORD    pid;
+} Authorize;
+
+static gboolean
+authorize_cb (PipecomPipe  *pipe,
+              GCredentials *credentials,
+              gpointer      user_data)
+{
+  Authorize *a = user_data;
+
+  a->calls++;
+  a->pid = 0;
+  if (credentials != NULL)
+    a->pid = *(DWORD *) g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
+  return a->allow;
+}
+
+static void
+test_authorize_refused (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-authz");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  Authorize a = { FALSE, 0, 0 };
+  gint handled = 0;
+
+  g_test_summary ("authorize returning FALSE refuses the sender with PERMISSION_DENIED, "
+                  "nothing is handled, and the listener serves the next sender");
+
+  pipe = pipecom_pipe_new (name);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &handled);
+  g_signal_connect (pipe, "authorize", G_CALLBACK (authorize_cb), &a);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (pipecom_test_send (name, "refused", 10, 1, &error));
+  g_assert_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+  g_clear_error (&error);
+  g_assert_cmpuint (a.calls, ==, 1);
+  g_assert_cmpuint (a.pid, ==, GetCurrentProcessId ());
+  g_assert_cmpint (handled, ==, 0);
+  g_assert_true (pipecom_pipe_get_listening (pipe));
+
+  a.allow = TRUE;
+  g_assert_true (pipecom_test_send (name, "allowed", 10, 1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (a.calls, ==, 2);
+  g_assert_cmpint (handled, ==, 1);
+
+  pipecom_test_stop_and_wait (pipe);
+}
+
+static void
+test_allowed_users (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("w32-allow");
+  g_autofree char *user = NULL;
+  g_autofree char *account = current_account_name (&user);
+  g_autofree char *own_sid = current_user_sid_string ();
+  const char *by_name[] = { account, NULL };
+  const char *by_user[] = { user, NULL };
+  const char *by_sid[] = { own_sid, NULL };
+  const char *system_only[] = { "S-1-5-18", NULL };
+  const char *unknown[] = { "S-1-5-18", "pipecom-no-such-user-4711", NULL };
+  const char * const *lists[] = { by_name, by_user, by_sid, system_only };
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("allowed-users on Windows: the own user's DOMAIN\\user, user or SID "
+                  "lets it in (and so does a list without it: the listener's own user "
+                  "is always allowed); an unknown account fails listen()");
+
+  for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
+    {
+      g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+      gint handled = 0;
+
+      g_object_set (pipe, "allowed-users", lists[i], NULL);
+      g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &handled);
+      g_assert_true (pipecom_pipe_listen (pipe, &error));
+      g_assert_no_error (error);
+      g_assert_true (pipecom_test_send (name, "allowed", 10, 1, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (handled, ==, 1);
+      pipecom_test_stop_and_wait (pipe);
+    }
+
+  {
+    g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+
+    g_object_set (pipe, "allowed-users", unknown, NULL);
+    g_assert_false (pipecom_pipe_listen (pipe, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_test_message ("%s", error->message);
+    g_assert_nonnull (strstr (error->message, "pipecom-no-such-user-4711"));
+    g_clear_error (&error);
+    g_assert_false (pipecom_pipe_get_listening (pipe));
+  }
+}
+
 /* The refusal of a user the list does not name, shown at the seam: under
  * Wine (one user) and on Windows (the pipe's DACL lets no other user
  * reach a private pipe) no such client can be made. */
@@ -995,6 +1098,8 @@ main (int   argc,
   g_test_add_func ("/win32/credentials/resolve-users", test_resolve_users);
   g_test_add_func ("/win32/credentials/message", test_message_credentials);
   g_test_add_func ("/win32/credentials/users-allow", test_users_allow_other_sid);
+  g_test_add_func ("/win32/credentials/authorize-refused", test_authorize_refused);
+  g_test_add_func ("/win32/credentials/allowed-users", test_allowed_users);
 
   return g_test_run ();
 }

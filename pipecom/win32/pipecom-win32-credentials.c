@@ -184,8 +184,7 @@ _pipecom_win32_identify_client (HANDLE                pipe,
       if (identity->sid_string == NULL)
         {
           /* A SID we cannot name is not one we can report. */
-          g_debug ("Pipe “%s”: cannot convert a client's SID (ConvertSidToStringSidW: %lu)",
-                   pipe_name, GetLastError ());
+          g_debug ("Pipe “%s”: cannot convert a client's SID to a string", pipe_name);
           g_clear_pointer (&identity->sid, g_free);
         }
     }
@@ -227,7 +226,14 @@ resolve_sid_string (const char  *entry,
 
   len = GetLengthSid (local);
   sid = g_malloc (len);
-  CopySid (len, sid, local);
+  if (!CopySid (len, sid, local))
+    {
+      g_autofree char *text = g_win32_error_message (GetLastError ());
+
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
+                   "Cannot copy the SID “%s” of allowed-users: %s", entry, text);
+      g_clear_pointer (&sid, g_free);
+    }
   LocalFree (local);
   return sid;
 }
