@@ -101,9 +101,12 @@ sender_allowed (PipecomPipe       *self,
   if (self->serving_users != NULL && !_pipecom_transport_users_allow (self->serving_users, conn))
     {
       gint64 uid = _pipecom_connection_get_peer_uid (conn);
+      const char *sid = _pipecom_connection_get_peer_sid (conn);
 
       if (uid >= 0)
         text = g_strdup_printf ("user %" G_GINT64_FORMAT " is not in its allowed-users", uid);
+      else if (sid != NULL)
+        text = g_strdup_printf ("user %s is not in its allowed-users", sid);
       else
         text = g_strdup ("the sender's user is unknown, and it has allowed-users");
     }
