@@ -964,8 +964,9 @@ test_authorize_refused (void)
   Authorize a = { FALSE, 0, 0 };
   gint handled = 0;
 
-  g_test_summary ("authorize returning FALSE refuses the sender with PERMISSION_DENIED, "
-                  "nothing is handled, and the listener serves the next sender");
+  g_test_summary ("authorize returning FALSE refuses a one-shot sender and a persistent "
+                  "client with PERMISSION_DENIED, nothing is handled, and the listener "
+                  "serves the next sender");
 
   pipe = pipecom_pipe_new (name);
   g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &handled);
@@ -981,10 +982,24 @@ test_authorize_refused (void)
   g_assert_cmpint (handled, ==, 0);
   g_assert_true (pipecom_pipe_get_listening (pipe));
 
+  /* A persistent client too. */
+  {
+    g_autoptr(PipecomClient) client = pipecom_client_new (name);
+    PipecomTestResult result = { 0, };
+
+    pipecom_client_request_async (client, "refused too", NULL, pipecom_test_request_cb,
+                                  &result);
+    pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+    g_assert_error (result.error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED);
+    pipecom_test_result_clear (&result);
+    g_assert_cmpuint (a.calls, ==, 2);
+    g_assert_cmpint (handled, ==, 0);
+  }
+
   a.allow = TRUE;
   g_assert_true (pipecom_test_send (name, "allowed", 10, 1, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (a.calls, ==, 2);
+  g_assert_cmpuint (a.calls, ==, 3);
   g_assert_cmpint (handled, ==, 1);
 
   pipecom_test_stop_and_wait (pipe);
