@@ -134,7 +134,10 @@ sender_allowed (PipecomPipe       *self,
   g_debug ("Pipe “%s”: refusing a sender: %s", self->name, text);
   payload = _pipecom_error_payload_new (code, text);
   _pipecom_connection_send (conn, PIPECOM_FRAME_ERROR, 0, payload);
-  _pipecom_connection_close (conn);
+  /* Closed once the frame is out: closing a Win32 pipe with a write in
+   * flight cancels it, and a sender that saw no answer would announce
+   * again. */
+  _pipecom_connection_close_when_flushed (conn);
   return FALSE;
 }
 
@@ -179,7 +182,16 @@ accept_connection (PipecomPipe         *self,
 
   if (!sender_allowed (self, conn))
     {
-      _pipecom_connection_unref (conn);
+      if (_pipecom_connection_is_closed (conn))
+        _pipecom_connection_unref (conn);
+      else
+        {
+          /* Its refusal is still being written: served until it is out,
+           * then closed (pipe_closed_cb() drops it). */
+          g_hash_table_insert (self->connections, conn, GUINT_TO_POINTER (CONN_ONESHOT));
+          if (lazy)
+            _pipecom_connection_attach (conn, self->context);
+        }
       return;
     }
 
