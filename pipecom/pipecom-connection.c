@@ -751,6 +751,9 @@ _pipecom_connection_get_sender (PipecomConnection  *conn,
         }
       if (conn->peer_flags != PIPECOM_SENDER_NONE)
         conn->peer_credentials = _pipecom_transport_credentials_new (&conn->peer, pid);
+      if (conn->peer_credentials != NULL && conn->peer_sid != NULL)
+        g_object_set_data_full (G_OBJECT (conn->peer_credentials), _PIPECOM_CREDENTIALS_SID_KEY,
+                                g_strdup (conn->peer_sid), g_free);
     }
   flags = conn->peer_flags;
   if (credentials != NULL)

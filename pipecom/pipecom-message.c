@@ -376,6 +376,30 @@ pipecom_message_get_sender_sid (PipecomMessage *self)
 }
 
 /**
+ * pipecom_credentials_get_sid:
+ * @credentials: a #GCredentials
+ *
+ * Gets the Windows user SID of credentials that PipeCom made for a sender
+ * (those of pipecom_message_get_credentials() and of
+ * #PipecomPipe::authorize), since #GCredentials itself holds no SID: this
+ * is how an ::authorize handler on Windows tells who is connecting. The
+ * same string as pipecom_message_get_sender_sid(). %NULL on Unix, and for
+ * credentials that PipeCom did not make.
+ *
+ * Returns: (nullable): the SID string, valid as long as @credentials, or
+ *   %NULL
+ *
+ * Since: 1.1
+ */
+const char *
+pipecom_credentials_get_sid (GCredentials *credentials)
+{
+  g_return_val_if_fail (G_IS_CREDENTIALS (credentials), NULL);
+
+  return g_object_get_data (G_OBJECT (credentials), _PIPECOM_CREDENTIALS_SID_KEY);
+}
+
+/**
  * pipecom_message_hold:
  * @self: a #PipecomMessage
  *

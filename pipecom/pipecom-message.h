@@ -64,6 +64,8 @@ PipecomSenderFlags  pipecom_message_get_sender_verified (PipecomMessage *self);
 PIPECOM_AVAILABLE_IN_ALL
 const char         *pipecom_message_get_sender_sid      (PipecomMessage *self);
 PIPECOM_AVAILABLE_IN_ALL
+const char         *pipecom_credentials_get_sid         (GCredentials   *credentials);
+PIPECOM_AVAILABLE_IN_ALL
 void        pipecom_message_hold        (PipecomMessage *self);
 PIPECOM_AVAILABLE_IN_ALL
 void        pipecom_message_reply       (PipecomMessage *self,

@@ -827,9 +827,9 @@ pipecom_pipe_class_init (PipecomPipeClass *klass)
    * The sender waits while the handlers run, and so does the pipe: decide
    * quickly. Senders that #PipecomPipe:allowed-users refuses are refused
    * before this signal. A pid in @credentials is verified (see
-   * pipecom_message_get_credentials()); check the uid (Unix) or
-   * pipecom_message_get_sender_sid() (Windows), not a name the sender
-   * chose. Connecting no handler costs nothing: the credentials are then
+   * pipecom_message_get_credentials()); check the uid (Unix) or the SID
+   * (Windows: pipecom_credentials_get_sid() on @credentials), not a name
+   * the sender chose. Connecting no handler costs nothing: the credentials are then
    * only worked out if a message handler asks for them.
    *
    * Returns: %TRUE to allow the sender, %FALSE to refuse it

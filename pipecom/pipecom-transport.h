@@ -244,7 +244,9 @@ typedef struct
 
 void               _pipecom_connection_set_peer    (PipecomConnection         *conn,
                                                     const PipecomPeerIdentity *peer);
-/* The Windows user SID of the peer, as a string ("S-1-5-…"). */
+/* The Windows user SID of the peer, as a string ("S-1-5-…"); also kept on
+ * its GCredentials as this data (pipecom_credentials_get_sid()). */
+#define _PIPECOM_CREDENTIALS_SID_KEY "pipecom-sender-sid"
 void               _pipecom_connection_set_peer_sid (PipecomConnection *conn,
                                                      const char        *sid);
 const char        *_pipecom_connection_get_peer_sid (PipecomConnection *conn);

@@ -81,6 +81,8 @@ record_sender_cb (PipecomPipe    *pipe,
   g_assert_true (pipecom_message_get_credentials (message) == credentials);
   g_assert_cmpint (pipecom_message_get_sender_verified (message), ==, s->flags);
   g_assert_null (pipecom_message_get_sender_sid (message));
+  if (credentials != NULL)
+    g_assert_null (pipecom_credentials_get_sid (credentials));
   s->count++;
   g_mutex_unlock (&s->lock);
 

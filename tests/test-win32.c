@@ -939,6 +939,7 @@ typedef struct
   gboolean allow;
   guint    calls;
   DWORD    pid;
+  char    *sid;
 } Authorize;
 
 static gboolean
@@ -950,8 +951,12 @@ authorize_cb (PipecomPipe  *pipe,
 
   a->calls++;
   a->pid = 0;
+  g_clear_pointer (&a->sid, g_free);
   if (credentials != NULL)
-    a->pid = *(DWORD *) g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
+    {
+      a->pid = *(DWORD *) g_credentials_get_native (credentials, G_CREDENTIALS_TYPE_WIN32_PID);
+      a->sid = g_strdup (pipecom_credentials_get_sid (credentials));
+    }
   return a->allow;
 }
 
@@ -961,12 +966,14 @@ test_authorize_refused (void)
   g_autofree char *name = pipecom_test_make_name ("w32-authz");
   g_autoptr(PipecomPipe) pipe = NULL;
   g_autoptr(GError) error = NULL;
-  Authorize a = { FALSE, 0, 0 };
+  g_autofree char *own_sid = current_user_sid_string ();
+  Authorize a = { FALSE, 0, 0, NULL };
   gint handled = 0;
 
   g_test_summary ("authorize returning FALSE refuses a one-shot sender and a persistent "
                   "client with PERMISSION_DENIED, nothing is handled, and the listener "
-                  "serves the next sender");
+                  "serves the next sender; its credentials carry the sender's pid and "
+                  "(pipecom_credentials_get_sid()) its user's SID");
 
   pipe = pipecom_pipe_new (name);
   g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &handled);
@@ -979,6 +986,7 @@ test_authorize_refused (void)
   g_clear_error (&error);
   g_assert_cmpuint (a.calls, ==, 1);
   g_assert_cmpuint (a.pid, ==, GetCurrentProcessId ());
+  g_assert_cmpstr (a.sid, ==, own_sid);
   g_assert_cmpint (handled, ==, 0);
   g_assert_true (pipecom_pipe_get_listening (pipe));
 
@@ -1003,6 +1011,7 @@ test_authorize_refused (void)
   g_assert_cmpint (handled, ==, 1);
 
   pipecom_test_stop_and_wait (pipe);
+  g_free (a.sid);
 }
 
 static void
