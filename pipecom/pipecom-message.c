@@ -296,10 +296,11 @@ pipecom_message_get_replied (PipecomMessage *self)
  * finding the sender's channel among the open files of the process that
  * its channel's name announces (`/proc/PID/fd`), which works when that
  * process runs as the channel's owner and the listener may read its
- * descriptors (the same user, or root). Otherwise, and always on other
- * Unix systems, there is no process: g_credentials_get_unix_pid() then
- * returns -1 (on Linux with no error set, with GLib 2.74; check
- * pipecom_message_get_sender_verified() rather than the pid). The group in
+ * descriptors (the same user and group, or root). Otherwise, and always
+ * on other Unix systems, there is no process:
+ * g_credentials_get_unix_pid() then returns -1 (on Linux with no error
+ * set, with GLib 2.74; check pipecom_message_get_sender_verified() rather
+ * than the pid). The group in
  * the native credentials (Linux) is the channel file's, which may be its
  * directory's: it is not the sender's, do not use it. On Windows the
  * process is the pipe client's (GetNamedPipeClientProcessId()); the user

@@ -53,8 +53,10 @@ typedef enum
  *
  * Who may send to a #PipecomPipe; see #PipecomPipe:access.
  *
- * Sharing has risks: senders are not authenticated (the handler cannot
- * tell who sent a message), every allowed user can fill the listener with
+ * Sharing has risks: every allowed user can send any message (refuse the
+ * users you do not trust with #PipecomPipe:allowed-users or
+ * #PipecomPipe::authorize; pipecom_message_get_credentials() tells who sent
+ * a message), every allowed user can fill the listener with
  * messages and its channel directory with files, and the pipe's name is
  * only as trustworthy as its directory. Only the listener reads messages
  * and only the sender reads its replies. See SECURITY.md.

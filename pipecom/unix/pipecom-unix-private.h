@@ -19,8 +19,9 @@ G_BEGIN_DECLS
  * (names, the user's pipe directory, FIFO checks), pipecom-unix-channel.c
  * (channel directories of shared pipes, lock files), pipecom-unix-listen.c
  * (the well-known FIFO, announcements, accepting a peer),
- * pipecom-unix-dial.c (a sender's channel, announcing it) and
- * pipecom-unix-io.c (a connection's two non-blocking fds).
+ * pipecom-unix-dial.c (a sender's channel, announcing it),
+ * pipecom-unix-io.c (a connection's two non-blocking fds) and
+ * pipecom-unix-credentials.c (who the sender is, allowed-users).
  *
  * Threads and main contexts: the functions below work on paths and file
  * descriptors only, keep no state and may be called from any thread; they
