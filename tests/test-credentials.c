@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+# include <sys/syscall.h>
+#endif
 
 #include <glib/gstdio.h>
 
@@ -199,6 +202,43 @@ test_same_user_child (void)
 }
 
 static void
+test_same_user_shared (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("pipecom-creds-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (tmp, "shared", NULL);
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(PipecomTestChild) child = NULL;
+  GPid child_pid;
+  Sender s;
+
+  g_test_summary ("On a shared pipe, the channel's name carries the sender's pid in its first "
+                  "8 hex digits, verified like a private channel's");
+
+  g_assert_no_error (error);
+  sender_init (&s);
+  pipe = pipecom_pipe_new (path);
+  pipecom_pipe_set_access (pipe, PIPECOM_ACCESS_EVERYONE);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (record_sender_cb), &s);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  child = pipecom_test_child_spawn ("--child-send", path, "hello", NULL);
+  child_pid = pipecom_test_child_get_pid (child);
+  pipecom_test_wait_for (sender_count (&s) == 1, PIPECOM_TEST_DEADLINE);
+  g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 0);
+#ifdef __linux__
+  assert_sender (&s, 1, getuid (), child_pid, PIPECOM_SENDER_USER | PIPECOM_SENDER_PROCESS);
+#else
+  assert_sender (&s, 1, getuid (), -1, PIPECOM_SENDER_USER);
+#endif
+
+  pipecom_test_stop_and_wait (pipe);
+  g_assert_cmpint (g_rmdir (tmp), ==, 0);
+  sender_clear (&s);
+}
+
+static void
 test_claimed_pid (void)
 {
   g_assert_cmpint (_pipecom_unix_channel_claimed_pid (".c1234-5-0badcafe"), ==, 1234);
@@ -304,6 +344,31 @@ raw_oneshot (const char *fifo_path,
   close (rep_fd);
 }
 
+#ifdef __linux__
+typedef struct
+{
+  GMutex lock;
+  GCond  cond;
+  gint64 tid;
+  gboolean done;
+} Idler;
+
+/* A thread of this process: /proc/TID shows this process's descriptors. */
+static gpointer
+idler_thread (gpointer data)
+{
+  Idler *idler = data;
+
+  g_mutex_lock (&idler->lock);
+  idler->tid = (gint64) syscall (SYS_gettid);
+  g_cond_broadcast (&idler->cond);
+  while (!idler->done)
+    g_cond_wait (&idler->cond, &idler->lock);
+  g_mutex_unlock (&idler->lock);
+  return NULL;
+}
+#endif
+
 static void
 test_claimed_pid_verified (void)
 {
@@ -312,7 +377,7 @@ test_claimed_pid_verified (void)
   Sender s;
 
   g_test_summary ("A pid that a channel's name claims is reported only if that process holds "
-                  "the channel: never a parent's, nor init's");
+                  "the channel: never a parent's, init's, a thread's or no process's");
 
   sender_init (&s);
   pipe = pipecom_test_listen_with (name, TRUE, G_CALLBACK (record_sender_cb), &s);
@@ -329,12 +394,44 @@ test_claimed_pid_verified (void)
   raw_oneshot (pipecom_pipe_get_path (pipe), G_MAXINT32);
   assert_sender (&s, 3, getuid (), -1, PIPECOM_SENDER_USER);
 
+#ifdef __linux__
+  /* A thread's id: its /proc entry shows our descriptors, but it is not a
+   * process. */
+  {
+    Idler idler = { 0, };
+    GThread *thread;
+
+    g_mutex_init (&idler.lock);
+    g_cond_init (&idler.cond);
+    thread = g_thread_new ("idler", idler_thread, &idler);
+    g_mutex_lock (&idler.lock);
+    while (idler.tid == 0)
+      g_cond_wait (&idler.cond, &idler.lock);
+    g_mutex_unlock (&idler.lock);
+    g_assert_cmpint (idler.tid, !=, getpid ());
+
+    raw_oneshot (pipecom_pipe_get_path (pipe), (int) idler.tid);
+    assert_sender (&s, 4, getuid (), -1, PIPECOM_SENDER_USER);
+
+    g_mutex_lock (&idler.lock);
+    idler.done = TRUE;
+    g_cond_broadcast (&idler.cond);
+    g_mutex_unlock (&idler.lock);
+    g_thread_join (thread);
+    g_mutex_clear (&idler.lock);
+    g_cond_clear (&idler.cond);
+  }
+#else
+  raw_oneshot (pipecom_pipe_get_path (pipe), 1);
+  assert_sender (&s, 4, getuid (), -1, PIPECOM_SENDER_USER);
+#endif
+
   /* The truth. */
   raw_oneshot (pipecom_pipe_get_path (pipe), (int) getpid ());
 #ifdef __linux__
-  assert_sender (&s, 4, getuid (), getpid (), PIPECOM_SENDER_USER | PIPECOM_SENDER_PROCESS);
+  assert_sender (&s, 5, getuid (), getpid (), PIPECOM_SENDER_USER | PIPECOM_SENDER_PROCESS);
 #else
-  assert_sender (&s, 4, getuid (), -1, PIPECOM_SENDER_USER);
+  assert_sender (&s, 5, getuid (), -1, PIPECOM_SENDER_USER);
 #endif
 
   pipecom_test_stop_and_wait (pipe);
@@ -661,6 +758,7 @@ main (int   argc,
   g_test_add_func ("/credentials/claimed-pid", test_claimed_pid);
   g_test_add_func ("/credentials/same-user/in-process", test_same_user_in_process);
   g_test_add_func ("/credentials/same-user/child", test_same_user_child);
+  g_test_add_func ("/credentials/same-user/shared", test_same_user_shared);
   g_test_add_func ("/credentials/claimed-pid/verified", test_claimed_pid_verified);
   g_test_add_data_func ("/credentials/authorize/refused", GINT_TO_POINTER (FALSE),
                         test_authorize_refused);

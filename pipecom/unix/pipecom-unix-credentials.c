@@ -82,6 +82,38 @@ compare_fds_descending (gconstpointer a,
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* Whether @pdir, a descriptor of /proc/@pid, is a process and not one of
+ * its threads: /proc/TID works for any thread, with the descriptors of
+ * its process, so a claim of a thread's id would pass for a pid. */
+static gboolean
+is_process (int   pdir,
+            pid_t pid)
+{
+  char buf[1024];
+  const char *tgid;
+  ssize_t n;
+  int fd = openat (pdir, "status", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return FALSE;
+  do
+    n = read (fd, buf, sizeof buf - 1);
+  while (n < 0 && errno == EINTR);
+  close (fd);
+  if (n <= 0)
+    return FALSE;
+  buf[n] = '\0';
+
+  /* "Tgid:\t<pid>\n", in the first lines. */
+  tgid = strstr (buf, "\nTgid:");
+  if (tgid == NULL)
+    return FALSE;
+  tgid += strlen ("\nTgid:");
+  while (*tgid == ' ' || *tgid == '\t')
+    tgid++;
+  return g_ascii_strtoll (tgid, NULL, 10) == pid;
+}
+
 /* Whether the process @pid, running as @uid, has a descriptor of the file
  * @dev/@ino. The channel is usually its newest descriptor: look from the
  * highest number down. */
@@ -107,7 +139,7 @@ process_holds_file (pid_t   pid,
     return FALSE;
 
   /* /proc/PID belongs to the effective uid of a dumpable process. */
-  if (fstat (pdir, &st) != 0 || st.st_uid != uid)
+  if (fstat (pdir, &st) != 0 || st.st_uid != uid || !is_process (pdir, pid))
     {
       close (pdir);
       return FALSE;
