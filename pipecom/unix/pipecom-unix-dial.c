@@ -255,7 +255,7 @@ new_private_channel (gboolean      with_req,
   /* Most often our pipe directory is there and right: its descriptor,
    * checked with fstat(), is the check that counts. Anything else goes
    * the long way, which makes the directory or says what is wrong. */
-  dir = g_build_filename (g_get_user_runtime_dir (), "pipecom", NULL);
+  dir = _pipecom_unix_user_pipe_dir_path ();
   if ((dfd = open (dir, DIR_FD_FLAGS | O_NOFOLLOW)) >= 0 &&
       (fstat (dfd, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != euid ||
        (st.st_mode & 0077) != 0))
