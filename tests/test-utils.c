@@ -65,10 +65,9 @@ remove_tree (const char *path)
 /* A test that failed an assertion aborts without running atexit handlers:
  * remove the directories such runs left, once their process is gone. */
 static void
-remove_stale_runtime_dirs (void)
+remove_stale_runtime_dirs (const char *tmp)
 {
 #ifdef G_OS_UNIX
-  const char *tmp = g_get_tmp_dir ();
   GDir *dir = g_dir_open (tmp, 0, NULL);
   const char *entry;
 
@@ -158,13 +157,35 @@ pipecom_test_init (int    *argc,
 
   /* Must happen before anything calls g_get_user_runtime_dir(), which
    * caches its result. */
-  remove_stale_runtime_dirs ();
-  tmpl = g_strdup_printf ("pipecom-test-%d-XXXXXX", (int) getpid ());
-  test_runtime_dir = g_dir_make_tmp (tmpl, &error);
-  if (test_runtime_dir == NULL)
-    g_error ("cannot create a temporary runtime directory: %s", error->message);
+  if (pipecom_test_macos_mode ())
+    {
+      /* As on macOS: no XDG_RUNTIME_DIR, so that GLib falls back to the
+       * user cache directory (~/Library/Caches there), here a directory
+       * of our own under $XDG_CACHE_HOME (a long path in CI, like
+       * /var/folders/…), which the helper processes inherit. */
+      const char *cache = g_getenv ("XDG_CACHE_HOME");
+      g_autofree char *base = g_strdup (cache != NULL && g_path_is_absolute (cache) ? cache : g_get_tmp_dir ());
+
+      if (g_mkdir_with_parents (base, 0700) != 0)
+        g_error ("cannot create the cache directory %s: %s", base, g_strerror (errno));
+      remove_stale_runtime_dirs (base);
+      tmpl = g_strdup_printf ("%s/pipecom-test-%d-XXXXXX", base, (int) getpid ());
+      if (g_mkdtemp_full (tmpl, 0700) == NULL)
+        g_error ("cannot create a temporary cache directory in %s: %s", base, g_strerror (errno));
+      test_runtime_dir = g_steal_pointer (&tmpl);
+      g_unsetenv ("XDG_RUNTIME_DIR");
+      g_setenv ("XDG_CACHE_HOME", test_runtime_dir, TRUE);
+    }
+  else
+    {
+      remove_stale_runtime_dirs (g_get_tmp_dir ());
+      tmpl = g_strdup_printf ("pipecom-test-%d-XXXXXX", (int) getpid ());
+      test_runtime_dir = g_dir_make_tmp (tmpl, &error);
+      if (test_runtime_dir == NULL)
+        g_error ("cannot create a temporary runtime directory: %s", error->message);
+      g_setenv ("XDG_RUNTIME_DIR", test_runtime_dir, TRUE);
+    }
   g_chmod (test_runtime_dir, 0700);
-  g_setenv ("XDG_RUNTIME_DIR", test_runtime_dir, TRUE);
   /* Computed once by GLib, under a lock ThreadSanitizer cannot see: do it
    * before any thread. */
   (void) g_get_user_runtime_dir ();
@@ -175,6 +196,14 @@ pipecom_test_init (int    *argc,
   g_test_init (argc, argv, NULL);
 
   g_assert_cmpstr (g_get_user_runtime_dir (), ==, test_runtime_dir);
+}
+
+/* PIPECOM_TEST_MACOS=1 (the "macOS semantics" stage of .ci/run): names
+ * resolve as on macOS, where XDG_RUNTIME_DIR is unset. */
+gboolean
+pipecom_test_macos_mode (void)
+{
+  return g_strcmp0 (g_getenv ("PIPECOM_TEST_MACOS"), "1") == 0;
 }
 
 const char *

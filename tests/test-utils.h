@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 void          pipecom_test_init               (int          *argc,
                                                char       ***argv);
 
+gboolean      pipecom_test_macos_mode         (void);
 const char   *pipecom_test_get_runtime_dir    (void);
 const char   *pipecom_test_get_helper_path    (void);
 char         *pipecom_test_get_pipecom_dir    (void);

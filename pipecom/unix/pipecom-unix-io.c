@@ -559,7 +559,7 @@ _pipecom_connection_wait (PipecomConnection *conn,
  * and the new block at once, and what is freed stays in the process: the
  * process then grew by several MiB more than the budget allowed. */
 
-#ifdef MREMAP_MAYMOVE
+#if defined(MREMAP_MAYMOVE) && defined(PIPECOM_LINUX_SPECIFIC)
 
 typedef struct
 {

@@ -35,8 +35,10 @@ G_BEGIN_DECLS
 
 /* A descriptor of a directory that files are made and opened in with
  * mkfifoat() and openat(): O_PATH (Linux) or O_SEARCH need no read
- * permission, which senders lack on a shared pipe's channel directory. */
-#if defined(O_PATH)
+ * permission, which senders lack on a shared pipe's channel directory.
+ * PIPECOM_LINUX_SPECIFIC (config.h, -Dlinux_specific) is undefined where
+ * the Linux-only interfaces are compiled out. */
+#if defined(O_PATH) && defined(PIPECOM_LINUX_SPECIFIC)
 # define DIR_FD_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
 #elif defined(O_SEARCH)
 # define DIR_FD_FLAGS (O_SEARCH | O_DIRECTORY | O_CLOEXEC)
