@@ -142,11 +142,14 @@ session_run_direct (PipecomSession  *session,
 
   /* An idle connection stays direct for the next synchronous call:
    * switching back and forth would wake the worker up four times per call.
-   * The worker still sees a hang-up (poll() reports it for an fd watched
-   * for no events), and _pipecom_session_op_send() hands the connection
-   * back to it for an asynchronous call. A call that failed, or left bytes to write, hands
-   * it back at once. */
-  if (wait.error != NULL || !_pipecom_connection_is_flushed (conn))
+   * The worker still sees a hang-up where poll() reports it for an fd
+   * watched for no events (Linux), and _pipecom_session_op_send() hands
+   * the connection back to it for an asynchronous call. Elsewhere (GLib's
+   * select()-based poll on macOS reports only what was asked for), and
+   * after a call that failed or left bytes to write, it goes back to the
+   * worker at once, which then watches it for input and so sees its end. */
+  if (wait.error != NULL || !_pipecom_connection_is_flushed (conn) ||
+      !_pipecom_transport_sees_unwatched_hangup ())
     _pipecom_connection_set_direct (conn, FALSE);
   g_rec_mutex_unlock (&session->lock);
 

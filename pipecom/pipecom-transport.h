@@ -53,6 +53,14 @@ typedef struct _PipecomConnectionFuncs PipecomConnectionFuncs;
  * overlapped I/O. Any thread. */
 gboolean  _pipecom_transport_drives_directly (void);
 
+/* Whether a connection's source sees the peer's end (a hang-up) on an fd
+ * it watches for no events, as it does while a thread drives the
+ * connection directly: Linux's poll() reports POLLHUP whatever was asked
+ * for; GLib's select()-based poll on macOS (BROKEN_POLL) reports only
+ * what was asked for. Where not, an idle connection must be watched for
+ * input to see its end. Any thread. */
+gboolean  _pipecom_transport_sees_unwatched_hangup (void);
+
 /* Whether the peer on @conn, a listener's connection, is the listener's
  * own user: on Unix, the owner of its channel files (unknown is not); on
  * Windows always, the pipe's DACL letting in no other user (but SYSTEM).

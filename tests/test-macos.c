@@ -221,6 +221,56 @@ test_poll_no_reader (void)
   fifo_close (&fifo);
 }
 
+/* The regression tests of what the emulation found, run natively too:
+ * each test path of another test program runs in a process with the
+ * shim preloaded (the library as built here, without PIPECOM_TEST_MACOS),
+ * so that the portable code path each fix took is exercised on every
+ * build, not only in the "macOS semantics" stage. */
+static const char * const regressions[][2] = {
+  /* An idle client on the direct path saw the listener stop only through
+   * a POLLHUP on an fd watched for no events. */
+  { "test-client", "/client/direct/idle-notices-stop" },
+};
+
+static void
+test_regression (gconstpointer data)
+{
+  const char * const *regression = data;
+  const char *shim = g_getenv ("PIPECOM_TEST_MACOS_SHIM");
+  g_autofree char *program = g_test_build_filename (G_TEST_BUILT, regression[0], NULL);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  g_test_summary ("A test of a bug the macOS emulation found, run with the shim preloaded "
+                  "in a native build");
+
+  if (pipecom_test_macos_mode ())
+    {
+      g_test_skip ("the whole suite runs under the shim in this mode");
+      return;
+    }
+  if (shim == NULL)
+    {
+      g_test_skip ("PIPECOM_TEST_MACOS_SHIM is not set");
+      return;
+    }
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_setenv (launcher, "LD_PRELOAD", shim, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "PIPECOM_TEST_MACOS");
+  proc = g_subprocess_launcher_spawn (launcher, &error, program, "-p", regression[1], NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s", out);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+  g_assert_nonnull (strstr (out, "ok 1 "));
+  g_assert_null (strstr (out, "# SKIP"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -233,6 +283,13 @@ main (int   argc,
   g_test_add_func ("/macos/capacity", test_capacity);
   g_test_add_func ("/macos/poll-eof", test_poll_eof);
   g_test_add_func ("/macos/poll-no-reader", test_poll_no_reader);
+
+  for (guint i = 0; i < G_N_ELEMENTS (regressions); i++)
+    {
+      g_autofree char *path = g_strconcat ("/macos/native", regressions[i][1], NULL);
+
+      g_test_add_data_func (path, regressions[i], test_regression);
+    }
 
   return g_test_run ();
 }

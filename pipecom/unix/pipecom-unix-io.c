@@ -495,6 +495,33 @@ _pipecom_transport_drives_directly (void)
   return TRUE;
 }
 
+/* Asked of g_poll(), which GLib's main loop uses, once per process: a
+ * pipe whose writer is gone, watched for no events. */
+gboolean
+_pipecom_transport_sees_unwatched_hangup (void)
+{
+  static gsize probed = 0;
+  static gboolean sees;
+
+  if (g_once_init_enter (&probed))
+    {
+      int fds[2];
+
+      sees = FALSE;
+      if (pipe (fds) == 0)
+        {
+          GPollFD pfd = { fds[0], 0, 0 };
+
+          close (fds[1]);
+          sees = g_poll (&pfd, 1, 0) == 1 && (pfd.revents & G_IO_HUP) != 0;
+          close (fds[0]);
+        }
+      g_once_init_leave (&probed, 1);
+    }
+
+  return sees;
+}
+
 gboolean
 _pipecom_connection_wait (PipecomConnection *conn,
                           GCancellable      *cancellable,

@@ -442,6 +442,13 @@ _pipecom_transport_drives_directly (void)
   return FALSE;
 }
 
+/* Never driven directly (see above). */
+gboolean
+_pipecom_transport_sees_unwatched_hangup (void)
+{
+  return FALSE;
+}
+
 /* A Windows connection is dispatched from the moment it is made, in its
  * context (the global default one for %NULL): never made without one,
  * since _pipecom_transport_drives_directly() says so. */
