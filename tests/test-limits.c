@@ -540,7 +540,10 @@ test_low_fds (void)
     {
       struct pollfd pfd = { conns[i].rep_fd, POLLIN, 0 };
 
-      if (conns[i].rep_fd >= 0 && poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP) != 0)
+      /* Readable: the goodbye, then EOF (macOS reports no POLLHUP, only
+       * POLLIN); an idle connection left open has nothing to read. */
+      if (conns[i].rep_fd >= 0 && poll (&pfd, 1, 0) == 1 &&
+          (pfd.revents & (POLLIN | POLLHUP)) != 0)
         {
           guint8 header[PIPECOM_FRAME_HEADER_SIZE + 4];
           gboolean eof;

@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +246,44 @@ pipecom_test_make_path (const char *tag)
   return g_build_filename (test_runtime_dir, base, NULL);
 #endif
 }
+
+#ifdef G_OS_UNIX
+/* Whether the FIFO that @fd writes still has a reader, asked without
+ * poll(): POLLERR for "no reader" is Linux's; macOS (and GLib's poll
+ * there) reports the write end as writable, and the macOS emulation does
+ * the same (see macos-shim.c). Opening the FIFO again for writing, through
+ * /proc (the tests run on Linux), fails with ENXIO when no reader is left;
+ * @fd itself stays open, so the extra writer's close is never the last. */
+gboolean
+pipecom_test_fifo_has_reader (int fd)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/fd/%d", fd);
+  int wfd = open (path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+  if (wfd >= 0)
+    {
+      close (wfd);
+      return TRUE;
+    }
+  g_assert_cmpint (errno, ==, ENXIO);
+  return FALSE;
+}
+
+/* Waits (at most @seconds) until the FIFO that @fd writes has no reader. */
+void
+pipecom_test_wait_fifo_reader_gone (int   fd,
+                                    guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  while (pipecom_test_fifo_has_reader (fd))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      /* Not a synchronisation: a bounded wait before asking again. */
+      poll (NULL, 0, 10);
+    }
+}
+#endif
 
 /* Whether a listener's pipe is there: its FIFO on Unix; on Windows, an
  * instance of the pipe (WaitNamedPipeW() fails with ERROR_FILE_NOT_FOUND

@@ -27,6 +27,11 @@ char         *pipecom_test_make_name          (const char   *tag);
 char         *pipecom_test_make_path          (const char   *tag);
 guint         pipecom_test_count_fds          (void);
 gboolean      pipecom_test_pipe_exists        (const char   *path);
+#ifdef G_OS_UNIX
+gboolean      pipecom_test_fifo_has_reader    (int           fd);
+void          pipecom_test_wait_fifo_reader_gone (int        fd,
+                                               guint         seconds);
+#endif
 guint         pipecom_test_count_dir_entries  (const char   *dir);
 char        **pipecom_test_list_dir           (const char   *dir);
 GBytes       *pipecom_test_random_bytes       (gsize         size);
