@@ -18,8 +18,18 @@ import time
 
 import pytest
 
-_runtime_dir = tempfile.mkdtemp(prefix='pipecom-pytest-')
-os.environ['XDG_RUNTIME_DIR'] = _runtime_dir
+if os.environ.get('PIPECOM_TEST_MACOS') == '1':
+    # As on macOS (the "macOS semantics" stage of .ci/run, see
+    # tests/test-utils.c): no XDG_RUNTIME_DIR, so GLib falls back to the
+    # user cache directory, here a private one under $XDG_CACHE_HOME.
+    _cache = os.environ.get('XDG_CACHE_HOME') or tempfile.gettempdir()
+    os.makedirs(_cache, mode=0o700, exist_ok=True)
+    _runtime_dir = tempfile.mkdtemp(prefix='pipecom-pytest-', dir=_cache)
+    os.environ.pop('XDG_RUNTIME_DIR', None)
+    os.environ['XDG_CACHE_HOME'] = _runtime_dir
+else:
+    _runtime_dir = tempfile.mkdtemp(prefix='pipecom-pytest-')
+    os.environ['XDG_RUNTIME_DIR'] = _runtime_dir
 
 import gi  # noqa: E402
 
