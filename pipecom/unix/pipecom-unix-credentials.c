@@ -71,7 +71,9 @@ _pipecom_unix_channel_claimed_pid (const char *leaf)
   return pid > 0 ? pid : -1;
 }
 
-#ifdef __linux__
+/* /proc (Linux): compiled out with -Dlinux_specific=false, which takes the
+ * path of the systems without it (the pid stays unverified). */
+#if defined(__linux__) && defined(PIPECOM_LINUX_SPECIFIC)
 
 static gint
 compare_fds_descending (gconstpointer a,
@@ -195,6 +197,21 @@ _pipecom_transport_verify_peer_pid (PipecomConnection         *conn,
                              peer->channel_dev, peer->channel_ino);
 }
 
+#else  /* no /proc */
+
+/* No portable way to see another process's descriptors: a claimed pid is
+ * never verified. */
+gboolean
+_pipecom_transport_verify_peer_pid (PipecomConnection         *conn,
+                                    const PipecomPeerIdentity *peer)
+{
+  return FALSE;
+}
+
+#endif  /* no /proc */
+
+#ifdef __linux__
+
 GCredentials *
 _pipecom_transport_credentials_new (const PipecomPeerIdentity *peer,
                                     gint64                     pid)
@@ -218,15 +235,6 @@ _pipecom_transport_credentials_new (const PipecomPeerIdentity *peer,
 }
 
 #else  /* !__linux__ */
-
-/* No portable way to see another process's descriptors: a claimed pid is
- * never verified. */
-gboolean
-_pipecom_transport_verify_peer_pid (PipecomConnection         *conn,
-                                    const PipecomPeerIdentity *peer)
-{
-  return FALSE;
-}
 
 GCredentials *
 _pipecom_transport_credentials_new (const PipecomPeerIdentity *peer,
