@@ -111,7 +111,10 @@ def test_gtk_example(name, display, tmp_path):
         assert 'callback-threads: MainThread' in lines()
         screenshot('python-gtk-monitor.png')
 
-        path = os.path.join(os.environ['XDG_RUNTIME_DIR'], 'pipecom', name)
+        # The user cache directory where XDG_RUNTIME_DIR is unset (macOS)
+        runtime_dir = (os.environ.get('XDG_RUNTIME_DIR') or
+                       os.environ['XDG_CACHE_HOME'])
+        path = os.path.join(runtime_dir, 'pipecom', name)
         assert os.path.exists(path)
         assert Pipecom.send(name, 'PIPECOM_DIE', timeout=DEADLINE)
         _wait_until(lambda: 'state: Stopped: the die code arrived' in lines(),
