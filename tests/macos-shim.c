@@ -23,7 +23,8 @@
  *   select()-based g_poll() on macOS (BROKEN_POLL) does: a read end whose
  *   writers are gone shows only as readable (POLLIN, if asked for), and
  *   read() then returns 0; a write end with no reader shows as writable
- *   (POLLOUT, if asked for), and the write fails with EPIPE.
+ *   (POLLOUT, if asked for), and the write fails with EPIPE; and a FIFO
+ *   with less than 512 bytes of room under the 8 KiB is not writable.
  *
  * Everything else is the real C library's. PIPECOM_MACOS_SHIM_ACTIVE=1 is
  * set in the environment of every process it is loaded into, so that a
@@ -329,6 +330,11 @@ mask_results (struct pollfd *fds,
     {
       short revents = fds[i].revents;
 
+      /* Writable only with room under macOS's capacity (the real FIFO
+       * has more): else a writer that got EAGAIN would spin. */
+      if ((revents & POLLOUT) != 0 && (revents & POLLERR) == 0 && is_fifo (fds[i].fd) &&
+          fifo_room (fds[i].fd) < MACOS_PIPE_BUF)
+        fds[i].revents = revents &= ~POLLOUT;
       if ((revents & (POLLHUP | POLLERR)) != 0 && is_fifo (fds[i].fd))
         {
           if ((revents & POLLHUP) != 0)
@@ -391,7 +397,7 @@ poll (struct pollfd *fds,
         return ret;
       /* Only masked events: wait a little, then look again. */
       {
-        struct timespec ts = { 0, 1000 * 1000 };
+        struct timespec ts = { 0, 200 * 1000 };
 
         nanosleep (&ts, NULL);
       }

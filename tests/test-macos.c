@@ -141,10 +141,12 @@ test_capacity (void)
 {
   Fifo fifo;
   g_autofree guint8 *buf = g_malloc0 (64 * 1024);
+  struct pollfd pfd;
   ssize_t n;
 
   g_test_summary ("A non-blocking FIFO takes 8 KiB under the shim (64 KiB on Linux), "
-                  "then fails with EAGAIN; a write of at most 512 bytes is whole or nothing");
+                  "then fails with EAGAIN and polls as not writable; a write of at most 512 "
+                  "bytes is whole or nothing");
 
   fifo_open (&fifo);
   n = write (fifo.wfd, buf, 64 * 1024);
@@ -153,6 +155,9 @@ test_capacity (void)
       g_assert_cmpint (n, ==, 8192);
       g_assert_cmpint (write (fifo.wfd, buf, 1), ==, -1);
       g_assert_cmpint (errno, ==, EAGAIN);
+      /* Full: not writable either. */
+      pfd = (struct pollfd) { fifo.wfd, POLLOUT, 0 };
+      g_assert_cmpint (poll (&pfd, 1, 0), ==, 0);
       /* Room for 100 bytes: a write of 200 (atomic) gets nothing. */
       g_assert_cmpint (read (fifo.rfd, buf, 100), ==, 100);
       g_assert_cmpint (write (fifo.wfd, buf, 200), ==, -1);
