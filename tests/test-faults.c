@@ -269,11 +269,16 @@ static void
 test_client_killed (gconstpointer data)
 {
   const char *stage = data;
+  /* "announced-swept": killed after announcing, and its channel files
+   * removed at once (as another sender's sweep of dead senders' files
+   * does), so that only the listener's descriptors tell it is gone. */
+  gboolean swept = g_str_equal (stage, "announced-swept");
+  const char *child_stage = swept ? "announced" : stage;
   g_autofree char *name = pipecom_test_make_name ("client-killed");
   G_GNUC_UNUSED g_autoptr(PipecomClient) pin = pin_worker ();
   gint64 saved_deadline = _pipecom_connection_deadline_usec;
   g_autoptr(PipecomTestChild) child = NULL;
-  g_autofree char *expected = g_strdup_printf ("AT %s", stage);
+  g_autofree char *expected = g_strdup_printf ("AT %s", child_stage);
   PipecomPipe *pipe;
   guint fds_before;
 
@@ -294,9 +299,28 @@ test_client_killed (gconstpointer data)
     {
       g_autofree char *fifo = g_strdup (pipecom_pipe_get_path (pipe));
 
-      child = pipecom_test_child_spawn ("--child-raw-client", fifo, stage, NULL);
+      child = pipecom_test_child_spawn ("--child-raw-client", fifo, child_stage, NULL);
       pipecom_test_child_expect_line (child, expected);
-      pipecom_test_child_kill (child);
+      if (swept)
+        {
+          g_autofree char *dir = pipecom_test_get_pipecom_dir ();
+          g_autofree char *prefix = g_strdup_printf (".c%d-", (int) pipecom_test_child_get_pid (child));
+          g_auto(GStrv) entries = pipecom_test_list_dir (dir);
+          guint removed = 0;
+
+          pipecom_test_child_kill (child);
+          for (guint k = 0; entries != NULL && entries[k] != NULL; k++)
+            if (g_str_has_prefix (entries[k], prefix))
+              {
+                g_autofree char *path = g_build_filename (dir, entries[k], NULL);
+
+                g_assert_cmpint (g_unlink (path), ==, 0);
+                removed++;
+              }
+          g_assert_cmpuint (removed, ==, 2);
+        }
+      else
+        pipecom_test_child_kill (child);
       g_clear_pointer (&child, pipecom_test_child_free);
 
       /* Everybody else is served. */
@@ -705,6 +729,7 @@ main (int   argc,
 
   g_test_add_func ("/faults/listener-killed", test_listener_killed);
   g_test_add_data_func ("/faults/client-killed/announced", "announced", test_client_killed);
+  g_test_add_data_func ("/faults/client-killed/announced-swept", "announced-swept", test_client_killed);
   g_test_add_data_func ("/faults/client-killed/mid-frame", "mid-frame", test_client_killed);
   g_test_add_data_func ("/faults/client-killed/awaiting-reply", "awaiting", test_client_killed);
   g_test_add_func ("/faults/flood", test_flood);

@@ -235,6 +235,9 @@ static const char * const regressions[][2] = {
   /* An idle client on the direct path saw the listener stop only through
    * a POLLHUP on an fd watched for no events. */
   { "test-client", "/client/direct/idle-notices-stop" },
+  /* A listener saw a sender killed after announcing, whose channel files
+   * another sender had swept away, only through POLLERR. */
+  { "test-faults", "/faults/client-killed/announced-swept" },
 };
 
 static void

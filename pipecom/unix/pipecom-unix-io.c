@@ -349,7 +349,11 @@ _pipecom_connection_io_stop_reading (PipecomConnection *conn)
 /* The peer unlinks its channel files once it opened them: a file still
  * there, the one we read, means it never did. A peer that died has no
  * reader on our output (and its files may be gone already, removed by
- * another process's sweep). */
+ * another process's sweep): Linux's poll() says so with POLLERR, macOS's
+ * (and GLib's there) does not. Portably, the channel we read has no writer
+ * then, and a FIFO with no writer reads as EOF (read() returns 0) whatever
+ * poll() reports: read it, so that the connection ends; a peer that opened
+ * it holds a writer, and the read finds nothing (EAGAIN) or its bytes. */
 void
 _pipecom_connection_io_check_open (PipecomConnection *conn)
 {
@@ -363,6 +367,8 @@ _pipecom_connection_io_check_open (PipecomConnection *conn)
            fstat (fc->in_fd, &fst) == 0 && pst.st_dev == fst.st_dev &&
            pst.st_ino == fst.st_ino)
     _pipecom_connection_fail_timeout (conn, "the peer did not open its channel");
+  else if (fc->in_fd >= 0 && !conn->reading_stopped)
+    _pipecom_connection_io_read (conn);
 }
 
 gboolean
