@@ -38,6 +38,11 @@ gi.require_version('Gio', '2.0')
 gi.require_version('Pipecom', '1.0')
 from gi.repository import GLib  # noqa: E402
 
+# Whether the library verifies a sender's pid: on Linux through /proc,
+# unless built with -Dlinux_specific=false (tests/python/meson.build).
+LINUX_SPECIFIC = os.environ.get('PIPECOM_TEST_LINUX_SPECIFIC', '1') == '1'
+PID_VERIFIED = sys.platform.startswith('linux') and LINUX_SPECIFIC
+
 # Every wait of the suite is bounded by this many seconds: generous, since a
 # passing test never waits for it.
 DEADLINE = 30

@@ -12,14 +12,13 @@
 # and with them, where all of it must still work unchanged.
 
 import os
-import sys
 import threading
 
 import pytest
 
 from gi.repository import Gio, GLib, GObject, Pipecom
 
-from conftest import DEADLINE, iterate_until, stop_and_wait, wait_stopped
+from conftest import DEADLINE, PID_VERIFIED, iterate_until, stop_and_wait, wait_stopped
 
 TEXT = 'Hello, World!'
 
@@ -334,7 +333,7 @@ def test_message_credentials(name):
         assert pid == os.getpid()
     else:
         assert pid == -1
-    if sys.platform.startswith('linux'):
+    if PID_VERIFIED:
         assert verified & Pipecom.SenderFlags.PROCESS
 
 
