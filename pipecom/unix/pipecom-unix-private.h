@@ -34,14 +34,17 @@ G_BEGIN_DECLS
 #endif
 
 /* A descriptor of a directory that files are made and opened in with
- * mkfifoat() and openat(): O_PATH (Linux) or O_SEARCH need no read
+ * mkfifoat() and openat(): O_SEARCH (POSIX: macOS, the BSDs) needs no read
  * permission, which senders lack on a shared pipe's channel directory.
- * PIPECOM_LINUX_SPECIFIC (config.h, -Dlinux_specific) is undefined where
- * the Linux-only interfaces are compiled out. */
-#if defined(O_PATH) && defined(PIPECOM_LINUX_SPECIFIC)
-# define DIR_FD_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
-#elif defined(O_SEARCH)
+ * Linux's C library has no O_SEARCH but O_PATH, which does the same for
+ * these calls: it stands in for O_SEARCH, in a -Dlinux_specific=false
+ * build too, so that the portable build takes the branch macOS takes.
+ * Only systems with neither fall back to O_RDONLY, where senders of other
+ * users cannot open a channel directory (see README, "Platforms"). */
+#if defined(O_SEARCH)
 # define DIR_FD_FLAGS (O_SEARCH | O_DIRECTORY | O_CLOEXEC)
+#elif defined(O_PATH)
+# define DIR_FD_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
 #else
 # define DIR_FD_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 #endif
