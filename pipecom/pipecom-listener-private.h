@@ -55,6 +55,10 @@ G_BEGIN_DECLS
  * at once (for tests). Any thread. */
 guint64        _pipecom_pipe_get_memory_peak (PipecomPipe *pipe);
 
+/* Defines the signals of PipecomPipe (pipecom-pipe-signals.c); called by
+ * its class_init only. */
+void           _pipecom_pipe_class_add_signals (PipecomPipeClass *klass);
+
 #define CONN_ONESHOT 1
 
 /* The life of a listening session, and its stop sequence. Only
