@@ -541,7 +541,6 @@ test_authorize_refused (gconstpointer data)
   g_autoptr(PipecomPipe) pipe = NULL;
   g_autoptr(PipecomClient) client = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *reply = NULL;
   Auth auth = { 0, };
   gint second_calls = 0;
 
