@@ -21,11 +21,15 @@
 
 G_BEGIN_DECLS
 
+/* Called by the thread that listens (pipecom_pipe_listen()'s caller). */
 void          _pipecom_registry_add     (const char   *path,
                                          GMainContext *context);
 void          _pipecom_registry_remove  (const char   *path);
 
-/* Returns: (transfer full) (nullable): the serving context of @path. */
-GMainContext *_pipecom_registry_lookup  (const char   *path);
+/* Returns: (transfer full) (nullable): the serving context of @path;
+ * *@listened_here tells whether the calling thread is the one that
+ * listened. */
+GMainContext *_pipecom_registry_lookup  (const char   *path,
+                                         gboolean     *listened_here);
 
 G_END_DECLS

@@ -14,16 +14,35 @@
 static GMutex registry_lock;
 static GHashTable *registry;
 
+typedef struct
+{
+  GMainContext *context;  /* (owned) */
+  GThread      *thread;   /* (owned): the thread that listened */
+} Entry;
+
+static void
+entry_free (Entry *entry)
+{
+  g_main_context_unref (entry->context);
+  g_thread_unref (entry->thread);
+  g_free (entry);
+}
+
 void
 _pipecom_registry_add (const char   *path,
                        GMainContext *context)
 {
+  Entry *entry = g_new (Entry, 1);
+
+  entry->context = g_main_context_ref (context);
+  entry->thread = g_thread_ref (g_thread_self ());
+
   g_mutex_lock (&registry_lock);
   if (registry == NULL)
     g_atomic_pointer_set (&registry,
                           g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                 (GDestroyNotify) g_main_context_unref));
-  g_hash_table_replace (registry, g_strdup (path), g_main_context_ref (context));
+                                                 (GDestroyNotify) entry_free));
+  g_hash_table_replace (registry, g_strdup (path), entry);
   g_mutex_unlock (&registry_lock);
 }
 
@@ -46,9 +65,12 @@ _pipecom_registry_remove (const char *path)
 }
 
 GMainContext *
-_pipecom_registry_lookup (const char *path)
+_pipecom_registry_lookup (const char *path,
+                          gboolean   *listened_here)
 {
   GMainContext *ret = NULL;
+
+  *listened_here = FALSE;
 
   /* No listener in this process (the common case for a client): no lock.
    * The table exists while it holds one; a listener added meanwhile by
@@ -59,9 +81,12 @@ _pipecom_registry_lookup (const char *path)
   g_mutex_lock (&registry_lock);
   if (registry != NULL)
     {
-      GMainContext *context = g_hash_table_lookup (registry, path);
-      if (context)
-        ret = g_main_context_ref (context);
+      Entry *entry = g_hash_table_lookup (registry, path);
+      if (entry)
+        {
+          ret = g_main_context_ref (entry->context);
+          *listened_here = entry->thread == g_thread_self ();
+        }
     }
   g_mutex_unlock (&registry_lock);
 

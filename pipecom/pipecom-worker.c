@@ -118,27 +118,48 @@ _pipecom_worker_unref (void)
 
 static GPrivate sync_context_key = G_PRIVATE_INIT ((GDestroyNotify) g_main_context_unref);
 
+/* The serving context of the listener of @target_path if a sync call in
+ * the calling thread must iterate it for the listener to answer: the thread
+ * runs a dispatch of that context (a handler sending to its own pipe), or
+ * is the thread that listened, whose thread-default context it is, and no
+ * other thread runs it now (a program that sends to its own pipe before
+ * running its main loop). Never for another thread that merely shares the
+ * global default context as its thread-default: it would compete with the
+ * thread that serves for the context, and they could wait on each other
+ * for ever. */
+static GMainContext *
+listener_context_here (const char *target_path)
+{
+  g_autoptr(GMainContext) listener = NULL;
+  g_autoptr(GMainContext) thread_default = NULL;
+  gboolean listened_here;
+
+  if (target_path == NULL ||
+      (listener = _pipecom_registry_lookup (target_path, &listened_here)) == NULL)
+    return NULL;
+
+  if (g_main_context_is_owner (listener))
+    return g_steal_pointer (&listener);
+
+  thread_default = g_main_context_ref_thread_default ();
+  if (listened_here && listener == thread_default && g_main_context_acquire (listener))
+    {
+      g_main_context_release (listener);
+      return g_steal_pointer (&listener);
+    }
+
+  return NULL;
+}
+
 void
 _pipecom_sync_wait_begin (PipecomSyncWait *wait,
                           const char      *target_path)
 {
-  g_autoptr(GMainContext) listener = target_path ? _pipecom_registry_lookup (target_path) : NULL;
-
   wait->result = NULL;
   wait->pushed = FALSE;
-  wait->context = NULL;
-
-  if (listener != NULL)
-    {
-      g_autoptr(GMainContext) thread_default = g_main_context_ref_thread_default ();
-
-      if (listener == thread_default && g_main_context_acquire (listener))
-        {
-          g_main_context_release (listener);
-          wait->context = g_steal_pointer (&listener);
-          return;
-        }
-    }
+  wait->context = listener_context_here (target_path);
+  if (wait->context != NULL)
+    return;
 
   wait->context = g_private_get (&sync_context_key);
   if (wait->context == NULL)
@@ -156,14 +177,9 @@ _pipecom_sync_wait_begin (PipecomSyncWait *wait,
 gboolean
 _pipecom_registry_is_served_here (const char *target_path)
 {
-  g_autoptr(GMainContext) listener = target_path ? _pipecom_registry_lookup (target_path) : NULL;
-  g_autoptr(GMainContext) thread_default = NULL;
+  g_autoptr(GMainContext) listener = listener_context_here (target_path);
 
-  if (listener == NULL)
-    return FALSE;
-
-  thread_default = g_main_context_ref_thread_default ();
-  return listener == thread_default;
+  return listener != NULL;
 }
 
 void

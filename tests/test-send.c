@@ -1459,6 +1459,63 @@ test_same_thread_sync (void)
   seen_clear (&seen);
 }
 
+#define OTHER_THREAD_ROUNDS 200
+#define OTHER_THREAD_SENDS  5
+
+static gpointer
+other_thread_sends (gpointer user_data)
+{
+  const char *name = user_data;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < OTHER_THREAD_SENDS; i++)
+    {
+      g_assert_true (pipecom_send (name, "from another thread", PIPECOM_TEST_DEADLINE, 0,
+                                   &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (pipecom_send (name, PIPECOM_DEFAULT_DIE_CODE, PIPECOM_TEST_DEADLINE, 0,
+                               &error));
+  g_assert_no_error (error);
+
+  return NULL;
+}
+
+static void
+test_other_thread_default_context (void)
+{
+  PipecomTestWatchdog *watchdog;
+
+  g_test_summary ("Synchronous sends from a thread with no main context of its own, started "
+                  "before this thread serves the listener with pipecom_pipe_run() in the "
+                  "global default context, all complete: the sender never iterates the "
+                  "listener's context, which the serving thread holds (both waited for each "
+                  "other for ever when the sender caught the context still free)");
+
+  watchdog = pipecom_test_watchdog_start (4 * PIPECOM_TEST_DEADLINE,
+                                          "sends from another thread to pipecom_pipe_run()");
+  for (guint round = 0; round < OTHER_THREAD_ROUNDS; round++)
+    {
+      g_autofree char *name = pipecom_test_make_name ("other-thread");
+      g_autoptr(PipecomPipe) pipe = pipecom_pipe_new (name);
+      g_autoptr(GError) error = NULL;
+      GThread *sender;
+      gint handled = 0;
+
+      g_signal_connect (pipe, "message-received", G_CALLBACK (pipecom_test_ack_cb), &handled);
+      g_assert_true (pipecom_pipe_listen (pipe, &error));
+      g_assert_no_error (error);
+
+      sender = g_thread_new ("sender", other_thread_sends, name);
+      g_assert_true (pipecom_pipe_run (pipe, &error));
+      g_assert_no_error (error);
+      g_thread_join (sender);
+
+      g_assert_cmpint (g_atomic_int_get (&handled), ==, OTHER_THREAD_SENDS);
+    }
+  pipecom_test_watchdog_stop (watchdog);
+}
+
 static char *
 forward_sync_cb (PipecomPipe    *pipe,
                  PipecomMessage *message,
@@ -1541,6 +1598,7 @@ main (int   argc,
   g_test_add_func ("/send/cancel/before", test_cancel_before);
   g_test_add_func ("/send/same-thread/sync", test_same_thread_sync);
   g_test_add_func ("/send/same-thread/from-handler", test_same_thread_from_handler);
+  g_test_add_func ("/send/other-thread/default-context", test_other_thread_default_context);
 
   return g_test_run ();
 }
