@@ -442,9 +442,18 @@ _pipecom_announce_inline_allowed (const guint8 *data,
       PIPECOM_ANNOUNCE_HEADER_SIZE + max_base_len + len > PIPECOM_ANNOUNCE_MAX)
     return FALSE;
 
+  /* memchr() finds each "P" a word or more at a time: a byte-by-byte loop
+   * cost a one-shot of 64 bytes some 300 instructions, twice. */
   for (gsize i = 0; i < len; i++)
-    if (data[i] == 'P' && memcmp (data + i, PIPECOM_ANNOUNCE_MAGIC, MIN (len - i, 4)) == 0)
-      return FALSE;
+    {
+      const guint8 *p = memchr (data + i, 'P', len - i);
+
+      if (p == NULL)
+        break;
+      i = p - data;
+      if (memcmp (p, PIPECOM_ANNOUNCE_MAGIC, MIN (len - i, 4)) == 0)
+        return FALSE;
+    }
 
   return TRUE;
 }
