@@ -306,7 +306,7 @@ connector_hello (PipecomConnector *connector,
       if (op->direct != NULL)
         session->direct_op = op;
       else
-        g_hash_table_insert (session->pending, GUINT_TO_POINTER (op->id), op);
+        _pipecom_session_add_pending (session, op);
     }
 
   session->connector = NULL;

@@ -104,7 +104,8 @@ struct _PipecomSession
   PipecomSessionState  state;
   PipecomConnector    *connector;
   PipecomConnection   *conn;
-  GHashTable          *pending;      /* id → PipecomSessionOp */
+  GHashTable          *pending;      /* (nullable) id → PipecomSessionOp, made on the first
+                                      * insertion (_pipecom_session_add_pending()) */
   PipecomSessionOp    *direct_op;    /* (nullable) sent by a direct exchange, not in @pending */
   GQueue               waiting;      /* PipecomSessionOp, before the connection is up */
   guint32              next_id;
@@ -195,6 +196,9 @@ GError *_pipecom_session_error_not_accepted (const char   *name,
 
 /* ---- With the session's lock held ---- */
 
+void     _pipecom_session_add_pending       (PipecomSession    *session,
+                                             PipecomSessionOp  *op);
+guint    _pipecom_session_n_pending         (PipecomSession    *session);
 void     _pipecom_session_op_send           (PipecomSessionOp  *op);
 void     _pipecom_session_op_timeout        (PipecomSessionOp  *op);
 void     _pipecom_session_op_cancel         (PipecomSessionOp  *op);

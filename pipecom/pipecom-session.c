@@ -61,6 +61,45 @@ _pipecom_session_error_not_accepted (const char *name,
 static void session_goodbye (PipecomSession *session);
 
 /* ------------------------------------------------------------------ */
+/* Pending ops                                                         */
+
+/* @pending is made on the first insertion: a one-shot's direct path,
+ * whose op is @direct_op, needs none, and making and freeing an empty
+ * table cost it some 800 instructions. */
+void
+_pipecom_session_add_pending (PipecomSession   *session,
+                              PipecomSessionOp *op)
+{
+  if (session->pending == NULL)
+    session->pending = g_hash_table_new (NULL, NULL);
+  g_hash_table_insert (session->pending, GUINT_TO_POINTER (op->id), op);
+}
+
+guint
+_pipecom_session_n_pending (PipecomSession *session)
+{
+  return session->pending != NULL ? g_hash_table_size (session->pending) : 0;
+}
+
+/* Empties @pending, returning its ops in no particular order. */
+static GList *
+session_take_pending (PipecomSession *session)
+{
+  GList *ops = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  if (session->pending == NULL)
+    return NULL;
+
+  g_hash_table_iter_init (&iter, session->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ops = g_list_prepend (ops, value);
+  g_hash_table_remove_all (session->pending);
+  return ops;
+}
+
+/* ------------------------------------------------------------------ */
 /* Ops                                                                 */
 
 static void
@@ -152,14 +191,8 @@ void
 _pipecom_session_fail_all (PipecomSession *session,
                            const GError   *error)
 {
-  GList *ops = NULL;
-  GHashTableIter iter;
-  gpointer value;
+  GList *ops = session_take_pending (session);
 
-  g_hash_table_iter_init (&iter, session->pending);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    ops = g_list_prepend (ops, value);
-  g_hash_table_remove_all (session->pending);
   if (session->direct_op != NULL)
     ops = g_list_prepend (ops, g_steal_pointer (&session->direct_op));
   while (!g_queue_is_empty (&session->waiting))
@@ -208,7 +241,7 @@ _pipecom_session_op_send (PipecomSessionOp *op)
     session->direct_op = op;
   else
     {
-      g_hash_table_insert (session->pending, GUINT_TO_POINTER (op->id), op);
+      _pipecom_session_add_pending (session, op);
       _pipecom_connection_set_direct (session->conn, FALSE);
     }
 
@@ -479,7 +512,7 @@ _pipecom_session_frame_cb (PipecomConnection *conn,
         {
           g_debug ("Pipe “%s”: the listener said goodbye (%s): sending %u unanswered "
                    "message(s) again", session->name, error->message,
-                   g_hash_table_size (session->pending) + (session->direct_op != NULL));
+                   _pipecom_session_n_pending (session) + (session->direct_op != NULL));
           g_error_free (error);
           session_goodbye (session);
           return;
@@ -506,8 +539,10 @@ _pipecom_session_frame_cb (PipecomConnection *conn,
     default:
       if (session->direct_op != NULL && session->direct_op->id == id)
         op = session->direct_op;
-      else
+      else if (session->pending != NULL)
         op = g_hash_table_lookup (session->pending, GUINT_TO_POINTER (id));
+      else
+        op = NULL;
       if (op != NULL)
         _pipecom_session_op_complete (op, reply, error);
       else
@@ -537,15 +572,8 @@ op_compare_id (gconstpointer a,
 static void
 session_goodbye (PipecomSession *session)
 {
-  GList *ops = NULL;
-  GHashTableIter iter;
-  gpointer value;
+  GList *ops = g_list_sort (session_take_pending (session), op_compare_id);
 
-  g_hash_table_iter_init (&iter, session->pending);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    ops = g_list_prepend (ops, value);
-  g_hash_table_remove_all (session->pending);
-  ops = g_list_sort (ops, op_compare_id);
   for (GList *l = g_list_last (ops); l != NULL; l = l->prev)
     {
       PipecomSessionOp *op = l->data;
@@ -649,7 +677,6 @@ _pipecom_session_new (const char *name,
   session->name = g_strdup (name);
   session->path = g_strdup (path);
   session->oneshot = oneshot;
-  session->pending = g_hash_table_new (NULL, NULL);
   g_queue_init (&session->waiting);
   return session;
 }
@@ -678,7 +705,7 @@ session_free_cb (gpointer data)
   g_rec_mutex_unlock (&session->lock);
 
   g_rec_mutex_clear (&session->lock);
-  g_hash_table_unref (session->pending);
+  g_clear_pointer (&session->pending, g_hash_table_unref);
   g_free (session->name);
   g_free (session->path);
   if (session->worker != NULL)
