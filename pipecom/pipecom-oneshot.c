@@ -68,6 +68,7 @@ oneshot_run_direct (PipecomSession  *session,
   op->payload = message;
   op->timeout = timeout;
   op->direct = &wait;
+  op->fits_inline = TRUE;  /* checked above */
 
   g_rec_mutex_lock (&session->lock);
   session->max_attempts = max_attempts;

@@ -349,13 +349,15 @@ _pipecom_session_start_connecting (PipecomSession   *session,
   session->state = PIPECOM_SESSION_CONNECTING;
 
   /* A one-shot message small enough travels inside the announcement.
-   * Without @first, the ops wait already (see session_goodbye()). */
+   * Without @first, the ops wait already (see session_goodbye()). The
+   * direct path of a one-shot call has checked its message already. */
   if (first == NULL)
     ;
   else if (session->oneshot && first->payload != NULL &&
-           _pipecom_session_inline_allowed (session->name, session->path,
-                                            g_bytes_get_data (first->payload, NULL),
-                                            g_bytes_get_size (first->payload)))
+           (first->fits_inline ||
+            _pipecom_session_inline_allowed (session->name, session->path,
+                                             g_bytes_get_data (first->payload, NULL),
+                                             g_bytes_get_size (first->payload))))
     {
       connector->oneshot = TRUE;
       connector->inline_op = first;

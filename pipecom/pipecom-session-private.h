@@ -129,6 +129,8 @@ struct _PipecomSessionOp
   GSource        *cancel_source; /* (owned) (nullable) */
   PipecomSessionDirectWait *direct;  /* (nullable) a direct exchange instead of @task:
                                       * then on its caller's stack, @payload borrowed */
+  gboolean        fits_inline;   /* one-shot: @payload is known to go inline
+                                  * (_pipecom_session_inline_allowed()) */
 };
 
 struct _PipecomSessionDirectWait
