@@ -84,6 +84,27 @@ open_channel_dir (const char *chandir,
   return fd;
 }
 
+/* Room for a channel's BASE, or its leaf, of at most
+ * PIPECOM_ANNOUNCE_BASE_MAX bytes, with ".rep" or ".req". */
+#define CHANNEL_FILE_NAME_SIZE (PIPECOM_ANNOUNCE_BASE_MAX + sizeof ".rep")
+
+/* Puts @base (at most PIPECOM_ANNOUNCE_BASE_MAX bytes long, @len) and
+ * @suffix (".rep" or ".req") in @buf, and returns it: on the stack, where
+ * g_strconcat() cost a one-shot some 450 instructions for its two or
+ * three names. */
+static char *
+channel_file_name (char       *buf,
+                   const char *base,
+                   gsize       len,
+                   const char *suffix)
+{
+  g_assert (len <= PIPECOM_ANNOUNCE_BASE_MAX && strlen (suffix) == 4);
+
+  memcpy (buf, base, len);
+  memcpy (buf + len, suffix, 5);
+  return buf;
+}
+
 typedef enum
 {
   CHANNEL_MADE,
@@ -126,8 +147,8 @@ make_channel (int           dfd,
               GError      **error)
 {
   const char *leaf = strrchr (base, '/') + 1;
-  g_autofree char *rep = g_strconcat (leaf, ".rep", NULL);
-  g_autofree char *req = g_strconcat (leaf, ".req", NULL);
+  char rep[CHANNEL_FILE_NAME_SIZE];
+  char req[CHANNEL_FILE_NAME_SIZE];
   g_autofree char *rep_path = NULL;
   struct stat made;
   int fd, saved_errno;
@@ -143,6 +164,7 @@ make_channel (int           dfd,
       return CHANNEL_FAILED;
     }
 
+  channel_file_name (rep, leaf, strlen (leaf), ".rep");
   fd = _pipecom_unix_make_fifo_at (dfd, rep, O_RDONLY, rep_mode, euid, &made, &saved_errno);
   if (fd < 0)
     {
@@ -156,8 +178,11 @@ make_channel (int           dfd,
 
   if (with_req)
     {
-      int req_fd = _pipecom_unix_make_fifo_at (dfd, req, O_RDONLY, req_mode, euid,
-                                               req_made, &saved_errno);
+      int req_fd = _pipecom_unix_make_fifo_at (dfd,
+                                               channel_file_name (req, leaf, strlen (leaf),
+                                                                  ".req"),
+                                               O_RDONLY, req_mode, euid, req_made,
+                                               &saved_errno);
 
       if (req_fd < 0)
         {
@@ -400,15 +425,29 @@ static void
 remove_channel (const char *base,
                 gboolean    with_req)
 {
-  g_autofree char *rep = g_strconcat (base, ".rep", NULL);
+  gsize len = strlen (base);
+  char buf[CHANNEL_FILE_NAME_SIZE];
 
-  g_unlink (rep);
-  if (with_req)
+  if (len > PIPECOM_ANNOUNCE_BASE_MAX)
     {
-      g_autofree char *req = g_strconcat (base, ".req", NULL);
+      /* Not one of ours (make_channel() refuses such a BASE), but what
+       * _pipecom_transport_remove_channel() is given is removed all the
+       * same. */
+      g_autofree char *rep = g_strconcat (base, ".rep", NULL);
 
-      g_unlink (req);
+      g_unlink (rep);
+      if (with_req)
+        {
+          g_autofree char *req = g_strconcat (base, ".req", NULL);
+
+          g_unlink (req);
+        }
+      return;
     }
+
+  g_unlink (channel_file_name (buf, base, len, ".rep"));
+  if (with_req)
+    g_unlink (channel_file_name (buf, base, len, ".req"));
 }
 
 void
@@ -707,12 +746,15 @@ _pipecom_dial_established (PipecomDial        *dial,
 {
   if (dial->duplex)
     {
-      g_autofree char *req = g_strconcat (strrchr (dial->base, '/') + 1, ".req", NULL);
+      const char *leaf = strrchr (dial->base, '/') + 1;
+      char req[CHANNEL_FILE_NAME_SIZE];
       int saved_errno;
       /* Still the FIFO we made: a shared pipe's listener could have
        * replaced it by a link to another FIFO of ours, to read what we
        * write to it. */
-      int fd = _pipecom_unix_reopen_fifo_at (dial->dir_fd, req, O_WRONLY, &dial->req, &saved_errno);
+      int fd = _pipecom_unix_reopen_fifo_at (dial->dir_fd,
+                                             channel_file_name (req, leaf, strlen (leaf), ".req"),
+                                             O_WRONLY, &dial->req, &saved_errno);
 
       if (fd < 0 && saved_errno == EPERM)
         {
