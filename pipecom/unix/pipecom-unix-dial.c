@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -261,6 +262,39 @@ no_unique_channel (int          dfd,
   return NULL;
 }
 
+/* Our pid, for the names of private channels: getpid() is a system call
+ * every time (glibc no longer caches it), and a process keeps its pid
+ * until it forks, when the child forgets the parent's. */
+static int cached_pid = 0;
+
+static void
+forget_pid_in_child (void)
+{
+  cached_pid = 0;
+}
+
+static int
+own_pid (void)
+{
+  static gsize registered = 0;
+  int pid = g_atomic_int_get (&cached_pid);
+
+  if (pid != 0)
+    return pid;
+
+  /* Registered before anything is cached: no child ever sees a value
+   * cached before its fork() without the handler to clear it. */
+  if (g_once_init_enter (&registered))
+    {
+      pthread_atfork (NULL, NULL, forget_pid_in_child);
+      g_once_init_leave (&registered, 1);
+    }
+
+  pid = (int) getpid ();
+  g_atomic_int_set (&cached_pid, pid);
+  return pid;
+}
+
 /* A private channel in our own pipe directory, with its descriptor in
  * @dir_fd. */
 static char *
@@ -307,7 +341,7 @@ new_private_channel (gboolean      with_req,
 
   for (guint tries = 0; tries < 8; tries++)
     {
-      g_autofree char *base = private_channel_base (dir, (int) getpid (),
+      g_autofree char *base = private_channel_base (dir, own_pid (),
                                                     g_atomic_int_add (&counter, 1),
                                                     g_random_int ());
       int fd;
