@@ -117,7 +117,9 @@ void               _pipecom_peer_refuse      (PipecomPeer              *peer,
                                               PipecomError              code,
                                               const char               *text);
 
-/* Connecting side: one dial per connection attempt sequence. */
+/* Connecting side: one dial per connection attempt sequence. Its @name
+ * and @path must outlive it: they are the session's, which frees its dial
+ * first, and a platform may keep them without a copy. */
 typedef struct _PipecomDial PipecomDial;
 
 typedef enum

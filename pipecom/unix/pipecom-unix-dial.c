@@ -492,19 +492,19 @@ _pipecom_transport_remove_channel (const char *base)
 
 struct _PipecomDial
 {
-  char     *name;
-  char     *path;
-  gboolean  duplex;
-  char     *base;      /* (nullable) the channel's files, until established */
-  char     *chandir;   /* (nullable) a shared pipe's channel directory */
-  int       dir_fd;    /* the channel's directory, while there is a channel */
-  int       rep_fd;    /* until handed to the connection */
-  struct stat req;     /* BASE.req, as we made it */
+  const char  *name;      /* (unowned) the session's, see pipecom-transport.h */
+  const char  *path;      /* (unowned) */
+  gboolean     duplex;
+  char        *base;      /* (nullable) the channel's files, until established */
+  char        *chandir;   /* (nullable) a shared pipe's channel directory */
+  int          dir_fd;    /* the channel's directory, while there is a channel */
+  int          rep_fd;    /* until handed to the connection */
+  struct stat  req;       /* BASE.req, as we made it */
   /* The FIFO our last announcement went to, held open until established
    * (see _pipecom_dial_lost()), and its device and inode. */
-  int       fifo_fd;
-  dev_t     dev;
-  ino_t     ino;
+  int          fifo_fd;
+  dev_t        dev;
+  ino_t        ino;
 };
 
 PipecomDial *
@@ -514,8 +514,9 @@ _pipecom_dial_new (const char *name,
 {
   PipecomDial *dial = g_new0 (PipecomDial, 1);
 
-  dial->name = g_strdup (name);
-  dial->path = g_strdup (path);
+  /* Not copied: a one-shot made and freed both for every message. */
+  dial->name = name;
+  dial->path = path;
   dial->duplex = duplex;
   dial->dir_fd = -1;
   dial->rep_fd = -1;
@@ -825,7 +826,5 @@ _pipecom_dial_free (PipecomDial *dial)
 {
   _pipecom_dial_reset (dial);
   g_free (dial->chandir);
-  g_free (dial->name);
-  g_free (dial->path);
   g_free (dial);
 }
