@@ -121,7 +121,7 @@ _pipecom_oneshot_run_sync (const char    *pipe_name,
                            GBytes       **reply,
                            GError       **error)
 {
-  g_autofree char *path = NULL;
+  char *path;
   PipecomSession *session;
   PipecomSyncWait wait;
 
@@ -131,7 +131,7 @@ _pipecom_oneshot_run_sync (const char    *pipe_name,
   if (!(path = _pipecom_transport_resolve (pipe_name, error)))
     return;
 
-  session = _pipecom_session_new (pipe_name, path, TRUE);
+  session = _pipecom_session_new (pipe_name, path, TRUE);  /* takes @path */
 
   /* The calling thread does the exchange itself when it can. */
   if (_pipecom_transport_drives_directly () &&
@@ -141,7 +141,7 @@ _pipecom_oneshot_run_sync (const char    *pipe_name,
       return;
     }
 
-  _pipecom_sync_wait_begin (&wait, path);
+  _pipecom_sync_wait_begin (&wait, session->path);
   _pipecom_session_start (session, NULL, message, timeout, max_attempts, 0, cancellable,
                           _pipecom_sync_wait_cb, &wait, _pipecom_oneshot_run_sync);
   _pipecom_session_unref (session);

@@ -153,7 +153,7 @@ typedef enum
 /* ---- Any thread ---- */
 
 PipecomSession *_pipecom_session_new           (const char          *name,
-                                                const char          *path,
+                                                char                *path,
                                                 gboolean             oneshot);
 PipecomSession *_pipecom_session_ref           (PipecomSession      *session);
 void            _pipecom_session_unref         (PipecomSession      *session);

@@ -659,12 +659,14 @@ _pipecom_session_connection_closed (PipecomSession *session,
 /* ------------------------------------------------------------------ */
 /* Lifetime                                                            */
 
-/* @path: @name resolved, if the caller has it already, or %NULL. A
- * one-shot session joins the worker only when first started there: its
- * direct path (pipecom-oneshot.c) needs no thread. */
+/* @path: (transfer full) (nullable): @name resolved, if the caller has it
+ * already, or %NULL; taken rather than copied, as a one-shot makes it
+ * for its session alone. A one-shot session joins the worker only when
+ * first started there: its direct path (pipecom-oneshot.c) needs no
+ * thread. */
 PipecomSession *
 _pipecom_session_new (const char *name,
-                      const char *path,
+                      char       *path,
                       gboolean    oneshot)
 {
   PipecomSession *session = g_slice_new0 (PipecomSession);
@@ -675,7 +677,7 @@ _pipecom_session_new (const char *name,
   if (!oneshot)
     session->worker = _pipecom_worker_ref ();
   session->name = g_strdup (name);
-  session->path = g_strdup (path);
+  session->path = path;
   session->oneshot = oneshot;
   g_queue_init (&session->waiting);
   return session;
