@@ -169,8 +169,8 @@ _pipecom_transport_resolve (const char  *name,
                             GError     **error)
 {
   g_autofree char *path = NULL;
-  g_autofree char *base = NULL;
   g_autofree char *dir = NULL;
+  const char *base;
   struct stat st;
   int saved_errno;
 
@@ -219,7 +219,9 @@ _pipecom_transport_resolve (const char  *name,
           path = g_build_filename (cwd, name, NULL);
         }
 
-      base = g_path_get_basename (path);
+      /* What g_path_get_basename() returns, without a copy: @path is
+       * absolute and does not end in "/". */
+      base = strrchr (path, '/') + 1;
       if (g_str_has_suffix (base, ".lock") || g_str_equal (base, ".") || g_str_equal (base, ".."))
         {
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
