@@ -16,6 +16,25 @@
 #include "pipecom-session-private.h"
 #include "pipecom-worker-private.h"
 
+/* The checks that _pipecom_transport_resolve_to_open() left out, for an
+ * outcome of the direct path that did not come from the listener's pipe:
+ * if they fail, their error is the outcome, as it would have been from
+ * _pipecom_transport_resolve(), and any other error is dropped. Returns
+ * whether they passed; else *@ok and *@reply are set. */
+static gboolean
+oneshot_check_resolved (PipecomSession  *session,
+                        gboolean        *ok,
+                        GBytes         **reply,
+                        GError         **error)
+{
+  if (_pipecom_transport_check_resolved (session->name, session->path, error))
+    return TRUE;
+
+  *ok = FALSE;
+  *reply = NULL;
+  return FALSE;
+}
+
 /* The fast path of the synchronous one-shot calls: the calling thread runs
  * the session's connector and answer matching itself, announcing the
  * message inline and reading the listener's HELLO and answer on a
@@ -30,7 +49,9 @@
  * %FALSE when the worker must go on: the message does not fit inline, the
  * listener is served by this thread's own context, or it was absent, busy,
  * or went away before its HELLO; then nothing was delivered, and the
- * session's @resume says what was tried. */
+ * session's @resume says what was tried. Either way, unless the pipe was
+ * reached, the checks that resolving left out have been made (see
+ * _pipecom_oneshot_run_sync()). */
 static gboolean
 oneshot_run_direct (PipecomSession  *session,
                     GBytes          *message,
@@ -46,20 +67,24 @@ oneshot_run_direct (PipecomSession  *session,
   PipecomSessionOp *op = &direct_op;
   PipecomConnector *connector;
   g_autoptr(PipecomConnection) conn = NULL;
+  g_autoptr(GError) cancelled = NULL;
   gint64 deadline = 0;
+  gboolean reached;
   gsize size;
   const guint8 *data = g_bytes_get_data (message, &size);
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+  if (g_cancellable_set_error_if_cancelled (cancellable, &cancelled))
     {
       *ok = FALSE;
       *reply = NULL;
+      if (_pipecom_transport_check_resolved (session->name, session->path, error))
+        g_propagate_error (error, g_steal_pointer (&cancelled));
       return TRUE;
     }
 
   if (!_pipecom_session_inline_allowed (session->name, session->path, data, size) ||
       _pipecom_registry_is_served_here (session->path))
-    return FALSE;
+    return !oneshot_check_resolved (session, ok, reply, error);
 
   if (timeout > 0)
     deadline = g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC;
@@ -73,6 +98,10 @@ oneshot_run_direct (PipecomSession  *session,
   g_rec_mutex_lock (&session->lock);
   session->max_attempts = max_attempts;
   _pipecom_session_start_connecting (session, op);  /* a direct connector: one attempt */
+  /* Announced, or found busy: the FIFO was opened, so its directory is
+   * there. */
+  reached = session->connector != NULL &&
+            (session->connector->announced || session->connector->last_busy);
   if (!wait.done && !session->connector->handoff)
     conn = _pipecom_connection_ref (session->connector->conn);
 
@@ -97,6 +126,14 @@ oneshot_run_direct (PipecomSession  *session,
   /* Closes the connection, and removes the channel files if still there. */
   _pipecom_session_connection_closed (session, NULL);
   g_rec_mutex_unlock (&session->lock);
+
+  /* Not reached: absent, or it could not be opened. Nothing came from a
+   * listener (wait.reply is NULL). */
+  if (!reached && !oneshot_check_resolved (session, ok, reply, error))
+    {
+      g_clear_error (&wait.error);
+      return TRUE;
+    }
 
   if (!wait.done || wait.resend)
     return FALSE;
@@ -128,14 +165,25 @@ _pipecom_oneshot_run_sync (const char    *pipe_name,
   *ok = FALSE;
   *reply = NULL;
 
-  if (!(path = _pipecom_transport_resolve (pipe_name, error)))
+  /* The checks that only explain why the pipe cannot be opened are made
+   * only if it cannot, by oneshot_run_direct(): on Unix, a stat() of the
+   * pipe's directory in every message otherwise. */
+  if (!(path = _pipecom_transport_resolve_to_open (pipe_name, error)))
     return;
 
   session = _pipecom_session_new (pipe_name, path, TRUE);  /* takes @path */
 
   /* The calling thread does the exchange itself when it can. */
-  if (_pipecom_transport_drives_directly () &&
-      oneshot_run_direct (session, message, timeout, max_attempts, cancellable, ok, reply, error))
+  if (_pipecom_transport_drives_directly ())
+    {
+      if (oneshot_run_direct (session, message, timeout, max_attempts, cancellable, ok, reply,
+                              error))
+        {
+          _pipecom_session_unref (session);
+          return;
+        }
+    }
+  else if (!_pipecom_transport_check_resolved (pipe_name, session->path, error))
     {
       _pipecom_session_unref (session);
       return;

@@ -22,7 +22,8 @@ G_BEGIN_DECLS
  * unix/pipecom-unix-private.h and win32/pipecom-win32-private.h.
  *
  * Threads and main contexts:
- * - _pipecom_init_once(), _pipecom_transport_resolve() and
+ * - _pipecom_init_once(), the _pipecom_transport_resolve*() functions,
+ *   _pipecom_transport_check_resolved() and
  *   _pipecom_transport_max_base_len() may be called from any thread.
  * - An intake is used by the thread that serves its pipe (the one that
  *   dispatches the #GMainContext given to _pipecom_intake_start()); its
@@ -71,6 +72,18 @@ gboolean  _pipecom_transport_peer_is_self (PipecomConnection *conn);
 
 char     *_pipecom_transport_resolve    (const char  *name,
                                          GError     **error);
+/* For a caller that tries the path at once: resolves as
+ * _pipecom_transport_resolve() does, but for the checks that only explain
+ * why the pipe cannot be opened (on Unix, that the directory of a path
+ * exists and can be reached). The caller runs those with
+ * _pipecom_transport_check_resolved(), and reports their error instead of
+ * anything else, before doing anything but trying the path, and after a
+ * try that did not reach a listener's pipe. */
+char     *_pipecom_transport_resolve_to_open (const char  *name,
+                                              GError     **error);
+gboolean  _pipecom_transport_check_resolved  (const char  *name,
+                                              const char  *path,
+                                              GError     **error);
 gsize     _pipecom_transport_max_base_len (const char *name,
                                            const char *path);
 

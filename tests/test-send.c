@@ -1419,6 +1419,67 @@ test_cancel_current_sync (void)
   g_assert_cmpuint (hc.calls, ==, 3);
   g_clear_object (&hc.held);
 }
+
+/* Fails a synchronous send of @message to @name, with the current
+ * cancellable @cancellable if not %NULL, and asserts that its error is
+ * the asynchronous send's, which resolves the name before anything. */
+static void
+assert_sync_error_as_async (const char   *name,
+                            GBytes       *message,
+                            GCancellable *cancellable,
+                            const char   *text)
+{
+  g_autoptr(GError) error = NULL;
+  PipecomTestResult result = { 0, };
+
+  pipecom_send_bytes_async (name, message, 1, 1, NULL, pipecom_test_send_bytes_cb, &result);
+  pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+  g_assert_nonnull (result.error);
+  g_assert_nonnull (strstr (result.error->message, text));
+
+  if (cancellable != NULL)
+    g_cancellable_push_current (cancellable);
+  g_assert_false (pipecom_send_bytes (name, message, 1, 1, &error));
+  if (cancellable != NULL)
+    g_cancellable_pop_current (cancellable);
+  g_assert_error (error, result.error->domain, result.error->code);
+  g_assert_cmpstr (error->message, ==, result.error->message);
+
+  pipecom_test_result_clear (&result);
+}
+
+static void
+test_direct_dir_errors (void)
+{
+  g_autofree char *missing = g_build_filename (pipecom_test_get_runtime_dir (),
+                                               "no-such-dir", "pipe", NULL);
+  g_autofree char *file = g_build_filename (pipecom_test_get_runtime_dir (),
+                                            "not-a-dir", NULL);
+  g_autofree char *in_file = g_build_filename (file, "pipe", NULL);
+  g_autofree char *large = g_strnfill (PIPECOM_ANNOUNCE_INLINE_MAX + 1, 'x');
+  g_autoptr(GBytes) small_message = g_bytes_new_static ("x", 1);
+  g_autoptr(GBytes) large_message = g_bytes_new_static (large, strlen (large));
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  const char *names[] = { missing, in_file, "no-such-relative-dir/pipe" };
+
+  g_test_summary ("A synchronous one-shot to a path whose directory is missing, or not a "
+                  "directory, fails as the asynchronous one does, with the error of "
+                  "resolving the name, whether it goes inline or not, and cancelled or not, "
+                  "though the direct path looks at the directory only after the pipe could "
+                  "not be opened");
+
+  g_assert_true (g_file_set_contents (file, "", 0, NULL));
+  g_cancellable_cancel (cancellable);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      assert_sync_error_as_async (names[i], small_message, NULL, "does not exist");
+      assert_sync_error_as_async (names[i], large_message, NULL, "does not exist");
+      assert_sync_error_as_async (names[i], small_message, cancellable, "does not exist");
+    }
+
+  g_assert_cmpint (g_unlink (file), ==, 0);
+}
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -1591,6 +1652,7 @@ main (int   argc,
   g_test_add_func ("/send/direct/no-hello-timeout", test_direct_no_hello_timeout);
   g_test_add_func ("/send/direct/listener-killed", test_direct_listener_killed);
   g_test_add_func ("/send/direct/large-reply", test_direct_large_reply);
+  g_test_add_func ("/send/direct/dir-errors", test_direct_dir_errors);
 #endif
   g_test_add_func ("/send/oversize", test_oversize);
   g_test_add_func ("/send/cancel/pending-request", test_cancel_pending_request);

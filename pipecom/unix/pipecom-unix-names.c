@@ -164,15 +164,51 @@ _pipecom_unix_user_pipe_dir (GError **error)
   return g_steal_pointer (&dir);
 }
 
-char *
-_pipecom_transport_resolve (const char  *name,
-                            GError     **error)
+/* Whether the directory of @path, the pipe named by the path @name, exists
+ * and can be reached: if not, says so, rather than leaving it to the
+ * failure to open the FIFO in it, which would not tell it apart from an
+ * absent listener. */
+static gboolean
+check_pipe_dir (const char  *name,
+                const char  *path,
+                GError     **error)
 {
-  g_autofree char *path = NULL;
-  g_autofree char *dir = NULL;
-  const char *base;
+  g_autofree char *dir = g_path_get_dirname (path);
   struct stat st;
   int saved_errno;
+
+  saved_errno = stat (dir, &st) != 0 ? errno : !S_ISDIR (st.st_mode) ? ENOTDIR : 0;
+  if (saved_errno == EACCES || saved_errno == EPERM)
+    {
+      /* Inside another user's private directory: it may well exist. */
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
+                   "Cannot use pipe “%s”: no permission to reach the directory “%s” "
+                   "(a directory on its path is closed to you)",
+                   name, dir);
+      return FALSE;
+    }
+  if (saved_errno != 0)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
+                   "Invalid pipe name “%s”: the directory “%s” does not exist",
+                   name, dir);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* _pipecom_transport_resolve() with @check_dir, else
+ * _pipecom_transport_resolve_to_open(): the same checks but
+ * check_pipe_dir(), which still comes first when a later one (the
+ * length of the path) fails. */
+static char *
+resolve (const char  *name,
+         gboolean     check_dir,
+         GError     **error)
+{
+  g_autofree char *path = NULL;
+  const char *base;
 
   if (!_pipecom_check_name_chars (name, error))
     return NULL;
@@ -187,6 +223,8 @@ _pipecom_transport_resolve (const char  *name,
 
   if (strchr (name, '/') == NULL)
     {
+      g_autofree char *dir = NULL;
+
       if (strlen (name) > 200 || g_str_equal (name, ".") || g_str_equal (name, "..") ||
           g_str_has_suffix (name, ".lock") || name[0] == '.')
         {
@@ -230,28 +268,14 @@ _pipecom_transport_resolve (const char  *name,
           return NULL;
         }
 
-      dir = g_path_get_dirname (path);
-      saved_errno = stat (dir, &st) != 0 ? errno : !S_ISDIR (st.st_mode) ? ENOTDIR : 0;
-      if (saved_errno == EACCES || saved_errno == EPERM)
-        {
-          /* Inside another user's private directory: it may well exist. */
-          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PERMISSION_DENIED,
-                       "Cannot use pipe “%s”: no permission to reach the directory “%s” "
-                       "(a directory on its path is closed to you)",
-                       name, dir);
-          return NULL;
-        }
-      if (saved_errno != 0)
-        {
-          g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
-                       "Invalid pipe name “%s”: the directory “%s” does not exist",
-                       name, dir);
-          return NULL;
-        }
+      if (check_dir && !check_pipe_dir (name, path, error))
+        return NULL;
     }
 
   if (strlen (path) > PIPECOM_MAX_PATH_LEN)
     {
+      if (!check_dir && strchr (name, '/') != NULL && !check_pipe_dir (name, path, error))
+        return NULL;
       g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
                    "Invalid pipe name “%s”: its path is longer than %d bytes",
                    name, PIPECOM_MAX_PATH_LEN);
@@ -259,6 +283,30 @@ _pipecom_transport_resolve (const char  *name,
     }
 
   return g_steal_pointer (&path);
+}
+
+char *
+_pipecom_transport_resolve (const char  *name,
+                            GError     **error)
+{
+  return resolve (name, TRUE, error);
+}
+
+/* The directory of a path is stat()ed only when the FIFO in it could not
+ * be opened: a one-shot's system call in every message otherwise. */
+char *
+_pipecom_transport_resolve_to_open (const char  *name,
+                                    GError     **error)
+{
+  return resolve (name, FALSE, error);
+}
+
+gboolean
+_pipecom_transport_check_resolved (const char  *name,
+                                   const char  *path,
+                                   GError     **error)
+{
+  return strchr (name, '/') == NULL || check_pipe_dir (name, path, error);
 }
 
 /* Whether @st is of a FIFO of ours with a single name: a hard link made to
