@@ -135,7 +135,9 @@ set_channel_error (GError     **error,
  * directory @dfd that @base names, with modes @rep_mode and @req_mode, as
  * the user @euid (geteuid(), read once per dial), and opens the reply one
  * for reading into @rep_fd. What @base.req is goes to
- * @req_made, for opening it later. */
+ * @req_made, for opening it later. @dir_private: @dfd is our pipe
+ * directory, which nobody else can write (see
+ * _pipecom_unix_make_fifo_at()). */
 static ChannelResult
 make_channel (int           dfd,
               const char   *base,
@@ -143,6 +145,7 @@ make_channel (int           dfd,
               mode_t        rep_mode,
               mode_t        req_mode,
               uid_t         euid,
+              gboolean      dir_private,
               int          *rep_fd,
               struct stat  *req_made,
               GError      **error)
@@ -166,7 +169,8 @@ make_channel (int           dfd,
     }
 
   channel_file_name (rep, leaf, strlen (leaf), ".rep");
-  fd = _pipecom_unix_make_fifo_at (dfd, rep, O_RDONLY, rep_mode, euid, &made, &saved_errno);
+  fd = _pipecom_unix_make_fifo_at (dfd, rep, O_RDONLY, rep_mode, euid, dir_private, &made,
+                                   &saved_errno);
   if (fd < 0)
     {
       if (saved_errno == EEXIST)
@@ -182,8 +186,8 @@ make_channel (int           dfd,
       int req_fd = _pipecom_unix_make_fifo_at (dfd,
                                                channel_file_name (req, leaf, strlen (leaf),
                                                                   ".req"),
-                                               O_RDONLY, req_mode, euid, req_made,
-                                               &saved_errno);
+                                               O_RDONLY, req_mode, euid, dir_private,
+                                               req_made, &saved_errno);
 
       if (req_fd < 0)
         {
@@ -346,7 +350,7 @@ new_private_channel (gboolean      with_req,
                                                     g_random_int ());
       int fd;
 
-      switch (make_channel (dfd, base, with_req, 0600, 0600, euid, &fd, req_made, error))
+      switch (make_channel (dfd, base, with_req, 0600, 0600, euid, TRUE, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
           continue;
@@ -435,7 +439,7 @@ new_shared_channel (const char   *chandir,
        * gets the sender's group, and a listener in that group is judged by
        * the group bits. */
       switch (make_channel (dfd, base, with_req, everyone ? 0622 : 0620,
-                            everyone ? 0644 : 0640, euid, &fd, req_made, error))
+                            everyone ? 0644 : 0640, euid, FALSE, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
           continue;

@@ -63,7 +63,8 @@ transport_listen (const char     *name,
       goto fail_locked;
     }
 
-  rfd = _pipecom_unix_make_fifo_at (dfd, leaf, O_RDONLY, 0600, geteuid (), &made, &saved_errno);
+  rfd = _pipecom_unix_make_fifo_at (dfd, leaf, O_RDONLY, 0600, geteuid (), FALSE, &made,
+                                    &saved_errno);
   if (rfd < 0)
     {
       if (saved_errno == EPERM)

@@ -408,15 +408,17 @@ _pipecom_unix_reopen_fifo_at (int                dfd,
  * with fchmod(): whoever can write the directory may have replaced the
  * name by a link to another file meanwhile, and nothing is ever changed by
  * name. "Ours" is owned by @euid, the caller's geteuid(), read once for
- * the operation. The FIFO's device and inode go to @made. Fails with
- * *saved_errno EEXIST when the name is taken, EPERM when it was replaced
- * (the caller removes the name). */
+ * the operation. The FIFO's device and inode go to @made. @dir_private:
+ * @dfd was checked to be a directory of @euid that nobody else can write
+ * (our pipe directory). Fails with *saved_errno EEXIST when the name is
+ * taken, EPERM when it was replaced (the caller removes the name). */
 int
 _pipecom_unix_make_fifo_at (int          dfd,
                             const char  *name,
                             int          flags,
                             mode_t       mode,
                             uid_t        euid,
+                            gboolean     dir_private,
                             struct stat *made,
                             int         *saved_errno)
 {
@@ -430,8 +432,12 @@ _pipecom_unix_make_fifo_at (int          dfd,
     }
 
   /* Checked before opening (opening a FIFO is seen at its other end), as
-   * _pipecom_unix_reopen_fifo_at() does, and after. */
-  if (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made, euid))
+   * _pipecom_unix_reopen_fifo_at() does, and after. Where nobody else can
+   * write the directory, nobody else can have put another file at @name
+   * before we open it: the checks of the descriptor are enough, and save a
+   * one-shot a system call. */
+  if (!dir_private &&
+      (fstatat (dfd, name, made, AT_SYMLINK_NOFOLLOW) != 0 || !is_own_fifo (made, euid)))
     {
       *saved_errno = EPERM;
       return -1;
@@ -448,12 +454,14 @@ _pipecom_unix_make_fifo_at (int          dfd,
     }
 
   if (fstat (fd, &st) != 0 || !is_own_fifo (&st, euid) ||
-      st.st_dev != made->st_dev || st.st_ino != made->st_ino)
+      (!dir_private && (st.st_dev != made->st_dev || st.st_ino != made->st_ino)))
     {
       close (fd);
       *saved_errno = EPERM;
       return -1;
     }
+  if (dir_private)
+    *made = st;
 
   /* mkfifoat() applied the umask, which can only have taken bits away:
    * set the mode unless it is already exactly @mode. */

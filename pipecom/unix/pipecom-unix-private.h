@@ -80,6 +80,7 @@ int _pipecom_unix_make_fifo_at (int          dfd,
                                 int          flags,
                                 mode_t       mode,
                                 uid_t        euid,
+                                gboolean     dir_private,
                                 struct stat *made,
                                 int         *saved_errno);
 
