@@ -201,6 +201,7 @@ GError *_pipecom_session_error_not_accepted (const char   *name,
 void     _pipecom_session_add_pending       (PipecomSession    *session,
                                              PipecomSessionOp  *op);
 guint    _pipecom_session_n_pending         (PipecomSession    *session);
+GList   *_pipecom_session_take_pending      (PipecomSession    *session);
 void     _pipecom_session_op_send           (PipecomSessionOp  *op);
 void     _pipecom_session_op_timeout        (PipecomSessionOp  *op);
 void     _pipecom_session_op_cancel         (PipecomSessionOp  *op);
