@@ -19,7 +19,8 @@ G_BEGIN_DECLS
  * (names, the user's pipe directory, FIFO checks), pipecom-unix-channel.c
  * (channel directories of shared pipes, lock files), pipecom-unix-listen.c
  * (the well-known FIFO, announcements, accepting a peer),
- * pipecom-unix-dial.c (a sender's channel, announcing it),
+ * pipecom-unix-dial.c (announcing a sender's channel),
+ * pipecom-unix-dial-channel.c (making and removing a sender's channel files),
  * pipecom-unix-io.c (a connection's two non-blocking fds) and
  * pipecom-unix-credentials.c (who the sender is, allowed-users).
  *
@@ -122,13 +123,48 @@ int _pipecom_unix_open_private_dir (const char   *dir,
 /* How many truncated announcement records listeners dropped (for tests). */
 extern gint   _pipecom_truncated_records;
 
+/* ---- pipecom-unix-dial-channel.c ---- */
+
+/* Room for a channel's BASE, or its leaf, of at most
+ * PIPECOM_ANNOUNCE_BASE_MAX bytes, with ".rep" or ".req". */
+#define CHANNEL_FILE_NAME_SIZE (PIPECOM_ANNOUNCE_BASE_MAX + sizeof ".rep")
+
+/* Puts @base (at most PIPECOM_ANNOUNCE_BASE_MAX bytes long, @len) and
+ * @suffix (".rep" or ".req") in @buf, of CHANNEL_FILE_NAME_SIZE bytes, and
+ * returns it. */
+char     *_pipecom_unix_channel_file_name   (char         *buf,
+                                             const char   *base,
+                                             gsize         len,
+                                             const char   *suffix);
+/* A channel in our own pipe directory, or in the channel directory
+ * @chandir of a shared pipe of @owner: its BASE (the path without the
+ * suffix), its directory's descriptor in @dir_fd and the reply FIFO opened
+ * for reading in @rep_fd; what BASE.req is goes to @req_made. */
+char     *_pipecom_unix_new_private_channel (gboolean      with_req,
+                                             uid_t         euid,
+                                             int          *dir_fd,
+                                             int          *rep_fd,
+                                             struct stat  *req_made,
+                                             GError      **error);
+char     *_pipecom_unix_new_shared_channel  (const char   *chandir,
+                                             uid_t         owner,
+                                             gboolean      everyone,
+                                             gboolean      with_req,
+                                             uid_t         euid,
+                                             int          *dir_fd,
+                                             int          *rep_fd,
+                                             struct stat  *req_made,
+                                             GError      **error);
+void      _pipecom_unix_remove_channel      (const char   *base,
+                                             gboolean      with_req);
+/* A client's private channel (also used by tests). */
+char     *_pipecom_transport_new_channel    (gboolean      with_req,
+                                             int          *rep_fd,
+                                             GError      **error);
+void      _pipecom_transport_remove_channel (const char   *base);
+
 /* ---- pipecom-unix-dial.c ---- */
 
-/* A client's private channel (also used by tests). */
-char     *_pipecom_transport_new_channel (gboolean    with_req,
-                                          int        *rep_fd,
-                                          GError    **error);
-void      _pipecom_transport_remove_channel (const char *base);
 /* Called, if set, by a sender right after it opened a pipe's FIFO, with
  * its path (for tests: a listener removing it then). */
 extern void (*_pipecom_opened_pipe_fifo_hook) (const char *path);
