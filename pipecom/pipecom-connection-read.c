@@ -130,6 +130,11 @@ parse_frames (PipecomConnection *conn)
           continue;
         }
 
+      /* The usual end of the loop: every frame read was delivered (what
+       * _pipecom_decode_frame_header() would find as well, one call later). */
+      if (avail < PIPECOM_FRAME_HEADER_SIZE)
+        break;
+
       result = _pipecom_decode_frame_header (h, avail, conn->max_frame, &header, &error);
       if (result == PIPECOM_FRAME_HEADER_INCOMPLETE)
         break;
