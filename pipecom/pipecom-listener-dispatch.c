@@ -131,6 +131,24 @@ _pipecom_listener_reset_inactivity (PipecomPipe *self)
                              g_get_monotonic_time () + (gint64) self->serving_timeout * G_USEC_PER_SEC);
 }
 
+/* Whether the @size bytes at @data are the NUL-terminated @code. Compared
+ * byte by byte rather than measuring @code first: every message is
+ * compared, and one that is not the die code mostly differs from its
+ * first byte, so this reads a byte or two of @code instead of all of it. */
+static gboolean
+equals_code (const char *code,
+             const char *data,
+             gsize       size)
+{
+  for (gsize i = 0; i < size; i++)
+    {
+      if (code[i] == '\0' || code[i] != data[i])
+        return FALSE;
+    }
+
+  return code[size] == '\0';
+}
+
 /* Whether @payload is the die code; sets *@max_messages to
  * PipecomPipe:max-messages, read under the same lock. */
 static gboolean
@@ -143,8 +161,7 @@ is_die_code (PipecomPipe *self,
   const char *data = g_bytes_get_data (payload, &size);
 
   g_mutex_lock (&self->lock);
-  if (self->die_code != NULL && strlen (self->die_code) == size &&
-      (size == 0 || memcmp (self->die_code, data, size) == 0))
+  if (self->die_code != NULL && equals_code (self->die_code, data, size))
     ret = TRUE;
   *max_messages = self->max_messages;
   g_mutex_unlock (&self->lock);
