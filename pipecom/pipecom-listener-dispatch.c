@@ -263,7 +263,19 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
   g_signal_emit (self, _pipecom_pipe_signals[MESSAGE_RECEIVED], 0, message, &reply);
 
   if (reply != NULL && !pipecom_message_get_replied (message))
-    pipecom_message_reply (message, reply);
+    {
+      /* What pipecom_message_reply() would do through
+       * _pipecom_pipe_deliver_reply(), which would find this thread
+       * handling the message: sent at once. The payload is the returned
+       * string itself, not a copy of it. */
+      if (_pipecom_message_take_reply (message))
+        {
+          gsize len = strlen (reply);
+          g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&reply), len);
+
+          deliver_now (self, conn, session, id, PIPECOM_FRAME_REPLY, bytes);
+        }
+    }
   else if (!_pipecom_message_is_kept (message) && _pipecom_message_take_answer (message))
     {
       /* What _pipecom_message_acknowledge() would do through

@@ -8,8 +8,9 @@
 /* Thread and main-context contract
  *
  * _pipecom_message_new(), _pipecom_message_release(),
- * _pipecom_message_is_kept(), _pipecom_message_acknowledge() and
- * _pipecom_message_take_answer() are called
+ * _pipecom_message_is_kept(), _pipecom_message_acknowledge(),
+ * _pipecom_message_take_answer() and (for a handler's returned reply)
+ * _pipecom_message_take_reply() are called
  * by a listener in its serving thread, around the emission of
  * PipecomPipe::message-received. A message is answered (the public
  * pipecom_message_reply*() functions, or its finalization) from any
@@ -36,6 +37,7 @@ void            _pipecom_message_release     (PipecomMessage    *message,
 gboolean        _pipecom_message_is_kept     (PipecomMessage    *message);
 void            _pipecom_message_acknowledge (PipecomMessage    *message);
 gboolean        _pipecom_message_take_answer (PipecomMessage    *message);
+gboolean        _pipecom_message_take_reply  (PipecomMessage    *message);
 
 /* Implemented by the listener. */
 void            _pipecom_pipe_deliver_reply  (PipecomPipe       *pipe,

@@ -475,8 +475,11 @@ _pipecom_message_take_answer (PipecomMessage *self)
   return g_atomic_int_compare_and_exchange (&self->replied, FALSE, TRUE);
 }
 
-static gboolean
-take_reply (PipecomMessage *self)
+/* Marks @self answered by a reply or an error; FALSE, with a critical
+ * warning, if it was answered already. The listener calls it too, to send
+ * a handler's returned reply itself. */
+gboolean
+_pipecom_message_take_reply (PipecomMessage *self)
 {
   if (!g_atomic_int_compare_and_exchange (&self->replied, FALSE, TRUE))
     {
@@ -510,7 +513,7 @@ pipecom_message_reply_bytes (PipecomMessage *self,
   g_return_if_fail (PIPECOM_IS_MESSAGE (self));
   g_return_if_fail (reply != NULL);
 
-  if (take_reply (self))
+  if (_pipecom_message_take_reply (self))
     _pipecom_pipe_deliver_reply (self->pipe, self->conn, self->session, self->id, PIPECOM_FRAME_REPLY, reply);
 }
 
@@ -557,7 +560,7 @@ pipecom_message_reply_error (PipecomMessage *self,
   g_return_if_fail (PIPECOM_IS_MESSAGE (self));
   g_return_if_fail (error != NULL);
 
-  if (!take_reply (self))
+  if (!_pipecom_message_take_reply (self))
     return;
 
   payload = _pipecom_error_payload_new (PIPECOM_ERROR_HANDLER_FAILED, error->message);
