@@ -116,6 +116,15 @@ struct _PipecomConnection
   guint                         small_kept : 1;  /* see deliver_small() */
 };
 
+/* Whether nothing waits to be written: g_queue_is_empty() without the
+ * call (GLib does not inline it), which the dispatch, the idle check and
+ * every write make, several times per message. */
+static inline gboolean
+_pipecom_connection_wqueue_is_empty (PipecomConnection *conn)
+{
+  return conn->wqueue.head == NULL;
+}
+
 /* ---- The core, for the platform I/O ---- */
 
 void      _pipecom_connection_init          (PipecomConnection            *conn,

@@ -71,7 +71,7 @@ is_reading_frame (PipecomConnection *conn)
 static gboolean
 is_idle (PipecomConnection *conn)
 {
-  return !is_reading_frame (conn) && g_queue_is_empty (&conn->wqueue) && conn->unanswered == 0;
+  return !is_reading_frame (conn) && _pipecom_connection_wqueue_is_empty (conn) && conn->unanswered == 0;
 }
 
 /* The peer closed its end. */
@@ -124,7 +124,7 @@ flush (PipecomConnection *conn)
 {
   _pipecom_connection_io_flush (conn);
 
-  if (!conn->closed && conn->close_when_flushed && g_queue_is_empty (&conn->wqueue))
+  if (!conn->closed && conn->close_when_flushed && _pipecom_connection_wqueue_is_empty (conn))
     _pipecom_connection_fail (conn, NULL);
 }
 
@@ -333,7 +333,7 @@ _pipecom_connection_source_dispatch (GSource     *source,
 
   if ((conn->deadline > 0 || conn->idle_timeout > 0) && !conn->closed)
     {
-      if (g_queue_is_empty (&conn->wqueue))
+      if (_pipecom_connection_wqueue_is_empty (conn))
         conn->write_since = 0;
       check_deadlines (conn, dispatch_time (source, &now));
       update_deadline_timer_at (conn, now);
@@ -498,7 +498,7 @@ send_frame (PipecomConnection *conn,
   if (!_pipecom_connection_charge_full (conn, PIPECOM_FRAME_HEADER_SIZE + len - n, n == 0, id))
     return FALSE;
 
-  if (conn->deadline > 0 && g_queue_is_empty (&conn->wqueue))
+  if (conn->deadline > 0 && _pipecom_connection_wqueue_is_empty (conn))
     {
       conn->write_since = g_get_monotonic_time ();
       conn->write_moved = 0;

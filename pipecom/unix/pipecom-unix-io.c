@@ -215,7 +215,7 @@ update_out_interest (PipecomConnection *conn)
   if (fc->out_tag == NULL)
     return;
 
-  events = conn->direct || conn->held || g_queue_is_empty (&conn->wqueue) ? 0 : G_IO_OUT;
+  events = conn->direct || conn->held || _pipecom_connection_wqueue_is_empty (conn) ? 0 : G_IO_OUT;
   if (events == fc->out_events)
     return;
   fc->out_events = events;
@@ -250,7 +250,7 @@ _pipecom_connection_io_flush (PipecomConnection *conn)
 {
   FdConnection *fc = FD_CONNECTION (conn);
 
-  while (!conn->closed && !g_queue_is_empty (&conn->wqueue))
+  while (!conn->closed && !_pipecom_connection_wqueue_is_empty (conn))
     {
       struct iovec iov[MAX_IOV];
       guint n_iov = 0;
@@ -308,7 +308,7 @@ _pipecom_connection_io_write_now (PipecomConnection *conn,
 
   grow_pipe (fc->out_fd, &fc->out_pipe_size, PIPECOM_FRAME_HEADER_SIZE + len);
 
-  if (!g_queue_is_empty (&conn->wqueue))
+  if (!_pipecom_connection_wqueue_is_empty (conn))
     return 0;
 
   do
