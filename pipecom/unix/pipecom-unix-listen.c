@@ -171,7 +171,27 @@ struct _PipecomPeer
 {
   PipecomIntake *intake;
   const char    *base;
+  gsize          base_len;
 };
+
+/* Room for a peer's BASE, which came in a record (so it is shorter than
+ * PIPECOM_ANNOUNCE_MAX bytes), with ".rep" or ".req". */
+#define PEER_FILE_NAME_SIZE (PIPECOM_ANNOUNCE_MAX + sizeof ".rep")
+
+/* Puts the path of @peer's channel file with @suffix (".rep" or ".req")
+ * in @buf, of PEER_FILE_NAME_SIZE bytes, and returns it: g_strconcat()
+ * cost every sender an allocation per name. */
+static char *
+peer_file_name (char              *buf,
+                const PipecomPeer *peer,
+                const char        *suffix)
+{
+  g_assert (peer->base_len < PIPECOM_ANNOUNCE_MAX && strlen (suffix) == 4);
+
+  memcpy (buf, peer->base, peer->base_len);
+  memcpy (buf + peer->base_len, suffix, sizeof ".rep");
+  return buf;
+}
 
 static void
 set_pipe_size (int   fd,
@@ -317,13 +337,14 @@ _pipecom_peer_refuse (PipecomPeer  *peer,
                       PipecomError  code,
                       const char   *text)
 {
-  g_autofree char *rep = g_strconcat (peer->base, ".rep", NULL);
+  char rep[PEER_FILE_NAME_SIZE];
   g_autoptr(GBytes) payload = _pipecom_error_payload_new (code, text);
   guint8 header[PIPECOM_FRAME_HEADER_SIZE];
   struct iovec iov[2];
   int saved_errno;
   int fd;
 
+  peer_file_name (rep, peer, ".rep");
   fd = open_channel (peer->intake, rep, O_WRONLY, NULL, &saved_errno);
   if (fd < 0)
     return;
@@ -441,16 +462,16 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
                       gpointer                      user_data,
                       GMainContext                 *context)
 {
-  g_autofree char *rep = g_strconcat (peer->base, ".rep", NULL);
+  char rep[PEER_FILE_NAME_SIZE], req[PEER_FILE_NAME_SIZE];
   PipecomConnection *conn;
   PipecomPeerIdentity identity;
   struct stat in_st, out_st;
   int in_fd = -1, out_fd, saved_errno;
 
+  peer_file_name (rep, peer, ".rep");
   if (kind == PIPECOM_ANNOUNCE_CONNECT)
     {
-      g_autofree char *req = g_strconcat (peer->base, ".req", NULL);
-
+      peer_file_name (req, peer, ".req");
       in_fd = open_channel_reclaiming (peer, req, O_RDONLY, &in_st, &saved_errno);
       if (in_fd < 0)
         {
@@ -492,16 +513,9 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
 
   /* A listener drops peers that stall, or that never open their request
    * channel (seen as its file still being there) or never read. */
-  if (kind == PIPECOM_ANNOUNCE_CONNECT)
-    {
-      g_autofree char *req = g_strconcat (peer->base, ".req", NULL);
-
-      _pipecom_connection_set_limits (conn, _pipecom_connection_deadline_usec,
-                                      _pipecom_max_queued_bytes, req);
-    }
-  else
-    _pipecom_connection_set_limits (conn, _pipecom_connection_deadline_usec,
-                                    _pipecom_max_queued_bytes, NULL);
+  _pipecom_connection_set_limits (conn, _pipecom_connection_deadline_usec,
+                                  _pipecom_max_queued_bytes,
+                                  kind == PIPECOM_ANNOUNCE_CONNECT ? req : NULL);
 
   return conn;
 }
@@ -537,7 +551,7 @@ process_records (PipecomIntake *intake,
                  intake->name, intake->chandir != NULL ? "channel" : "user's pipe");
       else if (record.version != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (record.base))
         {
-          PipecomPeer peer = { intake, record.base };
+          PipecomPeer peer = { intake, record.base, strlen (record.base) };
 
           intake->funcs->announce (&peer, record.version, record.kind,
                                    record.inline_data, record.inline_len,
