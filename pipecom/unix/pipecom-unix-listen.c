@@ -172,6 +172,7 @@ struct _PipecomPeer
   PipecomIntake *intake;
   const char    *base;
   gsize          base_len;
+  const char    *leaf;      /* the channel's name: the end of base */
 };
 
 /* Room for a peer's BASE, which came in a record (so it is shorter than
@@ -179,9 +180,10 @@ struct _PipecomPeer
 #define PEER_FILE_NAME_SIZE (PIPECOM_ANNOUNCE_MAX + sizeof ".rep")
 
 /* Puts the path of @peer's channel file with @suffix (".rep" or ".req")
- * in @buf, of PEER_FILE_NAME_SIZE bytes, and returns it: g_strconcat()
- * cost every sender an allocation per name. */
-static char *
+ * in @buf, of PEER_FILE_NAME_SIZE bytes, and returns the file's name in
+ * it, for open_channel(): g_strconcat() cost every sender an allocation
+ * per name. */
+static const char *
 peer_file_name (char              *buf,
                 const PipecomPeer *peer,
                 const char        *suffix)
@@ -190,7 +192,7 @@ peer_file_name (char              *buf,
 
   memcpy (buf, peer->base, peer->base_len);
   memcpy (buf + peer->base_len, suffix, sizeof ".rep");
-  return buf;
+  return buf + (peer->leaf - peer->base);
 }
 
 static void
@@ -219,21 +221,21 @@ channel_stat_ok (PipecomIntake     *intake,
          (st->st_uid == euid && (st->st_mode & 0077) == 0);
 }
 
-/* Opens a channel file named by a peer. channel_allowed() checked that it
- * is in our channel directory (shared) or our pipe directory (private):
- * open it there, relative to our own descriptor of that directory,
- * whatever path named it. It is checked before opening (opening a FIFO is
- * seen at its other end) and after. Sets *opened (if not %NULL) to what
- * fstat() said of it: its owner is the sender (see SECURITY.md). */
+/* Opens the channel file @leaf named by a peer. channel_leaf() checked
+ * that it is in our channel directory (shared) or our pipe directory
+ * (private): open it there, relative to our own descriptor of that
+ * directory, whatever path named it. It is checked before opening
+ * (opening a FIFO is seen at its other end) and after. Sets *opened (if
+ * not %NULL) to what fstat() said of it: its owner is the sender (see
+ * SECURITY.md). */
 static int
 open_channel (PipecomIntake *intake,
-              const char    *path,
+              const char    *leaf,
               int            flags,
               struct stat   *opened,
               int           *saved_errno)
 {
   int dfd = intake->chandir != NULL ? intake->chandir_fd : intake->privdir_fd;
-  const char *leaf = strrchr (path, '/') + 1;
   /* Read once for this opening (a shared pipe's channels may be anyone's). */
   uid_t euid = intake->chandir != NULL ? 0 : geteuid ();
   struct stat pre, st;
@@ -280,7 +282,7 @@ is_private_channel_name (const char *name)
 {
   const char *p = name + 2;
 
-  if (!g_str_has_prefix (name, ".c"))
+  if (name[0] != '.' || name[1] != 'c')
     return FALSE;
 
   for (guint part = 0; part < 2; part++)
@@ -307,27 +309,33 @@ is_private_channel_name (const char *name)
  * its user's. The directory may be named by another path (a sender that
  * named the pipe /var/run/… for /run/…, or its pipe directory through a
  * link): it is compared by device and inode, and open_channel() opens the
- * file relative to our own descriptor of it anyway. */
-static gboolean
-channel_allowed (PipecomIntake *intake,
-                 const char    *base)
+ * file relative to our own descriptor of it anyway. Returns the channel's
+ * name in @base, or %NULL if it may not be opened. The directory is
+ * compared in place, and copied only to be stat()ed. */
+static const char *
+channel_leaf (PipecomIntake *intake,
+              const char    *base)
 {
   const char *slash = strrchr (base, '/');
   const char *dir_path = intake->chandir != NULL ? intake->chandir : intake->privdir;
   g_autofree char *dir = NULL;
+  gsize dir_len;
   struct stat st;
 
   if (slash == NULL)
-    return FALSE;
+    return NULL;
   if (intake->chandir != NULL ? !_pipecom_unix_is_shared_channel_name (slash + 1)
                               : !is_private_channel_name (slash + 1))
-    return FALSE;
+    return NULL;
 
-  dir = g_strndup (base, slash - base);
-  if (g_str_equal (dir, dir_path))
-    return TRUE;
+  dir_len = slash - base;
+  if (strncmp (base, dir_path, dir_len) == 0 && dir_path[dir_len] == '\0')
+    return slash + 1;
 
-  return stat (dir, &st) == 0 && st.st_dev == intake->dir_dev && st.st_ino == intake->dir_ino;
+  dir = g_strndup (base, dir_len);
+  if (stat (dir, &st) == 0 && st.st_dev == intake->dir_dev && st.st_ino == intake->dir_ino)
+    return slash + 1;
+  return NULL;
 }
 
 /* Answers a record when no connection is possible: the listener is
@@ -344,8 +352,8 @@ _pipecom_peer_refuse (PipecomPeer  *peer,
   int saved_errno;
   int fd;
 
-  peer_file_name (rep, peer, ".rep");
-  fd = open_channel (peer->intake, rep, O_WRONLY, NULL, &saved_errno);
+  fd = open_channel (peer->intake, peer_file_name (rep, peer, ".rep"), O_WRONLY, NULL,
+                     &saved_errno);
   if (fd < 0)
     return;
 
@@ -395,7 +403,7 @@ refuse_if_out_of_fds (PipecomPeer *peer,
  * refusing the new sender. */
 static int
 open_channel_reclaiming (PipecomPeer *peer,
-                         const char  *path,
+                         const char  *leaf,
                          int          flags,
                          struct stat *opened,
                          int         *saved_errno)
@@ -405,7 +413,7 @@ open_channel_reclaiming (PipecomPeer *peer,
 
   for (guint i = 0; ; i++)
     {
-      fd = open_channel (intake, path, flags, opened, saved_errno);
+      fd = open_channel (intake, leaf, flags, opened, saved_errno);
       if (fd < 0 && (*saved_errno == EMFILE || *saved_errno == ENFILE))
         intake->nofile_read = 0;  /* the limit may have changed: read it again */
       if (fd >= 0 || (*saved_errno != EMFILE && *saved_errno != ENFILE) ||
@@ -463,16 +471,16 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
                       GMainContext                 *context)
 {
   char rep[PEER_FILE_NAME_SIZE], req[PEER_FILE_NAME_SIZE];
+  const char *rep_leaf = peer_file_name (rep, peer, ".rep");
   PipecomConnection *conn;
   PipecomPeerIdentity identity;
   struct stat in_st, out_st;
   int in_fd = -1, out_fd, saved_errno;
 
-  peer_file_name (rep, peer, ".rep");
   if (kind == PIPECOM_ANNOUNCE_CONNECT)
     {
-      peer_file_name (req, peer, ".req");
-      in_fd = open_channel_reclaiming (peer, req, O_RDONLY, &in_st, &saved_errno);
+      in_fd = open_channel_reclaiming (peer, peer_file_name (req, peer, ".req"), O_RDONLY,
+                                       &in_st, &saved_errno);
       if (in_fd < 0)
         {
           g_debug ("Cannot open channel “%s”: %s", req, g_strerror (saved_errno));
@@ -481,7 +489,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
         }
     }
 
-  out_fd = open_channel_reclaiming (peer, rep, O_WRONLY, &out_st, &saved_errno);
+  out_fd = open_channel_reclaiming (peer, rep_leaf, O_WRONLY, &out_st, &saved_errno);
   if (out_fd < 0)
     {
       g_debug ("Cannot open channel “%s”: %s", rep, g_strerror (saved_errno));
@@ -505,7 +513,7 @@ _pipecom_peer_accept (PipecomPeer                  *peer,
    * reply channel (which the sender opened before announcing). */
   identity.uid = in_fd >= 0 && in_st.st_uid != out_st.st_uid ? -1 : (gint64) out_st.st_uid;
   identity.gid = (gint64) out_st.st_gid;
-  identity.pid = _pipecom_unix_channel_claimed_pid (strrchr (peer->base, '/') + 1);
+  identity.pid = _pipecom_unix_channel_claimed_pid (peer->leaf);
   identity.pid_verified = FALSE;
   identity.channel_dev = (guint64) out_st.st_dev;
   identity.channel_ino = (guint64) out_st.st_ino;
@@ -532,6 +540,7 @@ process_records (PipecomIntake *intake,
   for (;;)
     {
       PipecomAnnounce record;
+      const char *leaf;
       gsize used = _pipecom_decode_announce (intake->abuf + off, intake->alen - off, at_end,
                                              &record);
 
@@ -546,12 +555,12 @@ process_records (PipecomIntake *intake,
           if (at_end && off + used == intake->alen)
             g_atomic_int_inc (&_pipecom_truncated_records);
         }
-      else if (!channel_allowed (intake, record.base))
+      else if ((leaf = channel_leaf (intake, record.base)) == NULL)
         g_debug ("Pipe “%s”: refusing a channel outside its %s directory (or misnamed)",
                  intake->name, intake->chandir != NULL ? "channel" : "user's pipe");
       else if (record.version != PIPECOM_PROTOCOL_VERSION || g_path_is_absolute (record.base))
         {
-          PipecomPeer peer = { intake, record.base, strlen (record.base) };
+          PipecomPeer peer = { intake, record.base, strlen (record.base), leaf };
 
           intake->funcs->announce (&peer, record.version, record.kind,
                                    record.inline_data, record.inline_len,
