@@ -339,36 +339,14 @@ find_inner_record (const guint8 *data,
   return found;
 }
 
-/**
- * _pipecom_decode_announce:
- * @data: the bytes read from the well-known FIFO, not yet consumed
- * @len: their length
- * @at_end: whether the FIFO read empty after them (no byte of a record
- *   already written can still come)
- * @record: (out): the record decoded
- *
- * Decodes the announcement record at the start of @data (docs/protocol.md).
- *
- * Every genuine record is one atomic write of at most 512 bytes starting
- * with "PCOM" and holding no other "PCOM" (see
- * _pipecom_announce_inline_allowed()), but what comes before it may be
- * anything, including a header whose lengths cover it. So a candidate
- * record at the start loses to a complete valid record starting inside it:
- * when the candidate is incomplete, or its extent covers another "PCOM"
- * that starts a complete valid record, the bytes before that one are
- * dropped. A candidate whose extent covers a record that may still be
- * completing is decided only once more bytes came or @at_end.
- *
- * Returns: how many bytes to consume: 0 when more are needed (never when
- * @at_end and @len > 0, and never with @len ≥ 2 × PIPECOM_ANNOUNCE_MAX);
- * otherwise @record is filled in and its base is %NULL when those bytes
- * were foreign data or a record naming a base with a NUL byte.
- */
-gsize
-_pipecom_decode_announce (const guint8     *data,
-                          gsize             len,
-                          gboolean          at_end,
-                          PipecomAnnounce  *record)
+/* What _pipecom_decode_announce() and _pipecom_decode_announce_into() do:
+ * the base goes to @base_buf when given, or to a new string. */
+static gsize
+decode_announce (const guint8     *data,
+                 gsize             len,
+                 gboolean          at_end,
+                 PipecomAnnounce  *record,
+                 char             *base_buf)
 {
   gsize total, inner = 0;
   guint16 plen, mlen;
@@ -413,12 +391,68 @@ _pipecom_decode_announce (const guint8     *data,
     {
       record->version = data[4];
       record->kind = data[5];
-      record->base = g_strndup ((const char *) data + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
+      if (base_buf != NULL)
+        {
+          /* plen < total ≤ PIPECOM_ANNOUNCE_MAX: it fits, with its NUL. */
+          memcpy (base_buf, data + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
+          base_buf[plen] = '\0';
+          record->base = base_buf;
+        }
+      else
+        record->base = g_strndup ((const char *) data + PIPECOM_ANNOUNCE_HEADER_SIZE, plen);
       record->inline_data = data + PIPECOM_ANNOUNCE_HEADER_SIZE + plen;
       record->inline_len = mlen;
     }
 
   return total;
+}
+
+/**
+ * _pipecom_decode_announce:
+ * @data: the bytes read from the well-known FIFO, not yet consumed
+ * @len: their length
+ * @at_end: whether the FIFO read empty after them (no byte of a record
+ *   already written can still come)
+ * @record: (out): the record decoded
+ *
+ * Decodes the announcement record at the start of @data (docs/protocol.md).
+ *
+ * Every genuine record is one atomic write of at most 512 bytes starting
+ * with "PCOM" and holding no other "PCOM" (see
+ * _pipecom_announce_inline_allowed()), but what comes before it may be
+ * anything, including a header whose lengths cover it. So a candidate
+ * record at the start loses to a complete valid record starting inside it:
+ * when the candidate is incomplete, or its extent covers another "PCOM"
+ * that starts a complete valid record, the bytes before that one are
+ * dropped. A candidate whose extent covers a record that may still be
+ * completing is decided only once more bytes came or @at_end.
+ *
+ * Returns: how many bytes to consume: 0 when more are needed (never when
+ * @at_end and @len > 0, and never with @len ≥ 2 × PIPECOM_ANNOUNCE_MAX);
+ * otherwise @record is filled in and its base is %NULL when those bytes
+ * were foreign data or a record naming a base with a NUL byte.
+ */
+gsize
+_pipecom_decode_announce (const guint8     *data,
+                          gsize             len,
+                          gboolean          at_end,
+                          PipecomAnnounce  *record)
+{
+  return decode_announce (data, len, at_end, record, NULL);
+}
+
+/* As _pipecom_decode_announce(), but the base is put in @base_buf, of
+ * PIPECOM_ANNOUNCE_MAX bytes, which record->base then points to (not to
+ * be freed): a listener decodes a record for each sender, and needs its
+ * base only while it handles it. */
+gsize
+_pipecom_decode_announce_into (const guint8     *data,
+                               gsize             len,
+                               gboolean          at_end,
+                               PipecomAnnounce  *record,
+                               char             *base_buf)
+{
+  return decode_announce (data, len, at_end, record, base_buf);
 }
 
 /* Whether a sender may carry @len bytes of @data inline in its record,

@@ -53,7 +53,7 @@ typedef struct
 {
   guint8        version;
   guint8        kind;
-  char         *base;          /* (owned) (nullable) */
+  char         *base;          /* (owned) (nullable), unless decoded _into() a buffer */
   const guint8 *inline_data;   /* into the decoded bytes */
   gsize         inline_len;
 } PipecomAnnounce;
@@ -67,6 +67,11 @@ gsize     _pipecom_decode_announce          (const guint8        *data,
                                              gsize                len,
                                              gboolean             at_end,
                                              PipecomAnnounce     *record);
+gsize     _pipecom_decode_announce_into     (const guint8        *data,
+                                             gsize                len,
+                                             gboolean             at_end,
+                                             PipecomAnnounce     *record,
+                                             char                *base_buf);
 gsize     _pipecom_announce_record_size     (const guint8        *header);
 gboolean  _pipecom_announce_inline_allowed  (const guint8        *data,
                                              gsize                len,

@@ -540,9 +540,10 @@ process_records (PipecomIntake *intake,
   for (;;)
     {
       PipecomAnnounce record;
+      char base[PIPECOM_ANNOUNCE_MAX];
       const char *leaf;
-      gsize used = _pipecom_decode_announce (intake->abuf + off, intake->alen - off, at_end,
-                                             &record);
+      gsize used = _pipecom_decode_announce_into (intake->abuf + off, intake->alen - off,
+                                                  at_end, &record, base);
 
       if (used == 0)
         break;
@@ -567,7 +568,6 @@ process_records (PipecomIntake *intake,
                                    intake->user_data);
         }
 
-      g_free (record.base);
       off += used;
     }
 
