@@ -27,6 +27,9 @@ chunk_free (gpointer data)
   g_slice_free (PipecomChunk, chunk);
 }
 
+/* Releases what @conn holds. A listener's one-shot comes here three
+ * times (its close when flushed, its removal, its last unref), with
+ * nothing queued or partial after the first: those are skipped. */
 static void
 close_all (PipecomConnection *conn)
 {
@@ -34,9 +37,11 @@ close_all (PipecomConnection *conn)
   g_mutex_lock (&conn->peer_lock);
   _pipecom_connection_io_close (conn);
   g_mutex_unlock (&conn->peer_lock);
-  g_queue_clear_full (&conn->wqueue, chunk_free);
+  if (!g_queue_is_empty (&conn->wqueue))
+    g_queue_clear_full (&conn->wqueue, chunk_free);
   conn->wqueued = 0;
-  _pipecom_connection_io_body_free (g_steal_pointer (&conn->body), conn->body_cap);
+  if (conn->body != NULL)
+    _pipecom_connection_io_body_free (g_steal_pointer (&conn->body), conn->body_cap);
   g_clear_pointer (&conn->small, g_free);
   _pipecom_connection_uncharge (conn, conn->charged);
 }
@@ -438,10 +443,11 @@ _pipecom_connection_unref (PipecomConnection *conn)
     }
   _pipecom_connection_io_finalize (conn);
   g_clear_error (&conn->error);
-  g_free (conn->open_path);
-  g_free (conn->rbuf);
+  /* Most are never made (a one-shot's listener side reads nothing). */
+  g_clear_pointer (&conn->open_path, g_free);
+  g_clear_pointer (&conn->rbuf, g_free);
   g_clear_object (&conn->peer_credentials);
-  g_free (conn->peer_sid);
+  g_clear_pointer (&conn->peer_sid, g_free);
   g_mutex_clear (&conn->peer_lock);
   g_free (conn);
 }
