@@ -8,6 +8,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -19,6 +20,7 @@ G_BEGIN_DECLS
  * (names, the user's pipe directory, FIFO checks), pipecom-unix-channel.c
  * (channel directories of shared pipes, lock files), pipecom-unix-listen.c
  * (the well-known FIFO, announcements, accepting a peer),
+ * pipecom-unix-listen-channel.c (checking and opening a peer's channel),
  * pipecom-unix-dial.c (announcing a sender's channel),
  * pipecom-unix-dial-channel.c (making and removing a sender's channel files),
  * pipecom-unix-io.c (a connection's two non-blocking fds) and
@@ -27,8 +29,10 @@ G_BEGIN_DECLS
  * Threads and main contexts: the functions below work on paths and file
  * descriptors only, keep no state and may be called from any thread; they
  * run no callback. Each intake, dial and connection is used as
- * pipecom-transport.h says (its owning thread, its main context). The test
- * hooks are called in the thread that dials. */
+ * pipecom-transport.h says (its owning thread, its main context): so are
+ * those of pipecom-unix-listen-channel.c, which take an intake or a peer
+ * and may call its funcs->reclaim. The test hooks are called in the
+ * thread that dials. */
 
 #ifndef O_CLOEXEC
 # define O_CLOEXEC 0
@@ -122,6 +126,62 @@ int _pipecom_unix_open_private_dir (const char   *dir,
 
 /* How many truncated announcement records listeners dropped (for tests). */
 extern gint   _pipecom_truncated_records;
+
+/* An intake and the peers it reports (see pipecom-transport.h), shared
+ * with pipecom-unix-listen-channel.c. */
+struct _PipecomIntake
+{
+  char                     *name;
+  char                     *path;
+  guint                     buffer_size;
+  const PipecomIntakeFuncs *funcs;
+  gpointer                  user_data;
+  int                       fifo_fd;
+  int                       keep_fd;
+  int                       lock_fd;
+  int                       spare_fd; /* reserved for refusing at EMFILE */
+  char                     *chandir;  /* (nullable) a shared pipe's channel directory */
+  int                       chandir_fd;
+  char                     *privdir;  /* (nullable) a private pipe's: our pipe directory */
+  int                       privdir_fd;
+  dev_t                     dir_dev;  /* of chandir or privdir */
+  ino_t                     dir_ino;
+  GSource                  *source;   /* (owned) (nullable) */
+  rlim_t                    nofile;      /* RLIMIT_NOFILE's soft limit, as last read */
+  gint64                    nofile_read; /* when (monotonic µs), 0: to be read */
+  gboolean                  in_records;
+  gboolean                  closing;
+  guint8                    abuf[2 * PIPECOM_ANNOUNCE_MAX + 4096];
+  gsize                     alen;
+};
+
+struct _PipecomPeer
+{
+  PipecomIntake *intake;
+  const char    *base;
+  gsize          base_len;
+  const char    *leaf;      /* the channel's name: the end of base */
+};
+
+/* ---- pipecom-unix-listen-channel.c ---- */
+
+/* The channel a peer's announcement names, for pipecom-unix-listen.c: its
+ * leaf if the listener may open it, opened (checked before and after), and
+ * descriptors kept free for the next senders (funcs->reclaim). */
+const char *_pipecom_unix_channel_leaf            (PipecomIntake *intake,
+                                                   const char    *base);
+int         _pipecom_unix_open_channel            (PipecomIntake *intake,
+                                                   const char    *leaf,
+                                                   int            flags,
+                                                   struct stat   *opened,
+                                                   int           *saved_errno);
+int         _pipecom_unix_open_channel_reclaiming (PipecomPeer   *peer,
+                                                   const char    *leaf,
+                                                   int            flags,
+                                                   struct stat   *opened,
+                                                   int           *saved_errno);
+void        _pipecom_unix_keep_fd_headroom        (PipecomIntake *intake,
+                                                   int            fd);
 
 /* ---- pipecom-unix-dial-channel.c ---- */
 
