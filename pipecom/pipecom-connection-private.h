@@ -15,15 +15,17 @@
 G_BEGIN_DECLS
 
 /* A connection is the core in pipecom-connection.c (the write queue and
- * its bound, the stall deadline, closing and the dispatch) and
- * pipecom-connection-read.c (frame parsing and delivery) plus the
- * platform's I/O: unix/pipecom-unix-io.c (a pair of non-blocking fds) or
- * win32/pipecom-win32-io.c (one overlapped pipe handle). The platform's connection struct starts with a
- * PipecomConnection; the core calls the platform through the
- * _pipecom_connection_io_*() functions below, which each platform file
- * defines (plain calls: there is only one platform in a build). A
- * connection is used from the thread that dispatches its GMainContext
- * only; its refcount is atomic so that references may be dropped anywhere. */
+ * its bound, the stall deadline, closing and the dispatch),
+ * pipecom-connection-read.c (frame parsing and delivery) and
+ * pipecom-connection-peer.c (who the peer is) plus the platform's I/O:
+ * unix/pipecom-unix-io.c (a pair of non-blocking fds) or
+ * win32/pipecom-win32-io.c (one overlapped pipe handle). The platform's
+ * connection struct starts with a PipecomConnection; the core calls the
+ * platform through the _pipecom_connection_io_*() functions below, which
+ * each platform file defines (plain calls: there is only one platform in
+ * a build). A connection is used from the thread that dispatches its
+ * GMainContext only (but for what pipecom-connection-peer.c reads); its
+ * refcount is atomic so that references may be dropped anywhere. */
 
 /* A large frame's body is allocated in steps, doubling from this size. */
 #define PIPECOM_BODY_CHUNK (1024 * 1024)

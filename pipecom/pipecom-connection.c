@@ -13,8 +13,9 @@
 
 /* Everything a connection does that is not platform I/O (see
  * pipecom-connection-private.h), but frame parsing and delivery, which are
- * in pipecom-connection-read.c. Writes go out at once when the platform can (a Unix writev() of header
- * and payload), and what did not is queued. */
+ * in pipecom-connection-read.c, and who the peer is, in
+ * pipecom-connection-peer.c. Writes go out at once when the platform can
+ * (a Unix writev() of header and payload), and what did not is queued. */
 
 void (*_pipecom_idle_goodbye_hook) (PipecomConnection *conn) = NULL;
 
@@ -698,75 +699,6 @@ _pipecom_connection_flush (PipecomConnection *conn)
 {
   if (!conn->closed)
     flush (conn);
-}
-
-/* Records who the peer is: on Unix, the owner of the channel FIFOs a
- * listener opened for it (only that user, or root, could have made them
- * there), the pid its channel's name claims and the channel file; on
- * Windows, what the system says of the pipe's client. Called once, at
- * accept, before anyone can ask; nothing is verified or built yet, so
- * that a peer nobody asks about costs no system call. */
-void
-_pipecom_connection_set_peer (PipecomConnection         *conn,
-                              const PipecomPeerIdentity *peer)
-{
-  conn->peer = *peer;
-}
-
-void
-_pipecom_connection_set_peer_sid (PipecomConnection *conn,
-                                  const char        *sid)
-{
-  g_free (conn->peer_sid);
-  conn->peer_sid = g_strdup (sid);
-}
-
-const char *
-_pipecom_connection_get_peer_sid (PipecomConnection *conn)
-{
-  return conn->peer_sid;
-}
-
-/* -1 (the default) means unknown. */
-gint64
-_pipecom_connection_get_peer_uid (PipecomConnection *conn)
-{
-  return conn->peer.uid;
-}
-
-PipecomSenderFlags
-_pipecom_connection_get_sender (PipecomConnection  *conn,
-                                GCredentials      **credentials)
-{
-  PipecomSenderFlags flags;
-
-  g_mutex_lock (&conn->peer_lock);
-  if (!conn->peer_resolved)
-    {
-      gint64 pid = -1;
-
-      conn->peer_resolved = TRUE;
-      conn->peer_flags = PIPECOM_SENDER_NONE;
-      if (conn->peer.uid >= 0 || conn->peer_sid != NULL)
-        conn->peer_flags |= PIPECOM_SENDER_USER;
-      if (conn->peer.pid > 0 &&
-          (conn->peer.pid_verified || _pipecom_transport_verify_peer_pid (conn, &conn->peer)))
-        {
-          pid = conn->peer.pid;
-          conn->peer_flags |= PIPECOM_SENDER_PROCESS;
-        }
-      if (conn->peer_flags != PIPECOM_SENDER_NONE)
-        conn->peer_credentials = _pipecom_transport_credentials_new (&conn->peer, pid);
-      if (conn->peer_credentials != NULL && conn->peer_sid != NULL)
-        g_object_set_data_full (G_OBJECT (conn->peer_credentials), _PIPECOM_CREDENTIALS_SID_KEY,
-                                g_strdup (conn->peer_sid), g_free);
-    }
-  flags = conn->peer_flags;
-  if (credentials != NULL)
-    *credentials = conn->peer_credentials;
-  g_mutex_unlock (&conn->peer_lock);
-
-  return flags;
 }
 
 gboolean
