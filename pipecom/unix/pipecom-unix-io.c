@@ -406,7 +406,9 @@ _pipecom_connection_new (int                           in_fd,
                          gpointer                      user_data,
                          GMainContext                 *context)
 {
-  FdConnection *fc = g_new0 (FdConnection, 1);
+  /* Not g_new0(): glibc's calloc() bypasses its per-thread cache, and a
+   * one-shot makes a connection on either side for every message. */
+  FdConnection *fc = memset (g_new (FdConnection, 1), 0, sizeof (FdConnection));
   PipecomConnection *conn = &fc->core;
 
   _pipecom_connection_init (conn, read_size, max_frame, funcs, user_data);
