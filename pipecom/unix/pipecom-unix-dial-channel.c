@@ -309,7 +309,8 @@ _pipecom_unix_new_private_channel (gboolean      with_req,
 {
   static guint counter = 0;
   static gsize swept = 0;
-  g_autofree char *dir = NULL;
+  g_autofree char *checked = NULL;
+  const char *dir;
   struct stat st;
   int dfd;
 
@@ -327,8 +328,7 @@ _pipecom_unix_new_private_channel (gboolean      with_req,
 
   if (dfd < 0)
     {
-      g_clear_pointer (&dir, g_free);
-      if (!(dir = _pipecom_unix_user_pipe_dir (error)))
+      if (!(dir = checked = _pipecom_unix_user_pipe_dir (error)))
         return NULL;
 
       if ((dfd = _pipecom_unix_open_private_dir (dir, &st, error)) < 0)

@@ -126,16 +126,14 @@ check_private_dir (const char  *dir,
   return TRUE;
 }
 
-/* The path of the user's pipe directory, not checked: what
- * g_build_filename (g_get_user_runtime_dir (), "pipecom", NULL) returns
- * (the runtime directory without its trailing slashes, then
- * "/pipecom"), made without its cost, some 1,200 instructions in every
- * one-shot. Any thread. */
-char *
-_pipecom_unix_user_pipe_dir_path (void)
+/* The path of the user's pipe directory for the runtime directory
+ * @runtime: what g_build_filename (runtime, "pipecom", NULL) returns (the
+ * runtime directory without its trailing slashes, then "/pipecom"), made
+ * without its cost, some 1,200 instructions in every one-shot. */
+static char *
+build_pipe_dir_path (const char *runtime)
 {
   static const char leaf[] = "pipecom";
-  const char *runtime = g_get_user_runtime_dir ();
   gsize leading = strspn (runtime, "/");
   gsize len = strlen (runtime);
   char *path;
@@ -153,15 +151,59 @@ _pipecom_unix_user_pipe_dir_path (void)
   return path;
 }
 
+typedef struct _PipeDirPath PipeDirPath;
+
+struct _PipeDirPath
+{
+  char        *runtime;   /* (owned) what the path was made of */
+  char        *path;      /* (owned) */
+  PipeDirPath *previous;  /* (owned) (nullable) kept: a thread may still use it */
+};
+
+static PipeDirPath *pipe_dir_path = NULL;
+
+/* The path of the user's pipe directory, not checked, made once: GLib
+ * caches g_get_user_runtime_dir(), and a one-shot building the path again
+ * cost some 250 instructions with its g_free(). Should GLib's value ever
+ * change, the path is made again; the old one is kept, as another thread
+ * may still be using it. Any thread; the path lives as long as the
+ * process. */
+const char *
+_pipecom_unix_user_pipe_dir_path (void)
+{
+  const char *runtime = g_get_user_runtime_dir ();
+
+  for (;;)
+    {
+      PipeDirPath *cached = g_atomic_pointer_get (&pipe_dir_path);
+      PipeDirPath *made;
+
+      if (cached != NULL && strcmp (cached->runtime, runtime) == 0)
+        return cached->path;
+
+      made = g_new (PipeDirPath, 1);
+      made->runtime = g_strdup (runtime);
+      made->path = build_pipe_dir_path (runtime);
+      made->previous = cached;
+      if (g_atomic_pointer_compare_and_exchange (&pipe_dir_path, cached, made))
+        return made->path;
+
+      /* Another thread was first: use its path if it is the same. */
+      g_free (made->runtime);
+      g_free (made->path);
+      g_free (made);
+    }
+}
+
 char *
 _pipecom_unix_user_pipe_dir (GError **error)
 {
-  g_autofree char *dir = _pipecom_unix_user_pipe_dir_path ();
+  const char *dir = _pipecom_unix_user_pipe_dir_path ();
 
   if (!check_private_dir (dir, error))
     return NULL;
 
-  return g_steal_pointer (&dir);
+  return g_strdup (dir);
 }
 
 /* Whether the directory of @path, the pipe named by the path @name, exists

@@ -73,8 +73,8 @@ int       _pipecom_transport_open_fifo  (const char  *path,
                                          int          flags,
                                          int         *saved_errno);
 gboolean  _pipecom_fd_is_own_fifo       (int          fd);
-char *_pipecom_unix_user_pipe_dir (GError **error);
-char *_pipecom_unix_user_pipe_dir_path (void);
+char       *_pipecom_unix_user_pipe_dir      (GError **error);
+const char *_pipecom_unix_user_pipe_dir_path (void);
 int _pipecom_unix_reopen_fifo_at (int                dfd,
                                   const char        *name,
                                   int                flags,
