@@ -240,10 +240,19 @@ check_pipe_dir (const char  *name,
   return TRUE;
 }
 
+/* Whether the @len bytes at @s end in ".lock". */
+static inline gboolean
+ends_in_lock (const char *s,
+              gsize       len)
+{
+  return len >= 5 && memcmp (s + len - 5, ".lock", 5) == 0;
+}
+
 /* _pipecom_transport_resolve() with @check_dir, else
  * _pipecom_transport_resolve_to_open(): the same checks but
  * check_pipe_dir(), which still comes first when a later one (the
- * length of the path) fails. */
+ * length of the path) fails. Each string is measured once: a one-shot
+ * resolves its pipe's name for every message. */
 static char *
 resolve (const char  *name,
          gboolean     check_dir,
@@ -251,24 +260,28 @@ resolve (const char  *name,
 {
   g_autofree char *path = NULL;
   const char *base;
+  gboolean has_slash;
+  gsize name_len, path_len, base_len;
 
   if (!_pipecom_check_name_chars (name, error))
     return NULL;
 
-  if (strlen (name) > PIPECOM_MAX_PATH_LEN)
+  name_len = strlen (name);
+  if (name_len > PIPECOM_MAX_PATH_LEN)
     {
       g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
                    "Invalid pipe name: %zu bytes long, at most %d allowed",
-                   strlen (name), PIPECOM_MAX_PATH_LEN);
+                   name_len, PIPECOM_MAX_PATH_LEN);
       return NULL;
     }
 
-  if (strchr (name, '/') == NULL)
+  has_slash = memchr (name, '/', name_len) != NULL;
+  if (!has_slash)
     {
       g_autofree char *dir = NULL;
 
-      if (strlen (name) > 200 || g_str_equal (name, ".") || g_str_equal (name, "..") ||
-          g_str_has_suffix (name, ".lock") || name[0] == '.')
+      if (name_len > 200 || g_str_equal (name, ".") || g_str_equal (name, "..") ||
+          ends_in_lock (name, name_len) || name[0] == '.')
         {
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
                        "Invalid pipe name “%s”: a simple name must be at most 200 "
@@ -281,10 +294,12 @@ resolve (const char  *name,
         return NULL;
 
       path = g_build_filename (dir, name, NULL);
+      path_len = strlen (path);
     }
   else
     {
-      if (g_str_has_suffix (name, "/"))
+      /* Not empty: _pipecom_check_name_chars() refuses that. */
+      if (name[name_len - 1] == '/')
         {
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
                        "Invalid pipe name “%s”: a path must not end in “/”", name);
@@ -292,17 +307,24 @@ resolve (const char  *name,
         }
 
       if (g_path_is_absolute (name))
-        path = g_strdup (name);
+        {
+          path = g_malloc (name_len + 1);
+          memcpy (path, name, name_len + 1);
+          path_len = name_len;
+        }
       else
         {
           g_autofree char *cwd = g_get_current_dir ();
           path = g_build_filename (cwd, name, NULL);
+          path_len = strlen (path);
         }
 
       /* What g_path_get_basename() returns, without a copy: @path is
        * absolute and does not end in "/". */
       base = strrchr (path, '/') + 1;
-      if (g_str_has_suffix (base, ".lock") || g_str_equal (base, ".") || g_str_equal (base, ".."))
+      base_len = path + path_len - base;
+      if (ends_in_lock (base, base_len) || (base_len == 1 && base[0] == '.') ||
+          (base_len == 2 && base[0] == '.' && base[1] == '.'))
         {
           g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
                        "Invalid pipe name “%s”: the file name must not be “.”, “..” "
@@ -314,9 +336,9 @@ resolve (const char  *name,
         return NULL;
     }
 
-  if (strlen (path) > PIPECOM_MAX_PATH_LEN)
+  if (path_len > PIPECOM_MAX_PATH_LEN)
     {
-      if (!check_dir && strchr (name, '/') != NULL && !check_pipe_dir (name, path, error))
+      if (!check_dir && has_slash && !check_pipe_dir (name, path, error))
         return NULL;
       g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_INVALID_PIPE,
                    "Invalid pipe name “%s”: its path is longer than %d bytes",
