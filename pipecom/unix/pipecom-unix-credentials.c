@@ -40,7 +40,9 @@ _pipecom_unix_channel_claimed_pid (const char *leaf)
 {
   gint64 pid = 0;
 
-  if (g_str_has_prefix (leaf, ".c"))
+  /* Prefixes compared in place: g_str_has_prefix() measured both
+   * strings for every sender. */
+  if (leaf[0] == '.' && leaf[1] == 'c')
     {
       /* .c<pid>-<counter>-<8 hex>: checked by the caller. */
       for (const char *p = leaf + 2; g_ascii_isdigit (*p); p++)
@@ -50,7 +52,7 @@ _pipecom_unix_channel_claimed_pid (const char *leaf)
             return -1;
         }
     }
-  else if (g_str_has_prefix (leaf, SHARED_CHANNEL_PREFIX) &&
+  else if (strncmp (leaf, SHARED_CHANNEL_PREFIX, strlen (SHARED_CHANNEL_PREFIX)) == 0 &&
            strlen (leaf) >= strlen (SHARED_CHANNEL_PREFIX) + 8)
     {
       /* .s<32 hex>, the first 8 the sender's pid (senders of 1.0 put
