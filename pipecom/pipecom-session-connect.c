@@ -12,6 +12,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "pipecom-session-private.h"
 
 static void connector_attempt (PipecomConnector *connector);
@@ -55,7 +57,7 @@ _pipecom_connector_free (PipecomConnector *connector)
       _pipecom_connection_unref (connector->conn);
     }
   g_clear_pointer (&connector->dial, _pipecom_dial_free);
-  g_slice_free (PipecomConnector, connector);
+  g_free (connector);
 }
 
 void
@@ -341,7 +343,10 @@ void
 _pipecom_session_start_connecting (PipecomSession   *session,
                                    PipecomSessionOp *first)
 {
-  PipecomConnector *connector = g_slice_new0 (PipecomConnector);
+  /* malloc()'s thread cache, not GSlice (plain malloc() since GLib 2.76,
+   * and under valgrind), nor calloc(), which bypasses that cache. */
+  PipecomConnector *connector = memset (g_new (PipecomConnector, 1), 0,
+                                        sizeof (PipecomConnector));
 
   connector->session = session;
   connector->direct = first != NULL && first->direct != NULL;

@@ -13,6 +13,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "pipecom-session-private.h"
 #include "pipecom-worker-private.h"
 
@@ -452,7 +454,9 @@ _pipecom_session_new (const char *name,
                       char       *path,
                       gboolean    oneshot)
 {
-  PipecomSession *session = g_slice_new0 (PipecomSession);
+  /* As the connector (pipecom-session-connect.c): a one-shot makes both
+   * for every message. */
+  PipecomSession *session = memset (g_new (PipecomSession, 1), 0, sizeof (PipecomSession));
 
   _pipecom_init_once ();
   session->ref_count = 1;
@@ -495,7 +499,7 @@ session_free_cb (gpointer data)
   g_free (session->path);
   if (session->worker != NULL)
     _pipecom_worker_unref ();
-  g_slice_free (PipecomSession, session);
+  g_free (session);
 
   return G_SOURCE_REMOVE;
 }
