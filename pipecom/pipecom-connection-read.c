@@ -75,6 +75,16 @@ deliver_small (PipecomConnection *conn,
   gpointer back;
   gsize size;
 
+  /* The first frame (a HELLO, or a refusal) to an owner that reads it in
+   * place, without a #GBytes. */
+  if (G_UNLIKELY (conn->frames_in == 0) && conn->funcs->first_frame != NULL &&
+      !conn->closed && !conn->reading_stopped &&
+      conn->funcs->first_frame (conn, type, id, data, len, conn->user_data))
+    {
+      conn->frames_in++;
+      return;
+    }
+
   if (len == 0)
     {
       deliver (conn, type, id, g_bytes_ref (empty_bytes ()));

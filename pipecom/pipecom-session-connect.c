@@ -252,14 +252,12 @@ connector_backoff (PipecomConnector *connector,
 
 /* Checks a HELLO and gets the largest message the listener accepts. */
 gboolean
-_pipecom_session_parse_hello (const char  *name,
-                              GBytes      *payload,
-                              guint64     *max_size,
-                              GError     **error)
+_pipecom_session_parse_hello (const char    *name,
+                              const guint8  *data,
+                              gsize          size,
+                              guint64       *max_size,
+                              GError       **error)
 {
-  gsize size;
-  const guint8 *data = g_bytes_get_data (payload, &size);
-
   if (!_pipecom_decode_hello (data, size, max_size, NULL))
     {
       g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
@@ -272,12 +270,13 @@ _pipecom_session_parse_hello (const char  *name,
 
 static void
 connector_hello (PipecomConnector *connector,
-                 GBytes    *payload)
+                 const guint8     *data,
+                 gsize             size)
 {
   PipecomSession *session = connector->session;
   g_autoptr(GError) error = NULL;
 
-  if (!_pipecom_session_parse_hello (session->name, payload, &session->max_size, &error))
+  if (!_pipecom_session_parse_hello (session->name, data, size, &session->max_size, &error))
     {
       _pipecom_connector_fail (connector, g_steal_pointer (&error));
       return;
@@ -328,15 +327,40 @@ connector_frame_cb (PipecomConnection *conn,
   PipecomSession *session = user_data;
 
   if (session->state == PIPECOM_SESSION_CONNECTING && type == PIPECOM_FRAME_HELLO)
-    connector_hello (session->connector, payload);
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (payload, &size);
+
+      connector_hello (session->connector, data, size);
+    }
   else
     _pipecom_session_frame_cb (conn, type, id, payload, user_data);
+}
+
+/* The HELLO read in place: a one-shot connects for every message, and
+ * the #GBytes of its HELLO cost it some 400 instructions. */
+static gboolean
+connector_first_frame_cb (PipecomConnection *conn,
+                          guint8             type,
+                          guint32            id,
+                          const guint8      *data,
+                          gsize              len,
+                          gpointer           user_data)
+{
+  PipecomSession *session = user_data;
+
+  if (session->state != PIPECOM_SESSION_CONNECTING || type != PIPECOM_FRAME_HELLO)
+    return FALSE;
+
+  connector_hello (session->connector, data, len);
+  return TRUE;
 }
 
 static const PipecomConnectionFuncs connector_funcs = {
   connector_frame_cb,
   NULL,
   _pipecom_session_closed_cb,
+  connector_first_frame_cb,
 };
 
 void

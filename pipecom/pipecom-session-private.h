@@ -229,7 +229,8 @@ PipecomSessionFrame _pipecom_session_decode_frame (const char  *name,
                                                    GBytes     **reply,
                                                    GError     **error);
 gboolean _pipecom_session_parse_hello       (const char        *name,
-                                             GBytes            *payload,
+                                             const guint8      *data,
+                                             gsize              size,
                                              guint64           *max_size,
                                              GError           **error);
 

@@ -213,6 +213,15 @@ struct _PipecomConnectionFuncs
   void (*closed)   (PipecomConnection *conn,
                     const GError      *error,
                     gpointer           user_data);
+  /* (optional) The connection's first frame, when small (see
+   * pipecom-connection-read.c), in place: returns whether it took it,
+   * else it goes to frame as any other. */
+  gboolean (*first_frame) (PipecomConnection *conn,
+                           guint8             type,
+                           guint32            id,
+                           const guint8      *data,
+                           gsize              len,
+                           gpointer           user_data);
 };
 
 PipecomConnection *_pipecom_connection_ref         (PipecomConnection *conn);
