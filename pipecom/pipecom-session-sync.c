@@ -19,7 +19,7 @@
  * (pipecom-oneshot.c), until the worker must go on (its @handoff). Before
  * the HELLO it probes the listener as the connector's probe source would.
  * @deadline: the monotonic µs the call must end by, 0: none; @now: the
- * time, if @deadline or a connector needs it. */
+ * time, read just before, if @deadline or a connector needs it. */
 void
 _pipecom_session_run_direct_op (PipecomSession    *session,
                                 PipecomSessionOp  *op,
@@ -74,8 +74,10 @@ _pipecom_session_run_direct_op (PipecomSession    *session,
       if (deadline > 0)
         until = MIN (until, deadline);
 
-      /* A cancellation is seen at the top of the loop. */
-      _pipecom_connection_wait (conn, cancellable, until, NULL);
+      /* A cancellation is seen at the top of the loop. @now was read
+       * just before (or before the send, for the first wait): the wait
+       * need not read the time again. */
+      _pipecom_connection_wait (conn, cancellable, until, now, NULL);
       if (until > 0 && !wait->done)
         now = g_get_monotonic_time ();  /* not needed when the loop ends */
     }

@@ -330,10 +330,13 @@ void               _pipecom_connection_attach      (PipecomConnection *conn,
  * drives: made without a context, or direct. Returns %FALSE with
  * %G_IO_ERROR_CANCELLED when cancelled (and then does no I/O), else
  * %TRUE, also when @until came or a signal interrupted the wait: the
- * caller checks its own state and deadline. */
+ * caller checks its own state and deadline. @now: the monotonic time, as
+ * the caller read it just before (it has it to check its deadline), for
+ * the time left until @until; 0: read here. */
 gboolean           _pipecom_connection_wait        (PipecomConnection *conn,
                                                     GCancellable      *cancellable,
                                                     gint64             until,
+                                                    gint64             now,
                                                     GError           **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PipecomConnection, _pipecom_connection_unref)

@@ -534,6 +534,7 @@ gboolean
 _pipecom_connection_wait (PipecomConnection *conn,
                           GCancellable      *cancellable,
                           gint64             until,
+                          gint64             now,
                           GError           **error)
 {
   GPollFD fds[3];
@@ -546,7 +547,7 @@ _pipecom_connection_wait (PipecomConnection *conn,
   if (until > 0)
     {
       /* Once: MIN() and MAX() evaluate their arguments more than once. */
-      gint64 left = until - g_get_monotonic_time ();
+      gint64 left = until - (now > 0 ? now : g_get_monotonic_time ());
 
       left = MAX (left, 0);
 

@@ -467,6 +467,7 @@ gboolean
 _pipecom_connection_wait (PipecomConnection *conn,
                           GCancellable      *cancellable,
                           gint64             until,
+                          gint64             now,
                           GError           **error)
 {
   HandleConnection *hc = HANDLE_CONNECTION (conn);
@@ -484,7 +485,11 @@ _pipecom_connection_wait (PipecomConnection *conn,
     }
 
   if (until > 0)
-    timeout = (gint) MIN ((MAX (until - g_get_monotonic_time (), 0) + 999) / 1000, G_MAXINT);
+    {
+      if (now <= 0)
+        now = g_get_monotonic_time ();
+      timeout = (gint) MIN ((MAX (until - now, 0) + 999) / 1000, G_MAXINT);
+    }
 
   if (hc->read_pending)
     {
