@@ -36,7 +36,7 @@ _pipecom_session_run_direct_op (PipecomSession    *session,
       gboolean hello = session->state != PIPECOM_SESSION_CONNECTING;
       gint64 until;
 
-      if (g_cancellable_is_cancelled (cancellable))
+      if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
         {
           /* Given up: the listener may have handled the message, but no
            * answer will come. */
@@ -118,7 +118,7 @@ session_run_direct (PipecomSession  *session,
       return FALSE;
     }
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
     {
       g_rec_mutex_unlock (&session->lock);
       *ok = FALSE;
