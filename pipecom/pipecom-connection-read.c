@@ -87,7 +87,12 @@ deliver_small (PipecomConnection *conn,
 
   if (len == 0)
     {
-      deliver (conn, type, id, g_bytes_ref (empty_bytes ()));
+      /* Lent, as every payload is for the call (a handler that keeps it
+       * takes its own reference): no reference of ours to take and drop
+       * on every acknowledgement. */
+      conn->frames_in++;
+      if (!conn->closed && !conn->reading_stopped && conn->funcs->frame != NULL)
+        conn->funcs->frame (conn, type, id, empty_bytes (), conn->user_data);
       return;
     }
 
