@@ -732,5 +732,5 @@ _pipecom_connection_close_when_flushed (PipecomConnection *conn)
 gboolean
 _pipecom_connection_is_flushed (PipecomConnection *conn)
 {
-  return conn->closed || g_queue_is_empty (&conn->wqueue);
+  return conn->closed || _pipecom_connection_wqueue_is_empty (conn);
 }

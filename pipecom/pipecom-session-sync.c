@@ -111,7 +111,8 @@ session_run_direct (PipecomSession  *session,
 
   if (session->state != PIPECOM_SESSION_CONNECTED || session->conn == NULL ||
       session->oneshot || session->direct_op != NULL ||
-      _pipecom_session_n_pending (session) > 0 || !g_queue_is_empty (&session->waiting) ||
+      (session->pending != NULL && g_hash_table_size (session->pending) > 0) ||
+      session->waiting.head != NULL ||
       (session->max_size > 0 && g_bytes_get_size (message) > session->max_size))
     {
       g_rec_mutex_unlock (&session->lock);

@@ -493,7 +493,7 @@ _pipecom_connection_get_poll_fds (PipecomConnection *conn,
   FdConnection *fc = FD_CONNECTION (conn);
 
   *in_fd = fc->in_fd;
-  *out_fd = g_queue_is_empty (&conn->wqueue) ? -1 : fc->out_fd;
+  *out_fd = _pipecom_connection_wqueue_is_empty (conn) ? -1 : fc->out_fd;
 }
 
 /* The thread that owns a connection polls its fds itself. */
