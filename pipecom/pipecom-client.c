@@ -418,28 +418,23 @@ pipecom_client_get_connected (PipecomClient *self)
   return _pipecom_session_get_connected (self->session);
 }
 
-static const char *
-client_target_path (PipecomClient *self)
-{
-  const char *path;
-
-  g_mutex_lock (&self->lock);
-  if (self->path == NULL)
-    self->path = _pipecom_transport_resolve (self->pipe_name, NULL);
-  path = self->path;
-  g_mutex_unlock (&self->lock);
-
-  return path;
-}
-
+/* The timeout and attempts of a call, read together; with @path, also
+ * the pipe name resolved (or %NULL), under the same lock. */
 static void
-client_get_budget (PipecomClient *self,
-                   guint         *timeout,
-                   guint         *max_attempts)
+client_get_budget (PipecomClient  *self,
+                   guint          *timeout,
+                   guint          *max_attempts,
+                   const char    **path)
 {
   g_mutex_lock (&self->lock);
   *timeout = self->timeout;
   *max_attempts = self->max_attempts;
+  if (path != NULL)
+    {
+      if (self->path == NULL)
+        self->path = _pipecom_transport_resolve (self->pipe_name, NULL);
+      *path = self->path;
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -453,7 +448,7 @@ _pipecom_client_start_op (PipecomClient       *self,
 {
   guint timeout, max_attempts;
 
-  client_get_budget (self, &timeout, &max_attempts);
+  client_get_budget (self, &timeout, &max_attempts, NULL);
   _pipecom_session_start (self->session, self, payload, timeout, max_attempts, 0, cancellable,
                           callback, user_data, source_tag);
 }
@@ -467,9 +462,10 @@ client_run_sync (PipecomClient  *self,
                  GError        **error)
 {
   guint timeout, max_attempts;
+  const char *path;
 
-  client_get_budget (self, &timeout, &max_attempts);
-  return _pipecom_session_run_sync (self->session, client_target_path (self), message, timeout,
+  client_get_budget (self, &timeout, &max_attempts, &path);
+  return _pipecom_session_run_sync (self->session, path, message, timeout,
                                     max_attempts, cancellable, self, source_tag, ok, error);
 }
 
