@@ -31,5 +31,8 @@ void          _pipecom_registry_remove  (const char   *path);
  * listened. */
 GMainContext *_pipecom_registry_lookup  (const char   *path,
                                          gboolean     *listened_here);
+/* Whether no listener is served in this process (racing an add or a
+ * removal by another thread as _pipecom_registry_lookup() does). */
+gboolean      _pipecom_registry_is_empty (void);
 
 G_END_DECLS

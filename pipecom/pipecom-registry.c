@@ -64,6 +64,12 @@ _pipecom_registry_remove (const char *path)
   g_mutex_unlock (&registry_lock);
 }
 
+gboolean
+_pipecom_registry_is_empty (void)
+{
+  return g_atomic_pointer_get (&registry) == NULL;
+}
+
 GMainContext *
 _pipecom_registry_lookup (const char *path,
                           gboolean   *listened_here)

@@ -177,8 +177,14 @@ _pipecom_sync_wait_begin (PipecomSyncWait *wait,
 gboolean
 _pipecom_registry_is_served_here (const char *target_path)
 {
-  g_autoptr(GMainContext) listener = listener_context_here (target_path);
+  g_autoptr(GMainContext) listener = NULL;
 
+  /* No listener in this process, the common case of a client: asked on
+   * every synchronous call, without the lookup's references. */
+  if (target_path == NULL || _pipecom_registry_is_empty ())
+    return FALSE;
+
+  listener = listener_context_here (target_path);
   return listener != NULL;
 }
 
