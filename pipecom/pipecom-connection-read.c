@@ -150,7 +150,7 @@ parse_frames (PipecomConnection *conn)
       if (avail < PIPECOM_FRAME_HEADER_SIZE)
         break;
 
-      result = _pipecom_decode_frame_header (h, avail, conn->max_frame, &header, &error);
+      result = _pipecom_decode_frame_header_inline (h, avail, conn->max_frame, &header, &error);
       if (result == PIPECOM_FRAME_HEADER_INCOMPLETE)
         break;
       if (result == PIPECOM_FRAME_HEADER_MALFORMED)

@@ -33,20 +33,6 @@ _pipecom_encode_frame_header (guint8  *buf,
   _pipecom_put_u32 (buf + 8, id);
 }
 
-/**
- * _pipecom_decode_frame_header:
- * @data: the bytes received, starting with a frame header
- * @len: their length
- * @max_len: the largest payload accepted, 0 for any
- * @header: (out): the header decoded, unless the result is
- *   %PIPECOM_FRAME_HEADER_INCOMPLETE or %PIPECOM_FRAME_HEADER_MALFORMED
- * @error: set to a %PIPECOM_ERROR_PROTOCOL error when the header is
- *   malformed, to %PIPECOM_ERROR_MESSAGE_TOO_LARGE when it is oversize
- *
- * Decodes the frame header at the start of @data. An oversize frame is
- * still a valid one: its payload is to be skipped, and the connection
- * goes on; a malformed one ends the connection.
- */
 PipecomFrameHeaderResult
 _pipecom_decode_frame_header (const guint8        *data,
                               gsize                len,
@@ -54,33 +40,7 @@ _pipecom_decode_frame_header (const guint8        *data,
                               PipecomFrameHeader  *header,
                               GError             **error)
 {
-  guint8 type;
-
-  if (len < PIPECOM_FRAME_HEADER_SIZE)
-    return PIPECOM_FRAME_HEADER_INCOMPLETE;
-
-  type = data[4];
-  if (data[5] != 0 || data[6] != 0 || data[7] != 0 ||
-      type < PIPECOM_FRAME_HELLO || type > PIPECOM_FRAME_ERROR)
-    {
-      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
-                   "Malformed frame header (type %u, flags %u)", type, data[5]);
-      return PIPECOM_FRAME_HEADER_MALFORMED;
-    }
-
-  header->length = _pipecom_get_u32 (data);
-  header->type = type;
-  header->id = _pipecom_get_u32 (data + 8);
-
-  if (max_len > 0 && header->length > max_len)
-    {
-      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_MESSAGE_TOO_LARGE,
-                   "A frame of %u bytes exceeds the limit of %" G_GUINT64_FORMAT " bytes",
-                   header->length, max_len);
-      return PIPECOM_FRAME_HEADER_OVERSIZE;
-    }
-
-  return PIPECOM_FRAME_HEADER_VALID;
+  return _pipecom_decode_frame_header_inline (data, len, max_len, header, error);
 }
 
 /* A whole frame: its header, then @len bytes of @payload. */

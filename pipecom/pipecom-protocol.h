@@ -185,4 +185,56 @@ _pipecom_put_u32 (guint8  *p,
   p[3] = (v >> 24) & 0xff;
 }
 
+/* _pipecom_decode_frame_header:
+ * @data: the bytes received, starting with a frame header
+ * @len: their length
+ * @max_len: the largest payload accepted, 0 for any
+ * @header: (out): the header decoded, unless the result is
+ *   %PIPECOM_FRAME_HEADER_INCOMPLETE or %PIPECOM_FRAME_HEADER_MALFORMED
+ * @error: set to a %PIPECOM_ERROR_PROTOCOL error when the header is
+ *   malformed, to %PIPECOM_ERROR_MESSAGE_TOO_LARGE when it is oversize
+ *
+ * Decodes the frame header at the start of @data. An oversize frame is
+ * still a valid one: its payload is to be skipped, and the connection
+ * goes on; a malformed one ends the connection.
+ *
+ * The function, and this inline body of it for the read side of every
+ * connection, which decodes one per frame.
+ */
+static inline PipecomFrameHeaderResult
+_pipecom_decode_frame_header_inline (const guint8        *data,
+                                     gsize                len,
+                                     guint64              max_len,
+                                     PipecomFrameHeader  *header,
+                                     GError             **error)
+{
+  guint8 type;
+
+  if (len < PIPECOM_FRAME_HEADER_SIZE)
+    return PIPECOM_FRAME_HEADER_INCOMPLETE;
+
+  type = data[4];
+  if (data[5] != 0 || data[6] != 0 || data[7] != 0 ||
+      type < PIPECOM_FRAME_HELLO || type > PIPECOM_FRAME_ERROR)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_PROTOCOL,
+                   "Malformed frame header (type %u, flags %u)", type, data[5]);
+      return PIPECOM_FRAME_HEADER_MALFORMED;
+    }
+
+  header->length = _pipecom_get_u32 (data);
+  header->type = type;
+  header->id = _pipecom_get_u32 (data + 8);
+
+  if (max_len > 0 && header->length > max_len)
+    {
+      g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_MESSAGE_TOO_LARGE,
+                   "A frame of %u bytes exceeds the limit of %" G_GUINT64_FORMAT " bytes",
+                   header->length, max_len);
+      return PIPECOM_FRAME_HEADER_OVERSIZE;
+    }
+
+  return PIPECOM_FRAME_HEADER_VALID;
+}
+
 G_END_DECLS
