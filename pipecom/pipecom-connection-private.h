@@ -90,6 +90,7 @@ struct _PipecomConnection
   gint64                        idle_since;   /* last activity */
   guint                         unanswered;   /* messages the owner has not answered */
   guint                         frames_in;    /* frames read, to see progress */
+  guint                         owner_flags;  /* see _pipecom_connection_set_owner_flags() */
   char                         *open_path;    /* (nullable) see set_limits() */
   gint64                        open_until;
 

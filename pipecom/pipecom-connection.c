@@ -650,6 +650,22 @@ _pipecom_connection_get_idle_since (PipecomConnection *conn)
   return conn->idle_since;
 }
 
+/* Flags the owner keeps on @conn for itself (the listener: whether it is
+ * a one-shot), read back without a look-up in the owner's tables. The
+ * connection never reads them. */
+void
+_pipecom_connection_set_owner_flags (PipecomConnection *conn,
+                                     guint              flags)
+{
+  conn->owner_flags = flags;
+}
+
+guint
+_pipecom_connection_get_owner_flags (PipecomConnection *conn)
+{
+  return conn->owner_flags;
+}
+
 /* When the peer closes its reading end (EPIPE), @conn stops writing
  * but reads on, up to the peer's EOF, which then closes it: frames the peer
  * wrote before closing (answers, a goodbye) are not lost. For a client's

@@ -380,7 +380,10 @@ deliver_now (PipecomPipe       *self,
 
   _pipecom_connection_send (conn, type, id, payload);
   _pipecom_connection_add_unanswered (conn, -1);
-  if (g_hash_table_lookup_extended (self->connections, conn, NULL, &flags) &&
+  /* The connection's own copy of its flags first: a persistent one is
+   * not looked up, on every answer. */
+  if ((_pipecom_connection_get_owner_flags (conn) & CONN_ONESHOT) &&
+      g_hash_table_lookup_extended (self->connections, conn, NULL, &flags) &&
       (GPOINTER_TO_UINT (flags) & CONN_ONESHOT))
     _pipecom_connection_close_when_flushed (conn);
 

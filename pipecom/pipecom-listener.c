@@ -189,6 +189,7 @@ accept_connection (PipecomPipe         *self,
           /* Its refusal is still being written: served until it is out,
            * then closed (pipe_closed_cb() drops it). */
           g_hash_table_insert (self->connections, conn, GUINT_TO_POINTER (CONN_ONESHOT));
+          _pipecom_connection_set_owner_flags (conn, CONN_ONESHOT);
           if (lazy)
             _pipecom_connection_attach (conn, self->context);
         }
@@ -203,6 +204,7 @@ accept_connection (PipecomPipe         *self,
 
   g_hash_table_insert (self->connections, conn,
                        GUINT_TO_POINTER (kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0));
+  _pipecom_connection_set_owner_flags (conn, kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0);
   /* The handler may stop the pipe, which drops every connection. */
   _pipecom_connection_ref (conn);
 

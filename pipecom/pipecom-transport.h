@@ -247,6 +247,9 @@ void               _pipecom_connection_set_idle_timeout (PipecomConnection *conn
 void               _pipecom_connection_add_unanswered (PipecomConnection *conn,
                                                        gint               delta);
 gint64             _pipecom_connection_get_idle_since (PipecomConnection *conn);
+void               _pipecom_connection_set_owner_flags (PipecomConnection *conn,
+                                                        guint              flags);
+guint              _pipecom_connection_get_owner_flags (PipecomConnection *conn);
 void               _pipecom_connection_say_goodbye (PipecomConnection *conn,
                                                     char              *text);
 
