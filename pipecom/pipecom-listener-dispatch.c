@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "pipecom-listener-private.h"
@@ -118,6 +119,56 @@ _pipecom_listener_marshal_STRING__OBJECTv (GClosure *closure,
 
   ret = callback (data1, message, data2);
   g_value_take_string (return_value, ret);
+}
+
+/* ------------------------------------------------------------------ */
+/* Serving                                                             */
+
+/* For pipecom_pipe_run(), which acquired @context, the serving context:
+ * iterates it, blocking, while @self listens. These are the steps of
+ * g_main_context_iteration (@context, TRUE) (see GLib's "Customizing the
+ * main loop iteration"), less what it does around them on every
+ * iteration, once per message here: looking up the thread, and acquiring
+ * and releasing the context. A handler may still iterate @context itself. */
+void
+_pipecom_listener_serve (PipecomPipe  *self,
+                         GMainContext *context)
+{
+  GPollFD stack_fds[8];
+  GPollFD *fds = stack_fds;
+  gint allocated = G_N_ELEMENTS (stack_fds);
+
+  while (_pipecom_listener_is_listening (self))
+    {
+      GPollFunc poll_func;
+      gint max_priority, timeout, nfds;
+
+      g_main_context_prepare (context, &max_priority);
+      while ((nfds = g_main_context_query (context, max_priority, &timeout,
+                                           fds, allocated)) > allocated)
+        {
+          if (fds != stack_fds)
+            g_free (fds);
+          allocated = nfds;
+          fds = g_new (GPollFD, allocated);
+        }
+
+      poll_func = g_main_context_get_poll_func (context);
+      if (nfds > 0 || timeout != 0)
+        {
+          int ret = poll_func (fds, nfds, timeout);
+          int errsv = errno;
+
+          if (ret < 0 && errsv != EINTR)
+            g_warning ("poll(2) failed due to: %s.", g_strerror (errsv));
+        }
+
+      g_main_context_check (context, max_priority, fds, nfds);
+      g_main_context_dispatch (context);
+    }
+
+  if (fds != stack_fds)
+    g_free (fds);
 }
 
 /* ------------------------------------------------------------------ */

@@ -249,5 +249,7 @@ void     _pipecom_listener_handle_message   (PipecomPipe       *self,
                                              PipecomConnection *conn,
                                              guint32            id,
                                              GBytes            *payload);
+void     _pipecom_listener_serve            (PipecomPipe       *self,
+                                             GMainContext      *context);
 
 G_END_DECLS

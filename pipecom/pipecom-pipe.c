@@ -211,8 +211,7 @@ pipecom_pipe_run (PipecomPipe  *self,
 
   if (context != NULL && !self->threaded && g_main_context_acquire (context))
     {
-      while (_pipecom_listener_is_listening (self))
-        g_main_context_iteration (context, TRUE);
+      _pipecom_listener_serve (self, context);
       g_main_context_release (context);
     }
   else
