@@ -129,7 +129,12 @@ _pipecom_listener_marshal_STRING__OBJECTv (GClosure *closure,
  * g_main_context_iteration (@context, TRUE) (see GLib's "Customizing the
  * main loop iteration"), less what it does around them on every
  * iteration, once per message here: looking up the thread, and acquiring
- * and releasing the context. A handler may still iterate @context itself. */
+ * and releasing the context. A handler may still iterate @context itself.
+ *
+ * Meanwhile, self->serve_thread tells _pipecom_listener_handle_message()
+ * the thread it runs in, the only one that dispatches @context. Listening
+ * again (in any thread, once the pipe stopped) clears it; then it is
+ * looked up again per message. */
 void
 _pipecom_listener_serve (PipecomPipe  *self,
                          GMainContext *context)
@@ -137,6 +142,8 @@ _pipecom_listener_serve (PipecomPipe  *self,
   GPollFD stack_fds[8];
   GPollFD *fds = stack_fds;
   gint allocated = G_N_ELEMENTS (stack_fds);
+
+  g_atomic_pointer_set (&self->serve_thread, g_thread_self ());
 
   while (_pipecom_listener_is_listening (self))
     {
@@ -167,6 +174,7 @@ _pipecom_listener_serve (PipecomPipe  *self,
       g_main_context_dispatch (context);
     }
 
+  g_atomic_pointer_set (&self->serve_thread, NULL);
   if (fds != stack_fds)
     g_free (fds);
 }
@@ -249,7 +257,7 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
 {
   g_autoptr(PipecomMessage) message = NULL;
   g_autofree char *reply = NULL;
-  GThread *previous_thread;
+  GThread *previous_thread, *thread;
   PipecomListenerState state;
   guint max_messages;
   guint count;
@@ -310,7 +318,10 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
   g_object_notify_by_pspec ((GObject *) self, _pipecom_pipe_properties[PROP_MESSAGE_COUNT]);
 
   /* Answers given from here on go out at once (_pipecom_pipe_deliver_reply()). */
-  previous_thread = g_atomic_pointer_exchange (&self->handling_thread, g_thread_self ());
+  thread = g_atomic_pointer_get (&self->serve_thread);
+  if (thread == NULL)
+    thread = g_thread_self ();
+  previous_thread = g_atomic_pointer_exchange (&self->handling_thread, thread);
   g_signal_emit (self, _pipecom_pipe_signals[MESSAGE_RECEIVED], 0, message, &reply);
 
   if (reply != NULL && !pipecom_message_get_replied (message))

@@ -108,6 +108,7 @@ struct _PipecomPipe
   GMutex             lock;             /* protects the settable properties, budget, context, run() */
   GCond              cond;
   GThread           *handling_thread;  /* (atomic) (nullable) in handle_message() */
+  GThread           *serve_thread;     /* (atomic) (nullable) in _pipecom_listener_serve() */
   gboolean           threaded;         /* construct-only */
 
   /* the settable properties: read and written under lock only */

@@ -749,6 +749,7 @@ _pipecom_listener_start (PipecomPipe  *self,
 
   _pipecom_registry_add (self->path, self->context);
 
+  g_atomic_pointer_set (&self->serve_thread, NULL);  /* see _pipecom_listener_serve() */
   g_atomic_int_set (&self->message_count, 0);
   g_atomic_int_set (&self->stop_reason, PIPECOM_STOP_REASON_NONE);
   _pipecom_listener_set_state (self, PIPECOM_LISTENER_LISTENING);
