@@ -261,13 +261,13 @@ update_deadline_timer (PipecomConnection *conn)
   update_deadline_timer_at (conn, -1);
 }
 
-/* The time of this main-context iteration, read once per dispatch. */
+/* The time of this dispatch, read once. Not g_source_get_time(): it locks
+ * the context to read the same clock. */
 static inline gint64
-dispatch_time (GSource *source,
-               gint64  *now)
+dispatch_time (gint64 *now)
 {
   if (*now < 0)
-    *now = g_source_get_time (source);
+    *now = g_get_monotonic_time ();
   return *now;
 }
 
@@ -327,7 +327,7 @@ _pipecom_connection_source_dispatch (GSource     *source,
       else if (conn->read_since == 0 || conn->frames_in != frames_in ||
                conn->read_moved >= conn->min_progress)
         {
-          conn->read_since = dispatch_time (source, &now);
+          conn->read_since = dispatch_time (&now);
           conn->read_moved = 0;
         }
     }
@@ -335,13 +335,13 @@ _pipecom_connection_source_dispatch (GSource     *source,
   if (conn->idle_tracked && !conn->closed &&
       (!is_idle (conn) || conn->frames_in != frames_in || conn->rend != rend ||
        conn->body_have != body_have || conn->wqueued != wqueued))
-    conn->idle_since = dispatch_time (source, &now);
+    conn->idle_since = dispatch_time (&now);
 
   if ((conn->deadline > 0 || conn->idle_timeout > 0) && !conn->closed)
     {
       if (_pipecom_connection_wqueue_is_empty (conn))
         conn->write_since = 0;
-      check_deadlines (conn, dispatch_time (source, &now));
+      check_deadlines (conn, dispatch_time (&now));
       update_deadline_timer_at (conn, now);
     }
 
