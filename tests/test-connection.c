@@ -16,6 +16,7 @@
 #ifdef G_OS_UNIX
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <glib-unix.h>
 
@@ -491,6 +492,102 @@ test_queue_bound (void)
   pair_clear (&pair);
 }
 
+#ifdef G_OS_UNIX
+typedef struct
+{
+  int      fd;
+  gsize    want;
+  gsize    got;
+  gint     done;  /* atomic */
+  GThread *thread;
+} Reader;
+
+static gpointer
+reader_thread (gpointer user_data)
+{
+  Reader *reader = user_data;
+  guint8 buf[16 * 1024];
+  int flags = fcntl (reader->fd, F_GETFL);
+
+  g_assert_cmpint (fcntl (reader->fd, F_SETFL, flags & ~O_NONBLOCK), ==, 0);
+  while (reader->got < reader->want)
+    {
+      ssize_t n = read (reader->fd, buf, sizeof buf);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      g_assert_cmpint (n, >, 0);
+      reader->got += n;
+    }
+  g_atomic_int_set (&reader->done, TRUE);
+  return NULL;
+}
+
+/* The output that did not fit in the pipe, written as the peer reads. */
+static void
+test_queued_output (void)
+{
+  g_autoptr(GBytes) reply = pipecom_test_random_bytes (32 * 1024);
+  gsize frame = PIPECOM_FRAME_HEADER_SIZE + g_bytes_get_size (reply);
+  Reader reader = { 0, };
+  Pair pair;
+
+  g_test_summary ("Replies queued for a peer that reads late all go out once it reads, "
+                  "and so do the next ones");
+
+  pair_open (&pair, 0);
+  for (guint i = 1; i <= 16; i++)
+    g_assert_true (_pipecom_connection_send (pair.conn, PIPECOM_FRAME_REPLY, i, reply));
+  g_assert_false (_pipecom_connection_is_flushed (pair.conn));
+
+  reader.fd = pair.peer_in;
+  reader.want = 17 * frame;
+  reader.thread = g_thread_new ("reader", reader_thread, &reader);
+  pipecom_test_wait_for (_pipecom_connection_is_flushed (pair.conn), 30);
+  /* Written at once, or queued behind what the peer did not read yet. */
+  g_assert_true (_pipecom_connection_send (pair.conn, PIPECOM_FRAME_REPLY, 17, reply));
+  pipecom_test_wait_for (g_atomic_int_get (&reader.done), 30);
+  g_thread_join (reader.thread);
+  g_assert_cmpuint (reader.got, ==, 17 * frame);
+  g_assert_false (pair.closed);
+
+  pair_clear (&pair);
+}
+
+/* A peer that closes its reading end, and writes on. */
+static void
+test_reader_gone (void)
+{
+  guint8 frame[PIPECOM_FRAME_HEADER_SIZE + 4] = { 0, };
+  guint spins = 0;
+  Pair pair;
+
+  g_test_summary ("A connection whose peer stopped reading is not woken for it while it "
+                  "has nothing to write, reads on, and fails when it writes");
+
+  signal (SIGPIPE, SIG_IGN);
+  pair_open (&pair, 0);
+  close (pair.peer_in);
+  pair.peer_in = -1;
+
+  /* Nothing to do: poll() says POLLERR for the output, which waits for
+   * nothing. */
+  while (spins < 100 && g_main_context_iteration (NULL, FALSE))
+    spins++;
+  g_assert_cmpuint (spins, ==, 0);
+
+  _pipecom_encode_frame_header (frame, 4, PIPECOM_FRAME_MESSAGE, 1);
+  peer_write (&pair, frame, sizeof frame);
+  pipecom_test_wait_for (pair.frames == 1, 30);
+
+  g_assert_false (_pipecom_connection_send_data (pair.conn, PIPECOM_FRAME_ACK, 1, NULL, 0));
+  pipecom_test_wait_for (pair.closed, 30);
+  g_assert_error (pair.error, PIPECOM_ERROR, PIPECOM_ERROR_CLOSED);
+
+  pair_clear (&pair);
+}
+#endif
+
 int
 main (int   argc,
       char *argv[])
@@ -503,6 +600,10 @@ main (int   argc,
   g_test_add_func ("/connection/small-payloads", test_small_payloads);
   g_test_add_func ("/connection/deadline", test_deadline);
   g_test_add_func ("/connection/queue-bound", test_queue_bound);
+#ifdef G_OS_UNIX
+  g_test_add_func ("/connection/queued-output", test_queued_output);
+  g_test_add_func ("/connection/reader-gone", test_reader_gone);
+#endif
 
   return g_test_run ();
 }

@@ -206,20 +206,30 @@ _pipecom_connection_io_read (PipecomConnection *conn)
     }
 }
 
+/* The output fd is in the source only while something waits to be
+ * written: watched for no events, it would only add to every poll (and
+ * its POLLERR, once the peer closed its reading end, would wake the
+ * dispatch over and over, to write nothing). */
 static void
 update_out_interest (PipecomConnection *conn)
 {
   FdConnection *fc = FD_CONNECTION (conn);
   GIOCondition events;
 
-  if (fc->out_tag == NULL)
+  if (fc->out_fd < 0 || conn->source == NULL)
     return;
 
   events = conn->direct || conn->held || _pipecom_connection_wqueue_is_empty (conn) ? 0 : G_IO_OUT;
   if (events == fc->out_events)
     return;
   fc->out_events = events;
-  g_source_modify_unix_fd (conn->source, fc->out_tag, events);
+  if (events != 0)
+    fc->out_tag = g_source_add_unix_fd (conn->source, fc->out_fd, events);
+  else
+    {
+      g_source_remove_unix_fd (conn->source, fc->out_tag);
+      fc->out_tag = NULL;
+    }
 }
 
 static void
@@ -439,11 +449,7 @@ _pipecom_connection_attach (PipecomConnection *conn,
       fc->in_tag = g_source_add_unix_fd (conn->source, fc->in_fd, 0);
       fc->in_events = 0;
     }
-  if (fc->out_fd >= 0)
-    {
-      fc->out_tag = g_source_add_unix_fd (conn->source, fc->out_fd, 0);
-      fc->out_events = 0;
-    }
+  fc->out_events = 0;  /* the output fd goes in when there is output */
   _pipecom_connection_io_update_interest (conn);
   _pipecom_connection_arm (conn);
   g_source_attach (conn->source, context);
@@ -467,11 +473,8 @@ _pipecom_connection_set_out_fd (PipecomConnection *conn,
     }
 
   fc->out_fd = out_fd;
-  if (conn->source != NULL)
-    {
-      fc->out_tag = g_source_add_unix_fd (conn->source, out_fd, 0);
-      fc->out_events = 0;
-    }
+  fc->out_events = 0;
+  update_out_interest (conn);
 }
 
 /* Whether a listener's connection still holds its peer's reply channel
