@@ -421,17 +421,22 @@ _pipecom_connection_arm (PipecomConnection *conn)
     update_deadline_timer (conn);
 }
 
+/* Taken and dropped several times per message (the dispatch, the
+ * message): with the atomic built-ins, as GLib's own GSource does, not
+ * through the calls g_atomic_ref_count_inc() and _dec() are. */
 PipecomConnection *
 _pipecom_connection_ref (PipecomConnection *conn)
 {
-  g_atomic_ref_count_inc (&conn->ref_count);
+  g_assert (g_atomic_int_get (&conn->ref_count) > 0);
+  g_atomic_int_inc (&conn->ref_count);
   return conn;
 }
 
 void
 _pipecom_connection_unref (PipecomConnection *conn)
 {
-  if (!g_atomic_ref_count_dec (&conn->ref_count))
+  g_assert (g_atomic_int_get (&conn->ref_count) > 0);
+  if (!g_atomic_int_dec_and_test (&conn->ref_count))
     return;
 
   conn->closed = TRUE;
