@@ -384,15 +384,16 @@ forward_reply (PipecomPipe *self,
 {
   g_autofree char *target = NULL;
 
-  /* Most pipes forward nothing: no copy of the name for them. */
+  /* Most pipes forward nothing: no lock, and no copy of the name, for them. */
+  if (!g_atomic_int_get (&self->has_response_pipe))
+    return;
+
   g_mutex_lock (&self->lock);
-  if (self->response_pipe_name == NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      return;
-    }
   target = g_strdup (self->response_pipe_name);
   g_mutex_unlock (&self->lock);
+
+  if (target == NULL)
+    return;
 
   if (self->response_client == NULL ||
       g_strcmp0 (pipecom_client_get_pipe_name (self->response_client), target) != 0)

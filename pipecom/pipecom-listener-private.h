@@ -32,8 +32,10 @@
  * _pipecom_pipe_deliver_reply() in any thread); the serving thread takes
  * it to read the properties it applies: once per message (die-code,
  * max-messages), per new connection (buffer-size, max-message-size), per
- * reply (response-pipe-name), and at listen() for the rest (timeout,
- * access, memory-budget, idle-timeout). No callback runs under it.
+ * reply when there is a response pipe (response-pipe-name: whether there
+ * is one, self->has_response_pipe, is atomic and read without the lock),
+ * and at listen() for the rest (timeout, access, memory-budget,
+ * idle-timeout). No callback runs under it.
  * self->cond signals the end of listening to pipecom_pipe_run(). */
 
 #pragma once
@@ -109,6 +111,7 @@ struct _PipecomPipe
   GCond              cond;
   GThread           *handling_thread;  /* (atomic) (nullable) in handle_message() */
   GThread           *serve_thread;     /* (atomic) (nullable) in _pipecom_listener_serve() */
+  gint               has_response_pipe;  /* (atomic) response_pipe_name != NULL, set under lock */
   gboolean           threaded;         /* construct-only */
 
   /* the settable properties: read and written under lock only */

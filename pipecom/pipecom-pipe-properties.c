@@ -304,6 +304,7 @@ pipecom_pipe_set_response_pipe_name (PipecomPipe *self,
 
   g_mutex_lock (&self->lock);
   changed = set_string (&self->response_pipe_name, response_pipe_name);
+  g_atomic_int_set (&self->has_response_pipe, self->response_pipe_name != NULL);
   g_mutex_unlock (&self->lock);
 
   if (changed)
