@@ -987,6 +987,108 @@ test_direct_idle_notices_stop (void)
 }
 
 #ifdef G_OS_UNIX
+#define FD_SCAN_MAX 1024
+
+/* Which fds below FD_SCAN_MAX are open, in @open_fds. */
+static void
+scan_fds (gboolean *open_fds)
+{
+  for (int fd = 0; fd < FD_SCAN_MAX; fd++)
+    open_fds[fd] = fcntl (fd, F_GETFD) >= 0;
+}
+
+/* The read end of a FIFO opened since @before: the client's reply channel
+ * (the listener is another process). */
+static int
+find_new_fifo_reader (const gboolean *before)
+{
+  int found = -1;
+
+  for (int fd = 0; fd < FD_SCAN_MAX; fd++)
+    {
+      struct stat st;
+      int flags;
+
+      if (before[fd] || fstat (fd, &st) != 0 || !S_ISFIFO (st.st_mode) ||
+          (flags = fcntl (fd, F_GETFL)) < 0 || (flags & O_ACCMODE) != O_RDONLY)
+        continue;
+      g_assert_cmpint (found, ==, -1);
+      found = fd;
+    }
+
+  g_assert_cmpint (found, >=, 0);
+  return found;
+}
+
+static gboolean
+fd_is_blocking (int fd)
+{
+  int flags = fcntl (fd, F_GETFL);
+
+  g_assert_cmpint (flags, >=, 0);
+  return (flags & O_NONBLOCK) == 0;
+}
+
+static void
+test_direct_read_waits (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("direct-read-waits");
+  g_autoptr(PipecomClient) client = pipecom_client_new (path);
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *big = NULL;
+  gboolean before[FD_SCAN_MAX];
+  gboolean waits_in_read = _pipecom_transport_sees_unwatched_hangup ();
+  PipecomTestResult req = { 0, };
+  PipecomTestWatchdog *watchdog;
+  int rep_fd;
+
+  g_test_summary ("A sync request with no timeout and no cancellable waits in read() on a "
+                  "blocking reply channel (where the connection stays direct between calls); "
+                  "the worker gets the channel back non-blocking, and a request with a "
+                  "timeout polls");
+
+  child = pipecom_test_child_spawn ("--child-listener", path, NULL);
+  pipecom_test_child_expect_line (child, "READY");
+  watchdog = pipecom_test_watchdog_start (PIPECOM_TEST_DEADLINE, "direct read waits");
+
+  scan_fds (before);
+  /* The first request connects, through the worker; the next ones are
+   * direct. */
+  assert_sync_request (client, "first");
+  rep_fd = find_new_fifo_reader (before);
+  g_assert_false (fd_is_blocking (rep_fd));
+  assert_sync_request (client, "second");
+  g_assert_cmpint (fd_is_blocking (rep_fd), ==, waits_in_read);
+
+  /* A reply of many reads, each one waited for in read(). */
+  big = pipecom_client_request (client, "big:1000000", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (big), ==, 1000000);
+  g_assert_cmpuint (strspn (big, "r"), ==, 1000000);
+
+  /* The worker takes the connection back: it must never read a blocking fd. */
+  pipecom_client_request_async (client, "async", NULL, pipecom_test_request_cb, &req);
+  pipecom_test_wait_for (req.done, PIPECOM_TEST_DEADLINE);
+  g_assert_no_error (req.error);
+  g_assert_cmpstr (req.text, ==, "ack:async");
+  g_assert_false (fd_is_blocking (rep_fd));
+
+  /* With a timeout, the direct path polls, on the non-blocking fd. */
+  pipecom_client_set_timeout (client, PIPECOM_TEST_DEADLINE);
+  assert_sync_request (client, "timed");
+  g_assert_false (fd_is_blocking (rep_fd));
+
+  pipecom_client_set_timeout (client, 0);
+  assert_sync_request (client, "untimed again");
+  g_assert_cmpint (fd_is_blocking (rep_fd), ==, waits_in_read);
+  pipecom_test_watchdog_stop (watchdog);
+
+  pipecom_test_result_clear (&req);
+}
+#endif
+
+#ifdef G_OS_UNIX
 /* ------------------------------------------------------------------------ */
 /* Idle expiry: the listener's goodbye                                      */
 /* ------------------------------------------------------------------------ */
@@ -1429,6 +1531,7 @@ main (int   argc,
   g_test_add_func ("/client/direct/mixed", test_direct_mixed);
   g_test_add_func ("/client/direct/idle-notices-stop", test_direct_idle_notices_stop);
 #ifdef G_OS_UNIX
+  g_test_add_func ("/client/direct/read-waits", test_direct_read_waits);
   _pipecom_idle_goodbye_hook = goodbye_race_hook;
   g_test_add_data_func ("/client/idle/goodbye/race-direct", GINT_TO_POINTER (FALSE),
                         test_idle_goodbye_race);
