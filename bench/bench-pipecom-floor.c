@@ -26,9 +26,11 @@
  * and the payload; a one-shot sender first gets a 16-byte HELLO, by a
  * writev() of its own.
  *
- * Every descriptor is non-blocking, and every read is preceded by a poll():
- * the client's of its reply FIFO (60 s; a one-shot sender's 100 ms, again
- * until its reply is in), the listener's of an eventfd (GLib's main-context
+ * Every descriptor but a persistent client's reply FIFO is non-blocking, and
+ * every other read is preceded by a poll(): the client's calls have no
+ * timeout (PipeCom's default), so it waits in a blocking read() of its reply
+ * FIFO, as PipeCom's does then; a one-shot sender polls its reply FIFO
+ * (100 ms, again until its reply is in); the listener polls an eventfd (GLib's main-context
  * wake-up), the well-known FIFO and, per connection, its request FIFO
  * (POLLIN) and its reply FIFO (no events: POLLERR), with a timeout of
  * 29,999 ms while it has connections, none without.  Reads take up to
@@ -405,6 +407,7 @@ typedef struct
 {
   int      req_fd;
   int      rep_fd;
+  bool     rep_blocking;   /* rep_fd, after the first reply */
   uint32_t id;
   Buffer   in;
   char     req_path[4096];
@@ -423,16 +426,17 @@ get_pid (void)
   return pid;
 }
 
-/* Polls @fd (60 s, or @timeout_ms again and again, until 60 s have passed)
- * and reads it into @buf until it holds a complete record; that record in
- * @hdr and its payload, the bytes of records before it consumed. */
+/* Polls @fd (@timeout_ms again and again, until 60 s have passed; -1: reads
+ * the blocking @fd without a poll) and reads it into @buf until it holds a
+ * complete record; that record in @hdr and its payload, the bytes of records
+ * before it consumed. */
 static const uint8_t *
 read_record (int       fd,
              Buffer   *buf,
              int       timeout_ms,
              uint32_t *hdr)
 {
-  int waits = CLIENT_TIMEOUT / timeout_ms;
+  int waits = timeout_ms > 0 ? CLIENT_TIMEOUT / timeout_ms : 0;
 
   for (;;)
     {
@@ -444,6 +448,13 @@ read_record (int       fd,
 
       if (p != NULL)
         return p;
+      if (timeout_ms < 0)
+        {
+          r = buffer_read (buf, fd, READ_SIZE);
+          if (r == 0 || (r < 0 && errno != EINTR))
+            return NULL;
+          continue;
+        }
       n = poll (&pfd, 1, timeout_ms);
       if (n < 0 && errno != EINTR)
         return NULL;
@@ -530,8 +541,26 @@ floor_request (void          *conn,
 
   if (!send_record (c->req_fd, MESSAGE, c->id, msg, len))
     return false;
-  payload = read_record (c->rep_fd, &c->in, CLIENT_TIMEOUT, hdr);
-  return payload != NULL && take_reply (&c->in, hdr, payload, msg, reply);
+  payload = read_record (c->rep_fd, &c->in, c->rep_blocking ? -1 : CLIENT_TIMEOUT, hdr);
+  if (payload == NULL || !take_reply (&c->in, hdr, payload, msg, reply))
+    return false;
+
+  /* A reply came: the listener holds the reply FIFO open, and a blocking
+   * read() of it now waits for the next one rather than seeing no writer
+   * (EOF). PipeCom's client, connected once the listener's HELLO came on
+   * it, makes it blocking in its first call. */
+  if (!c->rep_blocking)
+    {
+      int flags = fcntl (c->rep_fd, F_GETFL);
+
+      if (flags < 0 || fcntl (c->rep_fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+        {
+          perror (c->rep_path);
+          return false;
+        }
+      c->rep_blocking = true;
+    }
+  return true;
 }
 
 static void
