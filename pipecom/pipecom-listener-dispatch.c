@@ -355,6 +355,55 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
     _pipecom_listener_begin_stop (self, PIPECOM_STOP_REASON_MAX_MESSAGES);
 }
 
+/* Handles the one-shot message of @len bytes at @data, which came inline
+ * with its announcement, without allocating and freeing a copy of it each
+ * time: the payload is made in self->spare_inline, and given back to it
+ * when nobody kept a reference (g_bytes_unref_to_data() then returns the
+ * same buffer), as a connection does for its small frames
+ * (deliver_small() in pipecom-connection-read.c). When a handler kept one
+ * (to answer later), g_bytes_unref_to_data() returns a copy, freed here,
+ * and the pipe goes back to a new #GBytes per payload: for handlers that
+ * keep them, the spare buffer would only add that copy. An empty payload
+ * is made as before, without data. */
+void
+_pipecom_listener_handle_inline (PipecomPipe       *self,
+                                 PipecomConnection *conn,
+                                 const guint8      *data,
+                                 gsize              len)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  guint8 *buf;
+  GBytes *payload;
+  gpointer back;
+  gsize size;
+
+  /* A record is at most PIPECOM_ANNOUNCE_MAX bytes, whatever the sender
+   * put inline. */
+  if (self->inline_kept || len == 0 || len > PIPECOM_ANNOUNCE_MAX)
+    {
+      bytes = g_bytes_new (data, len);
+      _pipecom_listener_handle_message (self, conn, 1, bytes);
+      return;
+    }
+
+  buf = g_steal_pointer (&self->spare_inline);
+  if (buf == NULL)
+    buf = g_malloc (PIPECOM_ANNOUNCE_MAX);
+  memcpy (buf, data, len);
+  payload = g_bytes_new_take (buf, len);
+
+  _pipecom_listener_handle_message (self, conn, 1, payload);
+
+  back = g_bytes_unref_to_data (payload, &size);
+  if (back != buf)
+    self->inline_kept = TRUE;
+  /* A handler may have stopped the pipe, and listened again, meanwhile. */
+  if (back == buf && self->spare_inline == NULL)
+    self->spare_inline = back;
+  else
+    g_free (back);
+}
+
 static void
 forward_done_cb (GObject      *object,
                  GAsyncResult *result,

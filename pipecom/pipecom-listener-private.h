@@ -153,6 +153,8 @@ struct _PipecomPipe
   PipecomStopReason  reason;
   PipecomClient     *response_client;  /* (owned) (nullable) */
   PipecomMessage    *spare_message;    /* (owned) (nullable) for the next message */
+  guint8            *spare_inline;     /* (owned) (nullable) see _pipecom_listener_handle_inline() */
+  gboolean           inline_kept;      /* a handler kept an inline payload */
 };
 
 enum {
@@ -253,6 +255,10 @@ void     _pipecom_listener_handle_message   (PipecomPipe       *self,
                                              PipecomConnection *conn,
                                              guint32            id,
                                              GBytes            *payload);
+void     _pipecom_listener_handle_inline    (PipecomPipe       *self,
+                                             PipecomConnection *conn,
+                                             const guint8      *data,
+                                             gsize              len);
 void     _pipecom_listener_serve            (PipecomPipe       *self,
                                              GMainContext      *context);
 

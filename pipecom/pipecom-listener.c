@@ -218,10 +218,7 @@ accept_connection (PipecomPipe         *self,
           _pipecom_connection_close_when_flushed (conn);
         }
       else
-        {
-          g_autoptr(GBytes) payload = g_bytes_new (inline_data, inline_len);
-          _pipecom_listener_handle_message (self, conn, 1, payload);
-        }
+        _pipecom_listener_handle_inline (self, conn, inline_data, inline_len);
     }
 
   if (lazy && g_hash_table_contains (self->connections, conn))
@@ -415,6 +412,7 @@ _pipecom_listener_finish_stop (PipecomPipe *self,
   g_clear_pointer (&self->intake, _pipecom_intake_free);
   g_clear_object (&self->response_client);
   g_clear_object (&self->spare_message);
+  g_clear_pointer (&self->spare_inline, g_free);
   self->session++;
   self->pending = self->forwards = 0;
 

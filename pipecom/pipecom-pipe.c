@@ -263,6 +263,7 @@ pipecom_pipe_finalize (GObject *object)
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->budget, _pipecom_budget_unref);
   g_clear_object (&self->spare_message);
+  g_clear_pointer (&self->spare_inline, g_free);
   g_clear_error (&self->error);
   g_free (self->name);
   g_free (self->path);

@@ -212,6 +212,78 @@ test_pipe_reuses (void)
   pipecom_test_stop_and_wait (pipe);
 }
 
+/* Every payload seen, and, from the fourth message on, a reference to it. */
+typedef struct
+{
+  GPtrArray *texts;  /* of char * */
+  GPtrArray *kept;   /* of GBytes */
+} Payloads;
+
+static char *
+keep_payload_cb (PipecomPipe    *pipe,
+                 PipecomMessage *message,
+                 gpointer        user_data)
+{
+  Payloads *payloads = user_data;
+  GBytes *bytes = pipecom_message_get_bytes (message);
+
+  g_ptr_array_add (payloads->texts, g_strndup (g_bytes_get_data (bytes, NULL),
+                                               g_bytes_get_size (bytes)));
+  if (payloads->texts->len > 3)
+    g_ptr_array_add (payloads->kept, g_bytes_ref (bytes));
+  return NULL;
+}
+
+static void
+test_pipe_inline_payloads (void)
+{
+  g_autofree char *name = pipecom_test_make_name ("pool-inline");
+  g_autoptr(PipecomPipe) pipe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) sent = g_ptr_array_new_with_free_func (g_free);
+  Payloads payloads;
+
+  g_test_summary ("Each one-shot message, whose payload comes inline with its announcement, "
+                  "has its own payload, whether the handler keeps it or not");
+
+  payloads.texts = g_ptr_array_new_with_free_func (g_free);
+  payloads.kept = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  pipe = pipecom_pipe_new (name);
+  g_signal_connect (pipe, "message-received", G_CALLBACK (keep_payload_cb), &payloads);
+  g_assert_true (pipecom_pipe_listen (pipe, &error));
+  g_assert_no_error (error);
+
+  /* Of different lengths, so that one written over another shows. */
+  for (guint i = 0; i < 7; i++)
+    {
+      PipecomTestResult result = { 0, };
+      char *text = g_strnfill (1 + (i * 5) % 11, 'a' + i);
+
+      g_ptr_array_add (sent, text);
+      pipecom_send_async (name, text, 10, 1, NULL, pipecom_test_send_cb, &result);
+      pipecom_test_wait_for (result.done, PIPECOM_TEST_DEADLINE);
+      g_assert_no_error (result.error);
+      g_assert_true (result.ok);
+      pipecom_test_result_clear (&result);
+    }
+
+  g_assert_cmpuint (payloads.texts->len, ==, sent->len);
+  for (guint i = 0; i < sent->len; i++)
+    g_assert_cmpstr (payloads.texts->pdata[i], ==, sent->pdata[i]);
+  g_assert_cmpuint (payloads.kept->len, ==, sent->len - 3);
+  for (guint i = 0; i < payloads.kept->len; i++)
+    {
+      gsize size;
+      const char *data = g_bytes_get_data (payloads.kept->pdata[i], &size);
+
+      g_assert_cmpmem (data, size, sent->pdata[i + 3], strlen (sent->pdata[i + 3]));
+    }
+
+  pipecom_test_stop_and_wait (pipe);
+  g_ptr_array_unref (payloads.texts);
+  g_ptr_array_unref (payloads.kept);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -224,6 +296,7 @@ main (int   argc,
   g_test_add_func ("/message-pool/unreachable", test_unreachable);
   g_test_add_func ("/message-pool/enabled", test_enabled);
   g_test_add_func ("/message-pool/pipe/reuses", test_pipe_reuses);
+  g_test_add_func ("/message-pool/pipe/inline-payloads", test_pipe_inline_payloads);
 
   return g_test_run ();
 }
