@@ -189,7 +189,7 @@ enum {
 extern GParamSpec *_pipecom_pipe_properties[N_PROPS];
 extern guint       _pipecom_pipe_signals[N_SIGNALS];
 
-/* pipecom-listener.c */
+/* pipecom-listener-state.c */
 void     _pipecom_listener_set_state        (PipecomPipe          *self,
                                              PipecomListenerState  state);
 
