@@ -91,6 +91,7 @@ struct _PipecomConnection
   guint                         unanswered;   /* messages the owner has not answered */
   guint                         frames_in;    /* frames read, to see progress */
   guint                         owner_flags;  /* see _pipecom_connection_set_owner_flags() */
+  GList                         owner_link;   /* see _pipecom_connection_get_owner_link() */
   char                         *open_path;    /* (nullable) see set_limits() */
   gint64                        open_until;
 

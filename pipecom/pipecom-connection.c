@@ -393,6 +393,7 @@ _pipecom_connection_init (PipecomConnection            *conn,
   conn->peer.pid = -1;
   g_mutex_init (&conn->peer_lock);
   g_queue_init (&conn->wqueue);
+  conn->owner_link.data = conn;
 }
 
 /* Creates the source of @conn, for the platform to add what it polls and
@@ -669,6 +670,15 @@ guint
 _pipecom_connection_get_owner_flags (PipecomConnection *conn)
 {
   return conn->owner_flags;
+}
+
+/* A list link, whose data is @conn, for the owner to list @conn in a
+ * #GQueue of its own (the listener: its connections) without allocating a
+ * link or looking it up. The connection never touches it. */
+GList *
+_pipecom_connection_get_owner_link (PipecomConnection *conn)
+{
+  return &conn->owner_link;
 }
 
 /* When the peer closes its reading end (EPIPE), @conn stops writing

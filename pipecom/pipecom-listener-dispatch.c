@@ -271,14 +271,14 @@ _pipecom_listener_handle_message (PipecomPipe       *self,
         g_strdup_printf ("Pipe “%s” is stopping (%s) and handles no more messages",
                          self->name, limited ? "max-messages reached" : "stop requested");
       _pipecom_listener_send_error (conn, id, PIPECOM_ERROR_CLOSED, text);
-      if (GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT)
+      if (_pipecom_listener_is_listed_oneshot (conn))
         _pipecom_connection_close_when_flushed (conn);
       return;
     }
 
   if (is_die_code (self, payload, &max_messages))
     {
-      gboolean oneshot = GPOINTER_TO_UINT (g_hash_table_lookup (self->connections, conn)) & CONN_ONESHOT;
+      gboolean oneshot = _pipecom_listener_is_listed_oneshot (conn);
       gboolean allowed = may_stop (self, conn);
 
       if (!allowed)
@@ -488,18 +488,12 @@ deliver_now (PipecomPipe       *self,
              guint8             type,
              GBytes            *payload)
 {
-  gpointer flags;
-
   if (session != self->session || self->context == NULL)
     return;  /* an answer for an earlier listening session */
 
   _pipecom_connection_send (conn, type, id, payload);
   _pipecom_connection_add_unanswered (conn, -1);
-  /* The connection's own copy of its flags first: a persistent one is
-   * not looked up, on every answer. */
-  if ((_pipecom_connection_get_owner_flags (conn) & CONN_ONESHOT) &&
-      g_hash_table_lookup_extended (self->connections, conn, NULL, &flags) &&
-      (GPOINTER_TO_UINT (flags) & CONN_ONESHOT))
+  if (_pipecom_listener_is_listed_oneshot (conn))
     _pipecom_connection_close_when_flushed (conn);
 
   if (type == PIPECOM_FRAME_REPLY)

@@ -61,7 +61,19 @@ guint64        _pipecom_pipe_get_memory_peak (PipecomPipe *pipe);
  * its class_init only. */
 void           _pipecom_pipe_class_add_signals (PipecomPipeClass *klass);
 
+/* The flags the listener keeps on its connections
+ * (_pipecom_connection_set_owner_flags()): whether it is a one-shot, and
+ * whether it is in self->connections. */
 #define CONN_ONESHOT 1
+#define CONN_LISTED  2
+
+/* Whether @conn is one of its pipe's connections, and a one-shot one. */
+static inline gboolean
+_pipecom_listener_is_listed_oneshot (PipecomConnection *conn)
+{
+  return (_pipecom_connection_get_owner_flags (conn) & (CONN_LISTED | CONN_ONESHOT)) ==
+         (CONN_LISTED | CONN_ONESHOT);
+}
 
 /* The life of a listening session, and its stop sequence. Only
  * _pipecom_listener_set_state() changes it, in the serving thread (or in
@@ -147,7 +159,7 @@ struct _PipecomPipe
   GSource           *drain_source;
   GSource           *grace_source;
   GSource           *recheck_source;
-  GHashTable        *connections;      /* PipecomConnection → flags */
+  GQueue             connections;      /* of PipecomConnection, by their owner links */
   guint              pending;          /* messages handed out, not answered */
   guint              forwards;         /* replies being forwarded */
   PipecomStopReason  reason;

@@ -13,11 +13,39 @@
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */
 
+/* self->connections holds a reference to each of its connections, and
+ * lists them by their own links (_pipecom_connection_get_owner_link()): a
+ * one-shot goes in and out of it for each message, without an allocation
+ * or a hash. */
+static void
+list_connection (PipecomPipe       *self,
+                 PipecomConnection *conn,
+                 guint              flags)
+{
+  _pipecom_connection_set_owner_flags (conn, flags | CONN_LISTED);
+  g_queue_push_tail_link (&self->connections, _pipecom_connection_get_owner_link (conn));
+}
+
+/* Takes @conn out of self->connections, if it is there, and returns
+ * whether it was: the caller then has the reference it held. */
+static gboolean
+unlist_connection (PipecomPipe       *self,
+                   PipecomConnection *conn)
+{
+  guint flags = _pipecom_connection_get_owner_flags (conn);
+
+  if (!(flags & CONN_LISTED))
+    return FALSE;
+  g_queue_unlink (&self->connections, _pipecom_connection_get_owner_link (conn));
+  _pipecom_connection_set_owner_flags (conn, flags & ~CONN_LISTED);
+  return TRUE;
+}
+
 static void
 remove_connection (PipecomPipe       *self,
                    PipecomConnection *conn)
 {
-  if (g_hash_table_steal (self->connections, conn))
+  if (unlist_connection (self, conn))
     {
       _pipecom_connection_close (conn);
       _pipecom_connection_unref (conn);
@@ -188,8 +216,7 @@ accept_connection (PipecomPipe         *self,
         {
           /* Its refusal is still being written: served until it is out,
            * then closed (pipe_closed_cb() drops it). */
-          g_hash_table_insert (self->connections, conn, GUINT_TO_POINTER (CONN_ONESHOT));
-          _pipecom_connection_set_owner_flags (conn, CONN_ONESHOT);
+          list_connection (self, conn, CONN_ONESHOT);
           if (lazy)
             _pipecom_connection_attach (conn, self->context);
         }
@@ -202,9 +229,7 @@ accept_connection (PipecomPipe         *self,
   if (kind == PIPECOM_ANNOUNCE_CONNECT)
     _pipecom_connection_set_idle_timeout (conn, self->idle_usec);
 
-  g_hash_table_insert (self->connections, conn,
-                       GUINT_TO_POINTER (kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0));
-  _pipecom_connection_set_owner_flags (conn, kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0);
+  list_connection (self, conn, kind == PIPECOM_ANNOUNCE_ONESHOT ? CONN_ONESHOT : 0);
   /* The handler may stop the pipe, which drops every connection. */
   _pipecom_connection_ref (conn);
 
@@ -221,7 +246,7 @@ accept_connection (PipecomPipe         *self,
         _pipecom_listener_handle_inline (self, conn, inline_data, inline_len);
     }
 
-  if (lazy && g_hash_table_contains (self->connections, conn))
+  if (lazy && (_pipecom_connection_get_owner_flags (conn) & CONN_LISTED))
     {
       if (_pipecom_connection_is_closed (conn))
         {
@@ -283,20 +308,17 @@ intake_reclaim_cb (gpointer user_data)
   PipecomPipe *self = user_data;
   PipecomConnection *oldest = NULL;
   gint64 oldest_since = G_MAXINT64;
-  GHashTableIter iter;
-  gpointer key, value;
 
-  g_hash_table_iter_init (&iter, self->connections);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  for (GList *l = self->connections.head; l != NULL; l = l->next)
     {
       gint64 since;
 
-      if (GPOINTER_TO_UINT (value) & CONN_ONESHOT)
+      if (_pipecom_connection_get_owner_flags (l->data) & CONN_ONESHOT)
         continue;
-      since = _pipecom_connection_get_idle_since (key);
+      since = _pipecom_connection_get_idle_since (l->data);
       if (since >= 0 && since < oldest_since)
         {
-          oldest = key;
+          oldest = l->data;
           oldest_since = since;
         }
     }
@@ -337,21 +359,15 @@ _pipecom_listener_finish_stop (PipecomPipe *self,
                                gboolean     emit)
 {
   PipecomStopReason reason = self->reason;
-  GHashTableIter iter;
-  gpointer key;
+  GList *link;
 
   destroy_source (&self->inactivity_source);
   destroy_source (&self->drain_source);
   destroy_source (&self->grace_source);
   destroy_source (&self->recheck_source);
 
-  g_hash_table_iter_init (&iter, self->connections);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    {
-      _pipecom_connection_close (key);
-      _pipecom_connection_unref (key);
-      g_hash_table_iter_remove (&iter);
-    }
+  while ((link = self->connections.head) != NULL)
+    remove_connection (self, link->data);
 
   _pipecom_registry_remove (self->path);
   g_clear_pointer (&self->intake, _pipecom_intake_free);
@@ -411,16 +427,12 @@ recheck_cb (gpointer user_data)
 void
 _pipecom_listener_check_stop_done (PipecomPipe *self)
 {
-  GHashTableIter iter;
-  gpointer key;
-
   if (!_pipecom_listener_is_stopping (self) || self->drain_source != NULL || self->pending > 0 || self->forwards > 0)
     return;
 
-  g_hash_table_iter_init (&iter, self->connections);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  for (GList *l = self->connections.head; l != NULL; l = l->next)
     {
-      if (!_pipecom_connection_is_flushed (key))
+      if (!_pipecom_connection_is_flushed (l->data))
         {
           /* A sender is slow to read its answer: look again shortly. */
           if (self->recheck_source == NULL)
@@ -441,14 +453,11 @@ drain_cb (gpointer user_data)
 {
   PipecomPipe *self = user_data;
   g_autoptr(GPtrArray) conns = g_ptr_array_new_with_free_func ((GDestroyNotify) _pipecom_connection_unref);
-  GHashTableIter iter;
-  gpointer key;
 
   g_clear_pointer (&self->drain_source, g_source_unref);
 
-  g_hash_table_iter_init (&iter, self->connections);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_ptr_array_add (conns, _pipecom_connection_ref (key));
+  for (GList *l = self->connections.head; l != NULL; l = l->next)
+    g_ptr_array_add (conns, _pipecom_connection_ref (l->data));
 
   /* Handle what senders had already written when the stop began... */
   if (self->reason != PIPECOM_STOP_REASON_MAX_MESSAGES)

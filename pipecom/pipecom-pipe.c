@@ -260,7 +260,6 @@ pipecom_pipe_finalize (GObject *object)
   _pipecom_listener_reap_thread (self);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->budget, _pipecom_budget_unref);
   g_clear_object (&self->spare_message);
   g_clear_pointer (&self->spare_inline, g_free);
@@ -734,7 +733,7 @@ pipecom_pipe_init (PipecomPipe *self)
   self->max_message_size = PIPECOM_DEFAULT_MAX_MESSAGE_SIZE;
   self->memory_budget = PIPECOM_DEFAULT_MEMORY_BUDGET;
   self->idle_timeout = PIPECOM_DEFAULT_IDLE_TIMEOUT;
-  self->connections = g_hash_table_new (NULL, NULL);
+  g_queue_init (&self->connections);
 }
 
 /**

@@ -250,6 +250,7 @@ gint64             _pipecom_connection_get_idle_since (PipecomConnection *conn);
 void               _pipecom_connection_set_owner_flags (PipecomConnection *conn,
                                                         guint              flags);
 guint              _pipecom_connection_get_owner_flags (PipecomConnection *conn);
+GList             *_pipecom_connection_get_owner_link (PipecomConnection *conn);
 void               _pipecom_connection_say_goodbye (PipecomConnection *conn,
                                                     char              *text);
 
