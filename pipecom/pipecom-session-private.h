@@ -97,7 +97,7 @@ struct _PipecomSession
   gint                 ref_count;    /* atomic */
   GRecMutex            lock;
   GMainContext        *worker;       /* (nullable) only for a one-shot session never started */
-  char                *name;
+  const char          *name;         /* in the session's block, after it */
   char                *path;
   guint                max_attempts;
   gboolean             oneshot;

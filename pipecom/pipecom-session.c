@@ -455,15 +455,17 @@ _pipecom_session_new (const char *name,
                       gboolean    oneshot)
 {
   /* As the connector (pipecom-session-connect.c): a one-shot makes both
-   * for every message. */
-  PipecomSession *session = memset (g_new (PipecomSession, 1), 0, sizeof (PipecomSession));
+   * for every message, so the name's copy shares the session's block. */
+  gsize name_size = strlen (name) + 1;
+  PipecomSession *session = memset (g_malloc (sizeof (PipecomSession) + name_size), 0,
+                                    sizeof (PipecomSession));
 
   _pipecom_init_once ();
   session->ref_count = 1;
   g_rec_mutex_init (&session->lock);
   if (!oneshot)
     session->worker = _pipecom_worker_ref ();
-  session->name = g_strdup (name);
+  session->name = memcpy ((char *) (session + 1), name, name_size);
   session->path = path;
   session->oneshot = oneshot;
   g_queue_init (&session->waiting);
@@ -495,8 +497,7 @@ session_free_cb (gpointer data)
 
   g_rec_mutex_clear (&session->lock);
   g_clear_pointer (&session->pending, g_hash_table_unref);
-  g_free (session->name);
-  g_free (session->path);
+  g_free (session->path);  /* @name is in the session's block */
   if (session->worker != NULL)
     _pipecom_worker_unref ();
   g_free (session);
