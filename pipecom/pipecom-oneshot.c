@@ -95,7 +95,9 @@ oneshot_run_direct (PipecomSession  *session,
   op->direct = &wait;
   op->fits_inline = TRUE;  /* checked above */
 
-  g_rec_mutex_lock (&session->lock);
+  /* Not started yet, the session is seen by no other thread, and has no
+   * lock to take: see _pipecom_session_start(). */
+  g_assert (session->worker == NULL);
   session->max_attempts = max_attempts;
   _pipecom_session_start_connecting (session, op);  /* a direct connector: one attempt */
   /* Announced, or found busy: the FIFO was opened, so its directory is
@@ -125,7 +127,6 @@ oneshot_run_direct (PipecomSession  *session,
 
   /* Closes the connection, and removes the channel files if still there. */
   _pipecom_session_connection_closed (session, NULL);
-  g_rec_mutex_unlock (&session->lock);
 
   /* Not reached: absent, or it could not be opened. Nothing came from a
    * listener (wait.reply is NULL). */

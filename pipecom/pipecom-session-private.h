@@ -30,10 +30,12 @@
  *   a direct connector (no sources, one attempt) and a connection without
  *   a source, waited on with _pipecom_connection_wait(); the same functions
  *   then connect, match the answer and finish the request as in the
- *   worker.
+ *   worker. Until then no other thread can see it: @lock is made only
+ *   when it joins the worker, and its direct path runs without it.
  * - Every other function here is internal to the session's files and is
  *   called with @lock held, in the worker or in a caller doing a direct
- *   exchange.
+ *   exchange, or in the only thread that can see a one-shot session not
+ *   yet started.
  * - The _pipecom_session_error_*() helpers only build errors, and
  *   _pipecom_session_inline_allowed() only computes: any thread.
  */
@@ -95,7 +97,7 @@ typedef struct
 struct _PipecomSession
 {
   gint                 ref_count;    /* atomic */
-  GRecMutex            lock;
+  GRecMutex            lock;         /* made with @worker: a one-shot's when first started */
   GMainContext        *worker;       /* (nullable) only for a one-shot session never started */
   const char          *name;         /* in the session's block, after it */
   char                *path;

@@ -15,7 +15,8 @@
 #include "pipecom-worker-private.h"
 
 /* Drives @op, a direct exchange on @conn, in the calling thread with
- * @session's lock held, until it is done or, for a direct connector
+ * @session's lock held (a one-shot's session not yet started has none: no
+ * other thread can see it), until it is done or, for a direct connector
  * (pipecom-oneshot.c), until the worker must go on (its @handoff). Before
  * the HELLO it probes the listener as the connector's probe source would.
  * @deadline: the monotonic µs the call must end by, 0: none; @now: the

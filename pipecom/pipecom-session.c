@@ -429,9 +429,14 @@ _pipecom_session_start (PipecomSession      *session,
   op->max_attempts = max_attempts;
   op->deadline = op->timeout > 0 ? deadline : 0;
 
-  /* A one-shot session joins the worker when first started there. */
+  /* A one-shot session joins the worker when first started there, and
+   * needs its lock from then on: until now, only the calling thread could
+   * see it. The idle source's attaching publishes the lock to the worker. */
   if (session->worker == NULL)
-    session->worker = _pipecom_worker_ref ();
+    {
+      g_rec_mutex_init (&session->lock);
+      session->worker = _pipecom_worker_ref ();
+    }
 
   idle = g_idle_source_new ();
   g_source_set_priority (idle, G_PRIORITY_DEFAULT);
@@ -462,9 +467,11 @@ _pipecom_session_new (const char *name,
 
   _pipecom_init_once ();
   session->ref_count = 1;
-  g_rec_mutex_init (&session->lock);
   if (!oneshot)
-    session->worker = _pipecom_worker_ref ();
+    {
+      g_rec_mutex_init (&session->lock);
+      session->worker = _pipecom_worker_ref ();
+    }
   session->name = memcpy ((char *) (session + 1), name, name_size);
   session->path = path;
   session->oneshot = oneshot;
@@ -483,19 +490,25 @@ static gboolean
 session_free_cb (gpointer data)
 {
   PipecomSession *session = data;
+  /* Without a worker, a one-shot session was never seen by another
+   * thread, and has no lock (_pipecom_session_start()). */
+  gboolean shared = session->worker != NULL;
 
   /* No op can be pending, and no direct exchange running: each holds a
    * reference to the session. */
-  g_rec_mutex_lock (&session->lock);
+  if (shared)
+    g_rec_mutex_lock (&session->lock);
   if (session->conn != NULL)
     {
       _pipecom_connection_close (session->conn);
       g_clear_pointer (&session->conn, _pipecom_connection_unref);
     }
   g_clear_pointer (&session->connector, _pipecom_connector_free);
-  g_rec_mutex_unlock (&session->lock);
-
-  g_rec_mutex_clear (&session->lock);
+  if (shared)
+    {
+      g_rec_mutex_unlock (&session->lock);
+      g_rec_mutex_clear (&session->lock);
+    }
   g_clear_pointer (&session->pending, g_hash_table_unref);
   g_free (session->path);  /* @name is in the session's block */
   if (session->worker != NULL)
