@@ -787,6 +787,63 @@ test_second_user (void)
   }
 }
 
+/* A sender whose own pipe directory has a long path: the names of its
+ * private channels do not fit the buffer they are most often made in
+ * (pipecom-unix-dial.c), and are made as strings of their own. Both ends
+ * are helpers with that runtime directory: a private channel must be in
+ * the listener's own pipe directory. */
+static void
+test_long_private_channel (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *pad = NULL;
+  g_autofree char *runtime = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) listener = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+
+  g_test_summary ("A one-shot message between processes whose runtime directory has a long "
+                  "path is delivered through a private channel, and acknowledged");
+
+  tmp = g_dir_make_tmp ("pipecom-long-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (tmp, "pipe", NULL);
+  pad = g_strnfill (120, 'r');
+  runtime = g_build_filename (tmp, pad, NULL);
+  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
+
+  /* Their stdin a pipe held open: the helper exits when it is closed. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
+  listener = g_subprocess_launcher_spawn (launcher, &error, pipecom_test_get_helper_path (),
+                                          "--child-listener", path, NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (listener));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "READY");
+
+  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE);
+  sender = g_subprocess_launcher_spawn (launcher, &error, pipecom_test_get_helper_path (),
+                                        "--child-send", path, "from a long runtime directory",
+                                        NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_check (sender, NULL, &error);
+  g_assert_no_error (error);
+
+  g_subprocess_force_exit (listener);
+  g_subprocess_wait (listener, NULL, NULL);
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
+    g_assert_cmpint (system (cmd), ==, 0);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -815,6 +872,7 @@ main (int   argc,
   g_test_add_func ("/security/hardlink/fifo", test_hardlink_fifo);
   g_test_add_func ("/security/hardlink/removed-while-opening", test_fifo_removed_while_opening);
   g_test_add_func ("/security/second-user", test_second_user);
+  g_test_add_func ("/security/long-private-channel", test_long_private_channel);
 
   return g_test_run ();
 }

@@ -226,15 +226,19 @@ put_decimal (char    *p,
 }
 
 /* @dir, "/" and PRIVATE_CHANNEL_FORMAT of @pid, @n and @random, formatted
- * by hand: printf cost a one-shot some 2,000 instructions here. */
+ * by hand: printf cost a one-shot some 2,000 instructions here. Written
+ * to @buf if it has room (@buf_size bytes), else to a new string. */
 static char *
 private_channel_base (const char *dir,
+                      gsize       dir_len,
                       int         pid,
                       guint       n,
-                      guint32     random)
+                      guint32     random,
+                      char       *buf,
+                      gsize       buf_size)
 {
-  gsize dir_len = strlen (dir);
-  char *base = g_malloc (dir_len + 1 + PRIVATE_CHANNEL_MAX + 1);
+  gsize size = dir_len + 1 + PRIVATE_CHANNEL_MAX + 1;
+  char *base = buf != NULL && size <= buf_size ? buf : g_malloc (size);
   char *p = base;
 
   memcpy (p, dir, dir_len);
@@ -300,19 +304,23 @@ own_pid (void)
 }
 
 /* A private channel in our own pipe directory, with its descriptor in
- * @dir_fd. */
+ * @dir_fd. Its BASE is written to @buf (nullable) if it has room for it
+ * (@buf_size bytes), else returned as a new string. */
 char *
 _pipecom_unix_new_private_channel (gboolean      with_req,
                                    uid_t         euid,
                                    int          *dir_fd,
                                    int          *rep_fd,
                                    struct stat  *req_made,
+                                   char         *buf,
+                                   gsize         buf_size,
                                    GError      **error)
 {
   static guint counter = 0;
   static gsize swept = 0;
   g_autofree char *checked = NULL;
   const char *dir;
+  gsize dir_len;
   struct stat st;
   int dfd;
 
@@ -343,18 +351,23 @@ _pipecom_unix_new_private_channel (gboolean      with_req,
       g_once_init_leave (&swept, 1);
     }
 
+  dir_len = strlen (dir);
   for (guint tries = 0; tries < 8; tries++)
     {
-      g_autofree char *base = private_channel_base (dir, own_pid (),
-                                                    g_atomic_int_add (&counter, 1),
-                                                    g_random_int ());
+      char *base = private_channel_base (dir, dir_len, own_pid (),
+                                         g_atomic_int_add (&counter, 1), g_random_int (),
+                                         buf, buf_size);
       int fd;
 
       switch (make_channel (dfd, base, with_req, 0600, 0600, euid, TRUE, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
+          if (base != buf)
+            g_free (base);
           continue;
         case CHANNEL_FAILED:
+          if (base != buf)
+            g_free (base);
           close (dfd);
           return NULL;
         case CHANNEL_MADE:
@@ -364,7 +377,7 @@ _pipecom_unix_new_private_channel (gboolean      with_req,
 
       *dir_fd = dfd;
       *rep_fd = fd;
-      return g_steal_pointer (&base);
+      return base;
     }
 
   return no_unique_channel (dfd, dir, error);
@@ -378,7 +391,7 @@ _pipecom_transport_new_channel (gboolean   with_req,
   struct stat req_made;
   int dir_fd;
   char *base = _pipecom_unix_new_private_channel (with_req, geteuid (), &dir_fd, rep_fd,
-                                                  &req_made, error);
+                                                  &req_made, NULL, 0, error);
 
   if (base != NULL)
     close (dir_fd);

@@ -31,7 +31,8 @@ struct _PipecomDial
   const char  *name;      /* (unowned) the session's, see pipecom-transport.h */
   const char  *path;      /* (unowned) */
   gboolean     duplex;
-  char        *base;      /* (nullable) the channel's files, until established */
+  char        *base;      /* (nullable) the channel's files, until established: in
+                           * @base_buf, or owned if it did not fit */
   char        *chandir;   /* (nullable) a shared pipe's channel directory */
   int          dir_fd;    /* the channel's directory, while there is a channel */
   int          rep_fd;    /* until handed to the connection */
@@ -41,7 +42,18 @@ struct _PipecomDial
   int          fifo_fd;
   dev_t        dev;
   ino_t        ino;
+  /* A private channel's BASE most often fits here: a one-shot made and
+   * freed a string for it in every message. */
+  char         base_buf[96];
 };
+
+static void
+dial_clear_base (PipecomDial *dial)
+{
+  if (dial->base != dial->base_buf)
+    g_free (dial->base);
+  dial->base = NULL;
+}
 
 PipecomDial *
 _pipecom_dial_new (const char *name,
@@ -209,7 +221,9 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
                                                        &dial->req, error);
       else
         dial->base = _pipecom_unix_new_private_channel (dial->duplex, euid, &dial->dir_fd,
-                                                        &dial->rep_fd, &dial->req, error);
+                                                        &dial->rep_fd, &dial->req,
+                                                        dial->base_buf, sizeof dial->base_buf,
+                                                        error);
       if (dial->base == NULL)
         {
           close (fd);
@@ -308,7 +322,7 @@ _pipecom_dial_reset (PipecomDial *dial)
   dial->rep_fd = -1;
   if (dial->base != NULL)
     _pipecom_unix_remove_channel (dial->base, dial->duplex);  /* a one-way one has no BASE.req */
-  g_clear_pointer (&dial->base, g_free);
+  dial_clear_base (dial);
   if (dial->dir_fd >= 0)
     close (dial->dir_fd);
   dial->dir_fd = -1;
@@ -357,7 +371,7 @@ _pipecom_dial_established (PipecomDial        *dial,
     close (dial->fifo_fd);
   dial->fifo_fd = -1;
   _pipecom_unix_remove_channel (dial->base, dial->duplex);
-  g_clear_pointer (&dial->base, g_free);
+  dial_clear_base (dial);
   if (dial->dir_fd >= 0)
     close (dial->dir_fd);
   dial->dir_fd = -1;

@@ -205,6 +205,8 @@ char     *_pipecom_unix_new_private_channel (gboolean      with_req,
                                              int          *dir_fd,
                                              int          *rep_fd,
                                              struct stat  *req_made,
+                                             char         *buf,
+                                             gsize         buf_size,
                                              GError      **error);
 char     *_pipecom_unix_new_shared_channel  (const char   *chandir,
                                              uid_t         owner,
