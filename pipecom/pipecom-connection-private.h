@@ -167,6 +167,11 @@ void      _pipecom_connection_uncharge      (PipecomConnection            *conn,
                                              gsize                         n);
 void      _pipecom_connection_grow_body     (PipecomConnection            *conn,
                                              gsize                         cap);
+/* pipecom-connection-read.c: the read buffer of @size bytes, made on the
+ * first read, and freed with the connection (any thread). */
+guint8   *_pipecom_connection_rbuf_alloc    (gsize                         size);
+void      _pipecom_connection_rbuf_free     (guint8                       *rbuf,
+                                             gsize                         size);
 
 /* Where the next read goes, and how much room there is: the rest of a large
  * frame's body (grown as its bytes arrive, as the memory budget allows),
@@ -195,7 +200,7 @@ _pipecom_connection_read_buffer (PipecomConnection *conn,
     }
 
   if (G_UNLIKELY (conn->rbuf == NULL))
-    conn->rbuf = g_malloc (conn->rcap);
+    conn->rbuf = _pipecom_connection_rbuf_alloc (conn->rcap);
 
   if (conn->rstart > 0 && conn->rcap - conn->rend < conn->rcap / 4)
     {

@@ -18,6 +18,38 @@
  * the bytes arrive. Called by the platform I/O, in the thread where the
  * connection is used (see pipecom-connection-private.h). */
 
+/* The read buffer of the usual size (a dial's, and a pipe's by default)
+ * freed last, kept for the next connection: a one-shot makes one on
+ * either side for every message, and malloc(), whose per-thread cache
+ * takes no block that large, cost it some 300 instructions to take the
+ * 64 KiB from its heap and give them back. At most one buffer is kept in
+ * the whole process; any thread may free a connection, so the slot is
+ * taken and filled with atomic exchanges. Nothing in a read buffer is
+ * read before it was written. */
+#define SPARE_RBUF_SIZE 65536
+
+static guint8 *spare_rbuf;  /* (atomic) (owned) (nullable) of SPARE_RBUF_SIZE bytes */
+
+guint8 *
+_pipecom_connection_rbuf_alloc (gsize size)
+{
+  guint8 *rbuf;
+
+  if (size == SPARE_RBUF_SIZE && (rbuf = g_atomic_pointer_exchange (&spare_rbuf, NULL)) != NULL)
+    return rbuf;
+  return g_malloc (size);
+}
+
+void
+_pipecom_connection_rbuf_free (guint8 *rbuf,
+                               gsize   size)
+{
+  if (rbuf != NULL && size == SPARE_RBUF_SIZE &&
+      g_atomic_pointer_compare_and_exchange (&spare_rbuf, NULL, rbuf))
+    return;
+  g_free (rbuf);
+}
+
 /* Grows the body of the large frame being read to @cap bytes (already
  * charged to the budget). */
 void

@@ -452,7 +452,7 @@ _pipecom_connection_unref (PipecomConnection *conn)
   g_clear_error (&conn->error);
   /* Most are never made (a one-shot's listener side reads nothing). */
   g_clear_pointer (&conn->open_path, g_free);
-  g_clear_pointer (&conn->rbuf, g_free);
+  _pipecom_connection_rbuf_free (g_steal_pointer (&conn->rbuf), conn->rcap);
   g_clear_object (&conn->peer_credentials);
   g_clear_pointer (&conn->peer_sid, g_free);
   g_mutex_clear (&conn->peer_lock);
