@@ -57,7 +57,7 @@ _pipecom_connector_free (PipecomConnector *connector)
       _pipecom_connection_unref (connector->conn);
     }
   g_clear_pointer (&connector->dial, _pipecom_dial_free);
-  g_free (connector);
+  /* Nothing to free: it is its session's @connector_block. */
 }
 
 void
@@ -367,11 +367,14 @@ void
 _pipecom_session_start_connecting (PipecomSession   *session,
                                    PipecomSessionOp *first)
 {
-  /* malloc()'s thread cache, not GSlice (plain malloc() since GLib 2.76,
-   * and under valgrind), nor calloc(), which bypasses that cache. */
-  PipecomConnector *connector = memset (g_new (PipecomConnector, 1), 0,
-                                        sizeof (PipecomConnector));
+  /* In the session's block, not allocated: a session has one connector at
+   * most (each is freed before the next is made), and a one-shot makes
+   * one for every message, for some 140 instructions of malloc() and
+   * free(). */
+  PipecomConnector *connector = &session->connector_block;
 
+  g_assert (session->connector == NULL);
+  memset (connector, 0, sizeof (PipecomConnector));
   connector->session = session;
   connector->direct = first != NULL && first->direct != NULL;
   session->connector = connector;

@@ -104,7 +104,7 @@ struct _PipecomSession
   guint                max_attempts;
   gboolean             oneshot;
   PipecomSessionState  state;
-  PipecomConnector    *connector;
+  PipecomConnector    *connector;    /* (nullable) in @connector_block: there is one at most */
   PipecomConnection   *conn;
   GHashTable          *pending;      /* (nullable) id → PipecomSessionOp, made on the first
                                       * insertion (_pipecom_session_add_pending()) */
@@ -114,6 +114,7 @@ struct _PipecomSession
   guint64              max_size;
   gint                 connected;    /* atomic, read by the client */
   PipecomSessionResume resume;       /* one-shot: what its direct path tried */
+  PipecomConnector     connector_block;  /* a one-shot connects for every message */
 };
 
 struct _PipecomSessionOp
