@@ -182,7 +182,19 @@ _pipecom_encode_announce (guint8              *buf,
                           const guint8        *inline_data,
                           gsize                inline_len)
 {
-  gsize plen = strlen (base);
+  return _pipecom_encode_announce_len (buf, kind, base, strlen (base), inline_data, inline_len);
+}
+
+/* As _pipecom_encode_announce(), for a @base of @plen bytes, which a
+ * sender knows from making it. */
+gsize
+_pipecom_encode_announce_len (guint8              *buf,
+                              PipecomAnnounceKind  kind,
+                              const char          *base,
+                              gsize                plen,
+                              const guint8        *inline_data,
+                              gsize                inline_len)
+{
   gsize total = PIPECOM_ANNOUNCE_HEADER_SIZE + plen + inline_len;
 
   g_assert (total <= PIPECOM_ANNOUNCE_MAX);

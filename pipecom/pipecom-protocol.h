@@ -63,6 +63,12 @@ gsize     _pipecom_encode_announce          (guint8              *buf,
                                              const char          *base,
                                              const guint8        *inline_data,
                                              gsize                inline_len);
+gsize     _pipecom_encode_announce_len      (guint8              *buf,
+                                             PipecomAnnounceKind  kind,
+                                             const char          *base,
+                                             gsize                base_len,
+                                             const guint8        *inline_data,
+                                             gsize                inline_len);
 gsize     _pipecom_decode_announce          (const guint8        *data,
                                              gsize                len,
                                              gboolean             at_end,

@@ -130,15 +130,18 @@ set_channel_error (GError     **error,
 }
 
 /* Creates the channel FIFOs @base.rep (and @base.req if @with_req) in the
- * directory @dfd that @base names, with modes @rep_mode and @req_mode, as
- * the user @euid (geteuid(), read once per dial), and opens the reply one
- * for reading into @rep_fd. What @base.req is goes to
+ * directory @dfd that @base (@base_len bytes, its file name at @leaf)
+ * names, with modes @rep_mode and @req_mode, as the user @euid
+ * (geteuid(), read once per dial), and opens the reply one for reading
+ * into @rep_fd. What @base.req is goes to
  * @req_made, for opening it later. @dir_private: @dfd is our pipe
  * directory, which nobody else can write (see
  * _pipecom_unix_make_fifo_at()). */
 static ChannelResult
 make_channel (int           dfd,
               const char   *base,
+              gsize         base_len,
+              const char   *leaf,
               gboolean      with_req,
               mode_t        rep_mode,
               mode_t        req_mode,
@@ -148,14 +151,14 @@ make_channel (int           dfd,
               struct stat  *req_made,
               GError      **error)
 {
-  const char *leaf = strrchr (base, '/') + 1;
+  gsize leaf_len = base + base_len - leaf;
   char rep[CHANNEL_FILE_NAME_SIZE];
   char req[CHANNEL_FILE_NAME_SIZE];
   g_autofree char *rep_path = NULL;
   struct stat made;
   int fd, saved_errno;
 
-  if (strlen (base) > PIPECOM_ANNOUNCE_BASE_MAX)
+  if (base_len > PIPECOM_ANNOUNCE_BASE_MAX)
     {
       g_autofree char *dir = g_path_get_dirname (base);
 
@@ -166,7 +169,7 @@ make_channel (int           dfd,
       return CHANNEL_FAILED;
     }
 
-  _pipecom_unix_channel_file_name (rep, leaf, strlen (leaf), ".rep");
+  _pipecom_unix_channel_file_name (rep, leaf, leaf_len, ".rep");
   fd = _pipecom_unix_make_fifo_at (dfd, rep, O_RDONLY, rep_mode, euid, dir_private, &made,
                                    &saved_errno);
   if (fd < 0)
@@ -183,7 +186,7 @@ make_channel (int           dfd,
     {
       int req_fd;
 
-      _pipecom_unix_channel_file_name (req, leaf, strlen (leaf), ".req");
+      _pipecom_unix_channel_file_name (req, leaf, leaf_len, ".req");
       req_fd = _pipecom_unix_make_fifo_at (dfd, req, O_RDONLY, req_mode, euid, dir_private,
                                            req_made, &saved_errno);
 
@@ -227,7 +230,8 @@ put_decimal (char    *p,
 
 /* @dir, "/" and PRIVATE_CHANNEL_FORMAT of @pid, @n and @random, formatted
  * by hand: printf cost a one-shot some 2,000 instructions here. Written
- * to @buf if it has room (@buf_size bytes), else to a new string. */
+ * to @buf if it has room (@buf_size bytes), else to a new string; its
+ * length goes to @len. */
 static char *
 private_channel_base (const char *dir,
                       gsize       dir_len,
@@ -235,7 +239,8 @@ private_channel_base (const char *dir,
                       guint       n,
                       guint32     random,
                       char       *buf,
-                      gsize       buf_size)
+                      gsize       buf_size,
+                      gsize      *len)
 {
   gsize size = dir_len + 1 + PRIVATE_CHANNEL_MAX + 1;
   char *base = buf != NULL && size <= buf_size ? buf : g_malloc (size);
@@ -255,6 +260,7 @@ private_channel_base (const char *dir,
   for (int shift = 28; shift >= 0; shift -= 4)
     *p++ = "0123456789abcdef"[(random >> shift) & 0xf];
   *p = '\0';
+  *len = p - base;
   return base;
 }
 
@@ -305,7 +311,8 @@ own_pid (void)
 
 /* A private channel in our own pipe directory, with its descriptor in
  * @dir_fd. Its BASE is written to @buf (nullable) if it has room for it
- * (@buf_size bytes), else returned as a new string. */
+ * (@buf_size bytes), else returned as a new string; its length goes to
+ * @base_len, as the dial needs it several times. */
 char *
 _pipecom_unix_new_private_channel (gboolean      with_req,
                                    uid_t         euid,
@@ -314,6 +321,7 @@ _pipecom_unix_new_private_channel (gboolean      with_req,
                                    struct stat  *req_made,
                                    char         *buf,
                                    gsize         buf_size,
+                                   gsize        *base_len,
                                    GError      **error)
 {
   static guint counter = 0;
@@ -356,10 +364,11 @@ _pipecom_unix_new_private_channel (gboolean      with_req,
     {
       char *base = private_channel_base (dir, dir_len, own_pid (),
                                          g_atomic_int_add (&counter, 1), g_random_int (),
-                                         buf, buf_size);
+                                         buf, buf_size, base_len);
       int fd;
 
-      switch (make_channel (dfd, base, with_req, 0600, 0600, euid, TRUE, &fd, req_made, error))
+      switch (make_channel (dfd, base, *base_len, base + dir_len + 1, with_req, 0600, 0600,
+                            euid, TRUE, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
           if (base != buf)
@@ -389,9 +398,10 @@ _pipecom_transport_new_channel (gboolean   with_req,
                                 GError   **error)
 {
   struct stat req_made;
+  gsize base_len;
   int dir_fd;
   char *base = _pipecom_unix_new_private_channel (with_req, geteuid (), &dir_fd, rep_fd,
-                                                  &req_made, NULL, 0, error);
+                                                  &req_made, NULL, 0, &base_len, error);
 
   if (base != NULL)
     close (dir_fd);
@@ -413,9 +423,11 @@ _pipecom_unix_new_shared_channel (const char   *chandir,
                                   int          *dir_fd,
                                   int          *rep_fd,
                                   struct stat  *req_made,
+                                  gsize        *base_len,
                                   GError      **error)
 {
   int dfd = open_channel_dir (chandir, owner);
+  gsize chandir_len = strlen (chandir);
 
   if (dfd < 0)
     {
@@ -448,11 +460,13 @@ _pipecom_unix_new_shared_channel (const char   *chandir,
         }
 
       base = g_strconcat (chandir, "/" SHARED_CHANNEL_PREFIX, hex, NULL);
+      *base_len = strlen (base);
 
       /* For everyone, the group bits equal the others' ones: the channel
        * gets the sender's group, and a listener in that group is judged by
        * the group bits. */
-      switch (make_channel (dfd, base, with_req, everyone ? 0622 : 0620,
+      switch (make_channel (dfd, base, *base_len, base + chandir_len + 1, with_req,
+                            everyone ? 0622 : 0620,
                             everyone ? 0644 : 0640, euid, FALSE, &fd, req_made, error))
         {
         case CHANNEL_TAKEN:
@@ -475,9 +489,9 @@ _pipecom_unix_new_shared_channel (const char   *chandir,
 
 void
 _pipecom_unix_remove_channel (const char *base,
+                              gsize       len,
                               gboolean    with_req)
 {
-  gsize len = strlen (base);
   char buf[CHANNEL_FILE_NAME_SIZE];
 
   if (len > PIPECOM_ANNOUNCE_BASE_MAX)
@@ -505,5 +519,5 @@ _pipecom_unix_remove_channel (const char *base,
 void
 _pipecom_transport_remove_channel (const char *base)
 {
-  _pipecom_unix_remove_channel (base, TRUE);
+  _pipecom_unix_remove_channel (base, strlen (base), TRUE);
 }

@@ -33,6 +33,7 @@ struct _PipecomDial
   gboolean     duplex;
   char        *base;      /* (nullable) the channel's files, until established: in
                            * @base_buf, or owned if it did not fit */
+  gsize        base_len;  /* measured once: each step of the dial needs it */
   char        *chandir;   /* (nullable) a shared pipe's channel directory */
   int          dir_fd;    /* the channel's directory, while there is a channel */
   int          rep_fd;    /* until handed to the connection */
@@ -218,12 +219,12 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
         dial->base = _pipecom_unix_new_shared_channel (chandir, st.st_uid,
                                                        (st.st_mode & 0002) != 0, dial->duplex,
                                                        euid, &dial->dir_fd, &dial->rep_fd,
-                                                       &dial->req, error);
+                                                       &dial->req, &dial->base_len, error);
       else
         dial->base = _pipecom_unix_new_private_channel (dial->duplex, euid, &dial->dir_fd,
                                                         &dial->rep_fd, &dial->req,
                                                         dial->base_buf, sizeof dial->base_buf,
-                                                        error);
+                                                        &dial->base_len, error);
       if (dial->base == NULL)
         {
           close (fd);
@@ -234,7 +235,7 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
     }
 
   /* Callers keep to _pipecom_transport_max_base_len(); never abort. */
-  if (PIPECOM_ANNOUNCE_HEADER_SIZE + strlen (dial->base) + inline_len > PIPECOM_ANNOUNCE_MAX)
+  if (PIPECOM_ANNOUNCE_HEADER_SIZE + dial->base_len + inline_len > PIPECOM_ANNOUNCE_MAX)
     {
       g_set_error (error, PIPECOM_ERROR, PIPECOM_ERROR_UNKNOWN,
                    "An announcement on pipe “%s” (%s) would exceed %d bytes",
@@ -243,7 +244,8 @@ _pipecom_dial_attempt (PipecomDial                  *dial,
       return PIPECOM_DIAL_FAILED;
     }
 
-  len = _pipecom_encode_announce (record, kind, dial->base, inline_data, inline_len);
+  len = _pipecom_encode_announce_len (record, kind, dial->base, dial->base_len, inline_data,
+                                      inline_len);
 
   do
     n = write (fd, record, len);
@@ -321,7 +323,8 @@ _pipecom_dial_reset (PipecomDial *dial)
     close (dial->rep_fd);
   dial->rep_fd = -1;
   if (dial->base != NULL)
-    _pipecom_unix_remove_channel (dial->base, dial->duplex);  /* a one-way one has no BASE.req */
+    /* A one-way one has no BASE.req. */
+    _pipecom_unix_remove_channel (dial->base, dial->base_len, dial->duplex);
   dial_clear_base (dial);
   if (dial->dir_fd >= 0)
     close (dial->dir_fd);
@@ -337,16 +340,18 @@ _pipecom_dial_established (PipecomDial        *dial,
   if (dial->duplex)
     {
       const char *leaf = strrchr (dial->base, '/') + 1;
+      gsize leaf_len = dial->base + dial->base_len - leaf;
       char req[CHANNEL_FILE_NAME_SIZE];
       int saved_errno;
+      int fd;
+
       /* Still the FIFO we made: a shared pipe's listener could have
        * replaced it by a link to another FIFO of ours, to read what we
        * write to it. */
-      int fd = _pipecom_unix_reopen_fifo_at (dial->dir_fd,
-                                             _pipecom_unix_channel_file_name (req, leaf,
-                                                                              strlen (leaf),
-                                                                              ".req"),
-                                             O_WRONLY, &dial->req, &saved_errno);
+      fd = _pipecom_unix_reopen_fifo_at (dial->dir_fd,
+                                         _pipecom_unix_channel_file_name (req, leaf, leaf_len,
+                                                                          ".req"),
+                                         O_WRONLY, &dial->req, &saved_errno);
 
       if (fd < 0 && saved_errno == EPERM)
         {
@@ -370,7 +375,7 @@ _pipecom_dial_established (PipecomDial        *dial,
   if (dial->fifo_fd >= 0)
     close (dial->fifo_fd);
   dial->fifo_fd = -1;
-  _pipecom_unix_remove_channel (dial->base, dial->duplex);
+  _pipecom_unix_remove_channel (dial->base, dial->base_len, dial->duplex);
   dial_clear_base (dial);
   if (dial->dir_fd >= 0)
     close (dial->dir_fd);

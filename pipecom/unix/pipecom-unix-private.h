@@ -198,8 +198,9 @@ char     *_pipecom_unix_channel_file_name   (char         *buf,
                                              const char   *suffix);
 /* A channel in our own pipe directory, or in the channel directory
  * @chandir of a shared pipe of @owner: its BASE (the path without the
- * suffix), its directory's descriptor in @dir_fd and the reply FIFO opened
- * for reading in @rep_fd; what BASE.req is goes to @req_made. */
+ * suffix) and its length in @base_len, its directory's descriptor in
+ * @dir_fd and the reply FIFO opened for reading in @rep_fd; what BASE.req
+ * is goes to @req_made. */
 char     *_pipecom_unix_new_private_channel (gboolean      with_req,
                                              uid_t         euid,
                                              int          *dir_fd,
@@ -207,6 +208,7 @@ char     *_pipecom_unix_new_private_channel (gboolean      with_req,
                                              struct stat  *req_made,
                                              char         *buf,
                                              gsize         buf_size,
+                                             gsize        *base_len,
                                              GError      **error);
 char     *_pipecom_unix_new_shared_channel  (const char   *chandir,
                                              uid_t         owner,
@@ -216,8 +218,11 @@ char     *_pipecom_unix_new_shared_channel  (const char   *chandir,
                                              int          *dir_fd,
                                              int          *rep_fd,
                                              struct stat  *req_made,
+                                             gsize        *base_len,
                                              GError      **error);
+/* Removes BASE.rep, and BASE.req if @with_req, for a @base of @len bytes. */
 void      _pipecom_unix_remove_channel      (const char   *base,
+                                             gsize         len,
                                              gboolean      with_req);
 /* A client's private channel (also used by tests). */
 char     *_pipecom_transport_new_channel    (gboolean      with_req,
