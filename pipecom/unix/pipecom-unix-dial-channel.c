@@ -228,19 +228,29 @@ put_decimal (char    *p,
   return p;
 }
 
-/* @dir, "/" and PRIVATE_CHANNEL_FORMAT of @pid, @n and @random, formatted
- * by hand: printf cost a one-shot some 2,000 instructions here. Written
- * to @buf if it has room (@buf_size bytes), else to a new string; its
- * length goes to @len. */
+/* What the names of a process's private channels say of it: its pid,
+ * which tells them from those of the other processes alive, and a random
+ * number, which tells them from those a dead process of the same pid may
+ * have left behind (their counter tells them apart). */
+typedef struct
+{
+  char  pid[12];     /* "-" and 10 digits at most */
+  gsize pid_len;
+  char  random[8];   /* hex digits */
+} OwnName;
+
+/* @dir, "/" and PRIVATE_CHANNEL_FORMAT of @own's pid and random number
+ * and of @n, formatted by hand: printf cost a one-shot some 2,000
+ * instructions here. Written to @buf if it has room (@buf_size bytes),
+ * else to a new string; its length goes to @len. */
 static char *
-private_channel_base (const char *dir,
-                      gsize       dir_len,
-                      int         pid,
-                      guint       n,
-                      guint32     random,
-                      char       *buf,
-                      gsize       buf_size,
-                      gsize      *len)
+private_channel_base (const char     *dir,
+                      gsize           dir_len,
+                      const OwnName  *own,
+                      guint           n,
+                      char           *buf,
+                      gsize           buf_size,
+                      gsize          *len)
 {
   gsize size = dir_len + 1 + PRIVATE_CHANNEL_MAX + 1;
   char *base = buf != NULL && size <= buf_size ? buf : g_malloc (size);
@@ -251,14 +261,13 @@ private_channel_base (const char *dir,
   *p++ = '/';
   *p++ = '.';
   *p++ = 'c';
-  if (pid < 0)
-    *p++ = '-';
-  p = put_decimal (p, pid < 0 ? (guint32) 0 - (guint32) pid : (guint32) pid);
+  memcpy (p, own->pid, own->pid_len);
+  p += own->pid_len;
   *p++ = '-';
   p = put_decimal (p, n);
   *p++ = '-';
-  for (int shift = 28; shift >= 0; shift -= 4)
-    *p++ = "0123456789abcdef"[(random >> shift) & 0xf];
+  memcpy (p, own->random, sizeof own->random);
+  p += sizeof own->random;
   *p = '\0';
   *len = p - base;
   return base;
@@ -276,37 +285,71 @@ no_unique_channel (int          dfd,
   return NULL;
 }
 
-/* Our pid, for the names of private channels: getpid() is a system call
- * every time (glibc no longer caches it), and a process keeps its pid
- * until it forks, when the child forgets the parent's. */
-static int cached_pid = 0;
+/* This process's OwnName, made once: getpid() is a system call every
+ * time (glibc no longer caches it), and formatting it and a number of
+ * g_random_int(), which takes a lock, for every channel cost a one-shot
+ * some 200 instructions. A process keeps its pid until it forks, when the
+ * child forgets the parent's name. @own_name is written under
+ * @own_name_lock before @own_name_pid, and read once @own_name_pid is not
+ * 0; fork() waits for the lock, which the child would otherwise find held
+ * forever by a thread it does not have. */
+static OwnName own_name;
+static int own_name_pid = 0;  /* (atomic) */
+G_LOCK_DEFINE_STATIC (own_name_lock);
 
 static void
-forget_pid_in_child (void)
+own_name_prepare_fork (void)
 {
-  cached_pid = 0;
+  G_LOCK (own_name_lock);
 }
 
-static int
-own_pid (void)
+static void
+own_name_parent_forked (void)
+{
+  G_UNLOCK (own_name_lock);
+}
+
+static void
+own_name_child_forked (void)
+{
+  g_atomic_int_set (&own_name_pid, 0);
+  G_UNLOCK (own_name_lock);
+}
+
+static const OwnName *
+get_own_name (void)
 {
   static gsize registered = 0;
-  int pid = g_atomic_int_get (&cached_pid);
 
-  if (pid != 0)
-    return pid;
+  if (g_atomic_int_get (&own_name_pid) != 0)
+    return &own_name;
 
-  /* Registered before anything is cached: no child ever sees a value
-   * cached before its fork() without the handler to clear it. */
+  /* Registered before anything is made: no child ever sees a name made
+   * before its fork() without the handler to clear it. */
   if (g_once_init_enter (&registered))
     {
-      pthread_atfork (NULL, NULL, forget_pid_in_child);
+      pthread_atfork (own_name_prepare_fork, own_name_parent_forked, own_name_child_forked);
       g_once_init_leave (&registered, 1);
     }
 
-  pid = (int) getpid ();
-  g_atomic_int_set (&cached_pid, pid);
-  return pid;
+  G_LOCK (own_name_lock);
+  if (g_atomic_int_get (&own_name_pid) == 0)
+    {
+      int pid = (int) getpid ();
+      guint32 random = g_random_int ();
+      char *p = own_name.pid;
+
+      if (pid < 0)
+        *p++ = '-';
+      p = put_decimal (p, pid < 0 ? (guint32) 0 - (guint32) pid : (guint32) pid);
+      own_name.pid_len = p - own_name.pid;
+      for (guint i = 0; i < sizeof own_name.random; i++)
+        own_name.random[i] = "0123456789abcdef"[(random >> (28 - 4 * i)) & 0xf];
+      g_atomic_int_set (&own_name_pid, pid);
+    }
+  G_UNLOCK (own_name_lock);
+
+  return &own_name;
 }
 
 /* A private channel in our own pipe directory, with its descriptor in
@@ -362,9 +405,9 @@ _pipecom_unix_new_private_channel (gboolean      with_req,
   dir_len = strlen (dir);
   for (guint tries = 0; tries < 8; tries++)
     {
-      char *base = private_channel_base (dir, dir_len, own_pid (),
-                                         g_atomic_int_add (&counter, 1), g_random_int (),
-                                         buf, buf_size, base_len);
+      char *base = private_channel_base (dir, dir_len, get_own_name (),
+                                         g_atomic_int_add (&counter, 1), buf, buf_size,
+                                         base_len);
       int fd;
 
       switch (make_channel (dfd, base, *base_len, base + dir_len + 1, with_req, 0600, 0600,
