@@ -118,6 +118,7 @@ struct _PipecomConnection
   guint                         idle_tracked : 1;
   guint                         read_to_eof : 1;
   guint                         small_kept : 1;  /* see deliver_small() */
+  guint                         released : 1;    /* closed, and close_all() ran */
 };
 
 /* Whether nothing waits to be written: g_queue_is_empty() without the
