@@ -14,10 +14,11 @@
  *   main context of the calling thread. _pipecom_oneshot_finish() is called
  *   where the callback runs.
  * - _pipecom_oneshot_run_sync() blocks the calling thread. On Unix it first
- *   runs the session there itself (the direct path), without any main
- *   context, polling a connection that has no source; what it cannot finish
- *   (absent or busy listener, or one lost before its HELLO) it hands to
- *   the worker, and then waits as in _pipecom_sync_wait_begin().
+ *   runs the message there itself (the direct path), on a session on its
+ *   stack that no other thread sees, without any main context, polling a
+ *   connection that has no source; what it cannot finish (absent or busy
+ *   listener, or one lost before its HELLO) it hands to the worker on a
+ *   new session, and then waits as in _pipecom_sync_wait_begin().
  */
 
 #pragma once

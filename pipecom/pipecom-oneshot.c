@@ -7,8 +7,9 @@
 
 /* A one-shot message runs on a private client session, made for it, with
  * the session's code wherever it runs: in the worker, or first in the
- * calling thread for a synchronous call (oneshot_run_direct()). See
- * pipecom-oneshot-private.h for the thread contract. */
+ * calling thread for a synchronous call (oneshot_run_direct(), on a
+ * session of its own on the stack). See pipecom-oneshot-private.h for the
+ * thread contract. */
 
 #include "config.h"
 
@@ -159,6 +160,7 @@ _pipecom_oneshot_run_sync (const char    *pipe_name,
                            GBytes       **reply,
                            GError       **error)
 {
+  PipecomSession direct;
   char *path;
   PipecomSession *session;
   PipecomSyncWait wait;
@@ -172,22 +174,30 @@ _pipecom_oneshot_run_sync (const char    *pipe_name,
   if (!(path = _pipecom_transport_resolve_to_open (pipe_name, error)))
     return;
 
-  session = _pipecom_session_new (pipe_name, path, TRUE);  /* takes @path */
-
-  /* The calling thread does the exchange itself when it can. */
+  /* The calling thread does the exchange itself when it can, on a session
+   * of its own, which borrows @pipe_name; the worker goes on from what it
+   * tried, on a session it can share. */
   if (_pipecom_transport_drives_directly ())
     {
-      if (oneshot_run_direct (session, message, timeout, max_attempts, cancellable, ok, reply,
+      _pipecom_session_init_direct (&direct, pipe_name, path);  /* takes @path */
+      if (oneshot_run_direct (&direct, message, timeout, max_attempts, cancellable, ok, reply,
                               error))
+        {
+          _pipecom_session_clear_direct (&direct);
+          return;
+        }
+      session = _pipecom_session_new (pipe_name, g_steal_pointer (&direct.path), TRUE);
+      session->resume = direct.resume;
+      _pipecom_session_clear_direct (&direct);
+    }
+  else
+    {
+      session = _pipecom_session_new (pipe_name, path, TRUE);  /* takes @path */
+      if (!_pipecom_transport_check_resolved (pipe_name, session->path, error))
         {
           _pipecom_session_unref (session);
           return;
         }
-    }
-  else if (!_pipecom_transport_check_resolved (pipe_name, session->path, error))
-    {
-      _pipecom_session_unref (session);
-      return;
     }
 
   _pipecom_sync_wait_begin (&wait, session->path);

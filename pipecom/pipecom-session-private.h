@@ -26,12 +26,13 @@
  *   @lock held, so that the worker's dispatch of the same connection
  *   waits; else it waits for the worker.
  * - A one-shot session (pipecom-oneshot.c) has no @worker until it is first
- *   started: a synchronous call first runs it in the calling thread, with
- *   a direct connector (no sources, one attempt) and a connection without
- *   a source, waited on with _pipecom_connection_wait(); the same functions
- *   then connect, match the answer and finish the request as in the
- *   worker. Until then no other thread can see it: @lock is made only
- *   when it joins the worker, and its direct path runs without it.
+ *   started: a synchronous call first runs one in the calling thread, on
+ *   its stack (_pipecom_session_init_direct()), with a direct connector
+ *   (no sources, one attempt) and a connection without a source, waited
+ *   on with _pipecom_connection_wait(); the same functions then connect,
+ *   match the answer and finish the request as in the worker. No other
+ *   thread ever sees that one: what it could not finish goes to a new
+ *   session, which has @lock once it joins the worker.
  * - Every other function here is internal to the session's files and is
  *   called with @lock held, in the worker or in a caller doing a direct
  *   exchange, or in the only thread that can see a one-shot session not
@@ -158,6 +159,10 @@ typedef enum
 PipecomSession *_pipecom_session_new           (const char          *name,
                                                 char                *path,
                                                 gboolean             oneshot);
+void            _pipecom_session_init_direct   (PipecomSession      *session,
+                                                const char          *name,
+                                                char                *path);
+void            _pipecom_session_clear_direct  (PipecomSession      *session);
 PipecomSession *_pipecom_session_ref           (PipecomSession      *session);
 void            _pipecom_session_unref         (PipecomSession      *session);
 void            _pipecom_session_start         (PipecomSession      *session,
