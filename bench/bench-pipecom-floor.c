@@ -32,8 +32,9 @@
  * FIFO, as PipeCom's does then; a one-shot sender polls its reply FIFO
  * (100 ms, again until its reply is in); the listener polls an eventfd (GLib's main-context
  * wake-up), the well-known FIFO and, per connection, its request FIFO
- * (POLLIN) and its reply FIFO (no events: POLLERR), with a timeout of
- * 29,999 ms while it has connections, none without.  Reads take up to
+ * (POLLIN; its reply FIFO only while output waits, which this peer never
+ * leaves), with a timeout of 29,999 ms while it has connections, none
+ * without.  Reads take up to
  * 64 KiB (the well-known FIFO: 5,120 bytes) and every complete record in
  * them.  A writer that gets EAGAIN polls for POLLOUT and goes on.
  */
@@ -346,7 +347,7 @@ floor_listen (const char *address)
 
   for (;;)
     {
-      size_t nfds = 2 + 2 * n_conns, kept = 0;
+      size_t nfds = 2 + n_conns, kept = 0;
       int n;
 
       if (nfds > fds_alloc)
@@ -357,10 +358,7 @@ floor_listen (const char *address)
       fds[0] = (struct pollfd) { efd, POLLIN, 0 };
       fds[1] = (struct pollfd) { fd, POLLIN, 0 };
       for (size_t i = 0; i < n_conns; i++)
-        {
-          fds[2 + 2 * i] = (struct pollfd) { conns[i]->in_fd, POLLIN, 0 };
-          fds[3 + 2 * i] = (struct pollfd) { conns[i]->out_fd, 0, 0 };
-        }
+        fds[2 + i] = (struct pollfd) { conns[i]->in_fd, POLLIN, 0 };
 
       n = poll (fds, nfds, n_conns > 0 ? LISTEN_TIMEOUT : -1);
       if (n < 0 && errno != EINTR)
@@ -375,8 +373,8 @@ floor_listen (const char *address)
       for (size_t i = 0; i < n_conns; i++)
         {
           Conn *c = conns[i];
-          short in = fds[2 + 2 * i].revents, out = fds[3 + 2 * i].revents;
-          bool alive = !(out & (POLLERR | POLLHUP | POLLNVAL));
+          short in = fds[2 + i].revents;
+          bool alive = !(in & POLLNVAL);
 
           if (alive && (in & (POLLIN | POLLHUP | POLLERR)))
             alive = serve_conn (c);
