@@ -119,7 +119,15 @@ _pipecom_session_frame_cb (PipecomConnection *conn,
       else
         op = NULL;
       if (op != NULL)
-        _pipecom_session_op_complete (op, reply, error);
+        {
+          /* A one-shot's message is answered, and nothing more comes on
+           * its connection: its descriptors, and the listener's (which then
+           * sees the end), are given back before the caller hears of the
+           * answer, not when the session ends after that. */
+          if (session->oneshot)
+            _pipecom_session_connection_closed (session, NULL);
+          _pipecom_session_op_complete (op, reply, error);
+        }
       else
         {
           /* timed out or cancelled meanwhile */

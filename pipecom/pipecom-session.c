@@ -568,7 +568,12 @@ _pipecom_session_unref (PipecomSession *session)
       return;
     }
 
+  /* At the priority of the worker's I/O: an idle source of the default
+   * idle priority runs only once no I/O is ready, and a busy worker would
+   * keep what the session holds (a one-shot's connection, four descriptors
+   * with the listener's side) for as long as it stays busy. */
   source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_static_name (source, "[pipecom] free client");
   g_source_set_callback (source, session_free_cb, session, NULL);
   g_source_attach (source, session->worker);

@@ -428,6 +428,160 @@ test_listener_out_of_fds (void)
   g_assert_cmpint (pipecom_test_child_wait (child, PIPECOM_TEST_DEADLINE), ==, 0);
 }
 
+/* The load of test_fds_busy_worker(): N_LOAD_CLIENTS persistent clients,
+ * each with an asynchronous request always in flight, in a thread of its
+ * own with its own main context, so that the worker always has I/O to
+ * dispatch. */
+#define N_LOAD_CLIENTS 4
+
+typedef struct
+{
+  const char *path;
+  GMutex      mutex;
+  GCond       cond;
+  guint       answered;  /* (mutex) */
+  GError     *error;     /* (mutex) (owned) (nullable) the first failure */
+  gint        stop;      /* (atomic) */
+  guint       in_flight; /* in the load thread only */
+  GMainContext *context;
+} Load;
+
+typedef struct
+{
+  Load          *load;
+  PipecomClient *client;
+} LoadClient;
+
+static void load_request (LoadClient *lc);
+
+static void
+load_request_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  LoadClient *lc = user_data;
+  Load *load = lc->load;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = pipecom_client_request_finish (PIPECOM_CLIENT (object), result, &error);
+
+  load->in_flight--;
+  g_mutex_lock (&load->mutex);
+  if (reply == NULL && load->error == NULL)
+    load->error = g_steal_pointer (&error);
+  load->answered++;
+  g_cond_signal (&load->cond);
+  g_mutex_unlock (&load->mutex);
+
+  if (reply != NULL && !g_atomic_int_get (&load->stop))
+    load_request (lc);
+}
+
+static void
+load_request (LoadClient *lc)
+{
+  lc->load->in_flight++;
+  pipecom_client_request_async (lc->client, "load", NULL, load_request_cb, lc);
+}
+
+static gpointer
+load_thread (gpointer data)
+{
+  Load *load = data;
+  LoadClient clients[N_LOAD_CLIENTS];
+
+  g_main_context_push_thread_default (load->context);
+  for (guint i = 0; i < N_LOAD_CLIENTS; i++)
+    {
+      clients[i].load = load;
+      clients[i].client = pipecom_client_new (load->path);
+      pipecom_client_set_timeout (clients[i].client, PIPECOM_TEST_DEADLINE);
+      load_request (&clients[i]);
+    }
+  while (load->in_flight > 0)
+    g_main_context_iteration (load->context, TRUE);
+  for (guint i = 0; i < N_LOAD_CLIENTS; i++)
+    {
+      pipecom_client_close (clients[i].client);
+      g_object_unref (clients[i].client);
+    }
+  g_main_context_pop_thread_default (load->context);
+  return NULL;
+}
+
+static void
+test_fds_busy_worker (void)
+{
+  g_autofree char *path = pipecom_test_make_path ("busy-worker");
+  g_autoptr(PipecomTestChild) child = NULL;
+  g_autoptr(GBytes) message = pipecom_test_random_bytes (8 * 1024);
+  g_autoptr(GError) error = NULL;
+  Load load = { 0, };
+  GThread *thread;
+  guint before, answered;
+
+  g_test_summary ("A one-shot message gives its file descriptors back before its call returns, "
+                  "even while the worker is kept busy by other clients: a process making "
+                  "one-shot calls does not run out of them");
+
+  child = pipecom_test_child_spawn ("--child-listener", path, NULL);
+  pipecom_test_child_expect_line (child, "READY");
+
+  load.path = path;
+  load.context = g_main_context_new ();
+  g_mutex_init (&load.mutex);
+  g_cond_init (&load.cond);
+  thread = g_thread_new ("load", load_thread, &load);
+
+  /* The load runs, and a first one-shot has made what lives as long as
+   * the process (the worker's wake-up descriptor, say). */
+  g_mutex_lock (&load.mutex);
+  while (load.answered < 50 && load.error == NULL)
+    g_cond_wait (&load.cond, &load.mutex);
+  g_mutex_unlock (&load.mutex);
+  g_assert_no_error (load.error);
+  {
+    g_autoptr(GBytes) reply = pipecom_request_bytes (path, message, PIPECOM_TEST_DEADLINE, 0, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (reply);
+  }
+  before = pipecom_test_count_fds ();
+  g_mutex_lock (&load.mutex);
+  answered = load.answered;
+  g_mutex_unlock (&load.mutex);
+
+  /* 8 KiB do not fit in the announcement: each message goes through the
+   * worker, on a connection of its own (two FIFOs, two descriptors here
+   * and two in the listener). */
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(GBytes) reply = pipecom_request_bytes (path, message, PIPECOM_TEST_DEADLINE, 0, &error);
+      guint now;
+
+      g_assert_no_error (error);
+      g_assert_nonnull (reply);
+      now = pipecom_test_count_fds ();
+      if (now > before)
+        g_test_message ("message %u: %u descriptors open, %u before", i, now, before);
+      g_assert_cmpuint (now, <=, before);
+    }
+
+  g_mutex_lock (&load.mutex);
+  g_assert_no_error (load.error);
+  /* The worker was busy with the load all along. */
+  g_assert_cmpuint (load.answered, >, answered);
+  g_mutex_unlock (&load.mutex);
+
+  g_atomic_int_set (&load.stop, TRUE);
+  g_thread_join (thread);
+  g_main_context_unref (load.context);
+  g_mutex_clear (&load.mutex);
+  g_cond_clear (&load.cond);
+  g_clear_error (&load.error);
+
+  pipecom_test_child_kill (child);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -439,6 +593,7 @@ main (int   argc,
   g_test_add_func ("/resources/fds/killed-listener", test_fds_killed_listener);
   g_test_add_func ("/resources/threads", test_threads_released);
   g_test_add_func ("/resources/fds/listener-out-of-fds", test_listener_out_of_fds);
+  g_test_add_func ("/resources/fds/busy-worker", test_fds_busy_worker);
   g_test_add_func ("/resources/finalize/listening", test_finalize_while_listening);
   g_test_add_func ("/resources/finalize/threaded", test_finalize_threaded);
 
