@@ -13,18 +13,27 @@
  * checks that every reply is its message. Under the macOS emulation (see
  * macos-shim.c) this is where 512-byte atomicity, short writes and a small
  * FIFO capacity bite.
+ *
+ * It runs with at most STRESS_NOFILE file descriptors, the usual default
+ * limit: the clients' 16 one-shot calls at a time need some 64 of them
+ * (two FIFOs per message, a descriptor at either end of each), and a
+ * one-shot must give its own back before its call returns, however busy
+ * the process is.
  */
 
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "test-utils.h"
 
 #define N_CLIENTS   32
 #define N_MESSAGES  200
 #define MAX_SIZE    (64 * 1024)
+#define STRESS_NOFILE 1024
 
 typedef struct
 {
@@ -279,6 +288,19 @@ main (int   argc,
     seed = ((guint64) g_random_int () << 32) | g_random_int ();
   /* On stderr too: visible in the test log even without --verbose. */
   g_printerr ("# test-stress: seed %" G_GUINT64_FORMAT "\n", seed);
+
+  {
+    struct rlimit rl;
+
+    /* Lowered only: a lower limit of the caller's stays. */
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > STRESS_NOFILE)
+      {
+        rl.rlim_cur = STRESS_NOFILE;
+        if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+          g_printerr ("# test-stress: cannot lower RLIMIT_NOFILE to %d: %s\n", STRESS_NOFILE,
+                      g_strerror (errno));
+      }
+  }
 
   g_test_add_func ("/stress/sizes", test_stress);
 
